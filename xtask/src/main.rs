@@ -1,1 +1,85 @@
-fn main() {}
+//! Project tasks: the real-kernel VM harness, and the demo and test entry
+//! points the README names.
+//!
+//! Every behaviour of the healer that touches the kernel is proven by booting
+//! Debian sid's Linux 7.2 with xfsprogs 7.2 in QEMU; this crate downloads
+//! those packages into a cache, builds the initramfs, boots one VM per
+//! scenario and collects the verdicts. See `vm/README.md`.
+
+mod cache;
+mod deps;
+mod fetch;
+mod initramfs;
+mod suite;
+mod vm;
+
+use anyhow::{Result, bail};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test                      unit tests, clippy, ABI layout check and the whole VM suite
+  demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
+  fetch                     download the pinned Debian sid packages into the cache
+  initramfs                 build the base initramfs from the cache
+  vm run SCENARIO... [--healer ours|reference|PATH] [--keep]
+                            boot one VM per scenario and print the verdicts
+  vm list                   list the scenarios
+  suite [--jobs N] [--only SUBSTRING]
+                            run every scenario against every healer it names
+
+environment:
+  XFS_HEALER_VM_CACHE       cache directory (default: $XDG_CACHE_HOME/xfs-healer-vm)
+  XFS_HEALER_VM_ACCEL       kvm or tcg (default: kvm when it really works, else tcg)
+  XFS_HEALER_DEBIAN_MIRROR  Debian mirror URI (default: read from the system's apt sources)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command; `Ok(false)` means "ran, but something failed".
+fn run(args: &[String]) -> Result<bool> {
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return Ok(false);
+    };
+    let rest = &args[1..];
+    match command.as_str() {
+        "test" => suite::test_everything(rest),
+        "demo" => suite::demo(rest),
+        "fetch" => {
+            deps::ensure_host_tools()?;
+            fetch::fetch(&cache::Cache::locate()?)?;
+            Ok(true)
+        }
+        "initramfs" => {
+            deps::ensure_host_tools()?;
+            let cache = cache::Cache::locate()?;
+            let root = fetch::fetch(&cache)?;
+            initramfs::build_base(&cache, &root)?;
+            Ok(true)
+        }
+        "vm" => match rest.first().map(String::as_str) {
+            Some("run") => suite::vm_run(&rest[1..]),
+            Some("list") => suite::list(),
+            _ => bail!("usage: cargo xtask vm run SCENARIO... | vm list"),
+        },
+        "suite" => suite::suite(rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(true)
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}

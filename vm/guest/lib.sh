@@ -1,0 +1,118 @@
+# Helper library for guest scenarios (busybox sh). A scenario is a sequence
+# of steps that call fail() on the first wrong observation; falling off the
+# end means pass. HEALER is the healer binary under test, HEALER_KIND is
+# "ours" or "reference".
+
+MNT=/mnt/test
+DEV=/dev/vda
+DEV2=/dev/vdb
+HEALER_OUT=/results/healer.out
+HEALER_PID=
+
+# Milliseconds since boot (10 ms resolution: /proc/uptime has two decimals).
+now_ms() {
+	read -r up _ < /proc/uptime
+	echo $(( ${up%.*} * 1000 + 10 * 1${up#*.} - 1000 ))
+}
+
+# A timeline line: into the scenario log and, marked, onto the console
+# (the demo prints the marked lines as they happen).
+note() {
+	line="[$(now_ms) ms] $*"
+	echo "$line"
+	echo "@@ $line" > /dev/console
+}
+
+fail() {
+	echo "fail: $*" > /results/verdict
+	note "FAIL: $*"
+	exit 1
+}
+
+# record KEY VALUE: a machine-readable fact for the host (results/facts).
+record() {
+	echo "$1=$2" >> /results/facts
+}
+
+mkfs_scratch() {
+	mkfs.xfs -q -f "$@" "$DEV" > /results/mkfs.out 2>&1 || fail "mkfs.xfs $* failed: $(cat /results/mkfs.out)"
+}
+
+mount_scratch() {
+	mkdir -p "$MNT"
+	mount -t xfs "$@" "$DEV" "$MNT" || fail "mount of $DEV failed"
+}
+
+# start_healer [ARGS]: run the healer on $MNT in the background, output to
+# $HEALER_OUT, and wait for the kernel's RUNNING event to be reported.
+start_healer() {
+	: > "$HEALER_OUT"
+	"$HEALER" "$@" "$MNT" >> "$HEALER_OUT" 2>&1 &
+	HEALER_PID=$!
+	wait_for_output "$MNT: monitoring started" 30 || fail "healer did not report 'monitoring started' within 30 s"
+	note "healer $HEALER_KIND running (pid $HEALER_PID)"
+}
+
+# wait_for_output FIXED-STRING SECONDS: wait until a line of the healer's
+# output contains the string.
+wait_for_output() {
+	deadline=$(( $(now_ms) + $2 * 1000 ))
+	while ! grep -qF -- "$1" "$HEALER_OUT"; do
+		[ "$(now_ms)" -ge "$deadline" ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# wait_exit PID SECONDS: wait for a background process; sets EXIT_STATUS,
+# returns 1 on timeout (the process is then killed).
+wait_exit() {
+	deadline=$(( $(now_ms) + $2 * 1000 ))
+	while kill -0 "$1" 2>/dev/null; do
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			kill -KILL "$1" 2>/dev/null
+			wait "$1" 2>/dev/null
+			return 1
+		fi
+		# A zombie still answers kill -0; reap it through wait below.
+		[ -d "/proc/$1" ] && grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null && break
+		sleep 0.01
+	done
+	wait "$1"
+	EXIT_STATUS=$?
+	return 0
+}
+
+expect_line() {
+	grep -qxF -- "$1" "$HEALER_OUT" || fail "healer output lacks the line '$1'"
+}
+
+expect_no_line() {
+	grep -qF -- "$1" "$HEALER_OUT" && fail "healer output has an unexpected '$1'"
+	return 0
+}
+
+expect_status() {
+	[ "$2" = "$1" ] || fail "$3: exit status $2, expected $1"
+}
+
+count_lines() {
+	grep -cF -- "$1" "$HEALER_OUT"
+}
+
+# Disk address (512-byte sectors) of block 0 of a file's or directory's
+# data fork, from xfs_bmap on the mounted filesystem.
+first_daddr() {
+	xfs_bmap "$1" | awk -F'[][ .:]+' 'NR==2 { print $4; exit }'
+}
+
+# Overwrite COUNT bytes at sector DADDR of the scratch device.
+smash() {
+	dd if=/dev/zero of="$DEV" bs=1 seek=$(( $1 * 512 )) count="${2:-64}" conv=notrunc 2>/dev/null ||
+		fail "could not damage sector $1"
+}
+
+drop_caches() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+}

@@ -1,0 +1,20 @@
+# summary: a damaged directory block is reported as "<path> directory: sick" in log-only mode
+# healers: reference
+# timeout: 120
+mkfs_scratch
+mount_scratch
+mkdir "$MNT/victim"
+i=0
+while [ $i -lt 200 ]; do : > "$MNT/victim/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
+daddr=$(first_daddr "$MNT/victim")
+[ -n "$daddr" ] || fail "no block map for the directory"
+umount "$MNT"
+smash "$daddr" 64
+mount_scratch
+start_healer --no-autofsck
+ls "$MNT/victim" > /dev/null 2>&1 && fail "listing the damaged directory succeeded"
+wait_for_output "directory: sick" 10 || fail "no 'directory: sick' report"
+expect_line "$MNT/victim directory: sick"
+expect_no_line "Repairs successful"
+umount "$MNT"
+wait_exit "$HEALER_PID" 20 || fail "healer did not exit after unmount"
