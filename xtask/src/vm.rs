@@ -43,7 +43,6 @@ pub struct Boot<'a> {
 #[derive(Debug)]
 pub struct BootResult {
     pub results_dir: PathBuf,
-    pub console: PathBuf,
     pub elapsed: Duration,
     pub timed_out: bool,
     /// "Oops", "BUG:", "Kernel panic" or similar seen on the console.
@@ -165,7 +164,7 @@ pub fn boot(b: &Boot) -> Result<BootResult> {
         timed_out,
         kernel_trouble: kernel_trouble(&console),
         scenario_started: console.contains(SCENARIO_START),
-        console: console_path,
+
     })
 }
 
