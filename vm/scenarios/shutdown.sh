@@ -4,7 +4,7 @@
 mkfs_scratch
 mount_scratch
 start_healer --no-autofsck
-xfs_io -x -c shutdown "$MNT" || fail "xfs_io shutdown"
+xfs_io -x -c "shutdown -f" "$MNT" || fail "xfs_io shutdown"
 wait_for_output "$MNT: filesystem shut down due to forced unmount" 10 || fail "no shutdown report"
 umount "$MNT" || fail "umount after shutdown"
 wait_exit "$HEALER_PID" 20 || fail "healer still running after unmount"
