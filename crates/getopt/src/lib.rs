@@ -195,7 +195,8 @@ fn parse_long<T: Copy + PartialEq>(
                 return (Item::Error(line), false);
             }
             Abbreviation::Ambiguous(candidates) => {
-                let mut parts: Vec<&[u8]> = vec![b"option '--", long, b"' is ambiguous; possibilities:"];
+                let mut parts: Vec<&[u8]> =
+                    vec![b"option '--", long, b"' is ambiguous; possibilities:"];
                 for opt in candidates {
                     parts.extend_from_slice(&[b" '--", opt.name.as_bytes(), b"'"]);
                 }
@@ -216,7 +217,10 @@ fn parse_long<T: Copy + PartialEq>(
             false,
         ),
         (HasArg::No, Some(_)) => {
-            let line = diagnostic(argv0, &[b"option '--", full, b"' doesn't allow an argument"]);
+            let line = diagnostic(
+                argv0,
+                &[b"option '--", full, b"' doesn't allow an argument"],
+            );
             (Item::Error(line), false)
         }
         (HasArg::Required, Some(value)) => (
@@ -261,7 +265,9 @@ fn find_abbreviation<'t, 'a, T: PartialEq>(
     name: &[u8],
     longopts: &'t [LongOpt<'a, T>],
 ) -> Abbreviation<'t, 'a, T> {
-    let mut matches = longopts.iter().filter(|opt| opt.name.as_bytes().starts_with(name));
+    let mut matches = longopts
+        .iter()
+        .filter(|opt| opt.name.as_bytes().starts_with(name));
     let Some(first) = matches.next() else {
         return Abbreviation::None;
     };
@@ -293,4 +299,323 @@ fn diagnostic(argv0: &[u8], parts: &[&[u8]]) -> OsString {
         line.extend_from_slice(part);
     }
     OsString::from_vec(line)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected transcripts were produced by a C probe that calls glibc's
+    //! `getopt_long` in a loop with the table below, run against the glibc
+    //! of Debian sid (the one the xfsprogs 7.2.0 reference binaries use),
+    //! with stderr merged into stdout. Transcript lines: the diagnostic
+    //! glibc printed followed by `E` for each `'?'`, `L<id>` or
+    //! `L<id>=<value>` for a long option, `S<byte>` for a short option, then
+    //! `P<arg>` for each of `argv[optind..]`.
+
+    use super::*;
+
+    /// Exercises exact-versus-prefix (`rep`/`repair`), a required
+    /// argument, and glibc's alias rule (`alias`/`aliaz` share id and
+    /// `has_arg`; `alpha` shares the id but takes an argument).
+    const TABLE: &[LongOpt<'static, u32>] = &[
+        LongOpt {
+            name: "rep",
+            has_arg: HasArg::No,
+            id: 0,
+        },
+        LongOpt {
+            name: "repair",
+            has_arg: HasArg::No,
+            id: 1,
+        },
+        LongOpt {
+            name: "mountns",
+            has_arg: HasArg::Required,
+            id: 2,
+        },
+        LongOpt {
+            name: "alias",
+            has_arg: HasArg::No,
+            id: 7,
+        },
+        LongOpt {
+            name: "aliaz",
+            has_arg: HasArg::No,
+            id: 7,
+        },
+        LongOpt {
+            name: "alpha",
+            has_arg: HasArg::Required,
+            id: 7,
+        },
+    ];
+
+    fn args(argv: &[&[u8]]) -> Vec<OsString> {
+        std::iter::once(&b"prog"[..])
+            .chain(argv.iter().copied())
+            .map(|arg| OsString::from_vec(arg.to_vec()))
+            .collect()
+    }
+
+    /// Renders a [`Parsed`] in the probe's transcript format.
+    fn transcript(parsed: &Parsed<u32>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in &parsed.items {
+            match item {
+                Item::Error(line) => {
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b"\nE\n");
+                }
+                Item::Long { id, value } => {
+                    out.extend_from_slice(format!("L{id}").as_bytes());
+                    if let Some(value) = value {
+                        out.push(b'=');
+                        out.extend_from_slice(value.as_bytes());
+                    }
+                    out.push(b'\n');
+                }
+                Item::Short(byte) => out.extend_from_slice(&[b'S', *byte, b'\n']),
+            }
+        }
+        for positional in &parsed.positionals {
+            out.push(b'P');
+            out.extend_from_slice(positional.as_bytes());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    struct Case {
+        what: &'static str,
+        posixly_correct: bool,
+        shortopts: &'static str,
+        argv: &'static [&'static [u8]],
+        expected: &'static [u8],
+    }
+
+    const fn case(
+        what: &'static str,
+        argv: &'static [&'static [u8]],
+        expected: &'static [u8],
+    ) -> Case {
+        Case {
+            what,
+            posixly_correct: false,
+            shortopts: "V",
+            argv,
+            expected,
+        }
+    }
+
+    const fn posix(
+        what: &'static str,
+        argv: &'static [&'static [u8]],
+        expected: &'static [u8],
+    ) -> Case {
+        Case {
+            what,
+            posixly_correct: true,
+            shortopts: "V",
+            argv,
+            expected,
+        }
+    }
+
+    const CASES: &[Case] = &[
+        case(
+            "exact match beats prefix; a shared prefix is ambiguous",
+            &[b"--rep", b"--repa", b"--re"],
+            b"L0\nL1\nprog: option '--re' is ambiguous; possibilities: '--rep' '--repair'\nE\n",
+        ),
+        case(
+            "aliases are not ambiguous, but a different has_arg is",
+            &[b"--ali", b"--al"],
+            b"L7\nprog: option '--al' is ambiguous; possibilities: '--alias' '--alpha'\nE\n",
+        ),
+        case(
+            "ambiguous quotes the =value too",
+            &[b"--al=x"],
+            b"prog: option '--al=x' is ambiguous; possibilities: '--alias' '--alpha'\nE\n",
+        ),
+        case(
+            "required argument: next arg whatever it is, or after '='",
+            &[
+                b"--mo",
+                b"x",
+                b"--mo=y",
+                b"--mountns=",
+                b"--mountns",
+                b"--rep",
+                b"--mountns",
+                b"--",
+                b"--mountns",
+            ],
+            b"L2=x\nL2=y\nL2=\nL2=--rep\nL2=--\nprog: option '--mountns' requires an argument\nE\n",
+        ),
+        case(
+            "no-argument errors name the full option; unrecognized quotes all",
+            &[b"--rep=1", b"--repa=1", b"--nope=1"],
+            b"prog: option '--rep' doesn't allow an argument\nE\n\
+              prog: option '--repair' doesn't allow an argument\nE\n\
+              prog: unrecognized option '--nope=1'\nE\n",
+        ),
+        case(
+            "empty name matches every entry; only aliases of the first are left out",
+            &[b"--=x"],
+            b"prog: option '--=x' is ambiguous; possibilities: \
+              '--rep' '--repair' '--mountns' '--alias' '--aliaz' '--alpha'\nE\n",
+        ),
+        case(
+            "clusters, and parsing goes on after an error inside one",
+            &[b"-VV", b"-xVy"],
+            b"SV\nSV\nprog: invalid option -- 'x'\nE\nSV\nprog: invalid option -- 'y'\nE\n",
+        ),
+        Case {
+            what: "':' and ';' are never options",
+            posixly_correct: false,
+            shortopts: "V;",
+            argv: &[b"-;V:"],
+            expected: b"prog: invalid option -- ';'\nE\nSV\nprog: invalid option -- ':'\nE\n",
+        },
+        case(
+            "permutation: options after non-options",
+            &[b"a", b"--rep", b"b", b"-V"],
+            b"L0\nSV\nPa\nPb\n",
+        ),
+        case(
+            "'--' ends options",
+            &[b"a", b"--", b"--rep", b"b"],
+            b"Pa\nP--rep\nPb\n",
+        ),
+        case("a trailing '--' is dropped", &[b"a", b"--"], b"Pa\n"),
+        case("a lone '--'", &[b"--"], b""),
+        case(
+            "'---name' is a long option named '-name'",
+            &[b"---rep"],
+            b"prog: unrecognized option '---rep'\nE\n",
+        ),
+        case(
+            "a required argument is the next argument even when permuting",
+            &[b"a", b"--mountns", b"b", b"c"],
+            b"L2=b\nPa\nPc\n",
+        ),
+        case("a lone '-' is a non-option", &[b"-", b"-V"], b"SV\nP-\n"),
+        case(
+            "errors do not stop parsing",
+            &[b"--nope", b"-x", b"--rep"],
+            b"prog: unrecognized option '--nope'\nE\nprog: invalid option -- 'x'\nE\nL0\n",
+        ),
+        case(
+            "bytes, not UTF-8",
+            &[b"--\xff", b"-\xff", b"--mountns=\xfe"],
+            b"prog: unrecognized option '--\xff'\nE\nprog: invalid option -- '\xff'\nE\nL2=\xfe\n",
+        ),
+        posix(
+            "POSIXLY_CORRECT stops at the first non-option",
+            &[b"a", b"--rep"],
+            b"Pa\nP--rep\n",
+        ),
+        posix(
+            "POSIXLY_CORRECT still honours a leading '--'",
+            &[b"--rep", b"--", b"a"],
+            b"L0\nPa\n",
+        ),
+        posix(
+            "POSIXLY_CORRECT keeps a later '--'",
+            &[b"a", b"--", b"b"],
+            b"Pa\nP--\nPb\n",
+        ),
+        posix(
+            "POSIXLY_CORRECT: a lone '-' stops parsing",
+            &[b"-", b"-V"],
+            b"P-\nP-V\n",
+        ),
+    ];
+
+    #[test]
+    fn matches_glibc_transcripts() {
+        for case in CASES {
+            let parsed = parse(
+                &args(case.argv),
+                case.shortopts,
+                TABLE,
+                case.posixly_correct,
+            );
+            assert_eq!(
+                transcript(&parsed).escape_ascii().to_string(),
+                case.expected.escape_ascii().to_string(),
+                "{}",
+                case.what
+            );
+        }
+    }
+
+    #[test]
+    fn empty_argv_yields_nothing() {
+        // glibc returns -1 at once when argc < 1.
+        let parsed = parse::<u32>(&[], "V", TABLE, false);
+        assert!(parsed.items.is_empty() && parsed.positionals.is_empty());
+        let parsed = parse(&args(&[]), "V", TABLE, false);
+        assert!(parsed.items.is_empty() && parsed.positionals.is_empty());
+    }
+
+    #[test]
+    fn diagnostics_start_with_argv0_as_given() {
+        let argv = [
+            OsString::from_vec(b"/x/p\xe9".to_vec()),
+            OsString::from("-x"),
+        ];
+        let parsed = parse(&argv, "V", TABLE, false);
+        assert_eq!(
+            parsed.items,
+            [Item::Error(OsString::from_vec(
+                b"/x/p\xe9: invalid option -- 'x'".to_vec()
+            ))]
+        );
+    }
+
+    /// No argument vector makes the parser panic: every combination of up
+    /// to three awkward tokens, with both orderings and a few tables.
+    #[test]
+    fn never_panics() {
+        let tokens: &[&[u8]] = &[
+            b"",
+            b"-",
+            b"--",
+            b"---",
+            b"-V",
+            b"-x",
+            b"-:",
+            b"--=",
+            b"--=x",
+            b"=",
+            b"--rep",
+            b"--re",
+            b"--re=",
+            b"--mountns",
+            b"--mountns=",
+            b"--a",
+            b"\xff",
+            b"-\xff",
+            b"--\xff=\xfe",
+            b"a",
+        ];
+        let tables: [&[LongOpt<'static, u32>]; 3] = [TABLE, &TABLE[..1], &[]];
+        let mut argv = Vec::new();
+        for &a in tokens {
+            for &b in tokens {
+                for &c in tokens {
+                    for table in tables {
+                        for posixly_correct in [false, true] {
+                            argv.clear();
+                            argv.extend(args(&[a, b, c]));
+                            let parsed = parse(&argv, "V", table, posixly_correct);
+                            // Each token here is at most one option or
+                            // one positional, and none is duplicated.
+                            assert!(parsed.items.len() + parsed.positionals.len() <= 3);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
