@@ -1,0 +1,532 @@
+//! The repair scheduler's decisions: what to queue, what a report is
+//! already covered by, when a full scan replaces targeted work, and what
+//! stops at shutdown.
+//!
+//! Rules (each pinned by a test below):
+//! - a report becomes one [`Target`] per mapped sick bit; a target already
+//!   queued or running absorbs new reports of it (no N repairs for N
+//!   reports);
+//! - after a target's repair finishes, reports of it within `cooldown_ms` are
+//!   its own echo: the kernel re-reads the damage while scrubbing and emits
+//!   SICK again, so they must not start another repair (no feedback loop);
+//! - HEALTHY drops queued work for the bits it names;
+//! - a full scan is asked for when a repair fails, when sick bits have no
+//!   targeted repair, when events were lost, when the queue is full, or when
+//!   more than `storm_targets` new targets arrive within `storm_window_ms`;
+//!   starting one drops the queued targets (the scan covers them); at most
+//!   one is started per `full_scan_interval_ms` — a request inside the
+//!   interval is deferred, not lost;
+//! - transient kernel errors (busy, deadlock, out of memory) are retried
+//!   with exponential backoff up to `retry_limit` times;
+//! - after shutdown nothing new is queued or started.
+
+use crate::plan::{Object, Target, plan};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+/// Tunables; [`Config::default`] are the daemon's defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Repair at all (false = log only: the engine never asks for work).
+    pub repair: bool,
+    /// Most targets waiting; beyond that a full scan is cheaper.
+    pub max_pending: usize,
+    pub cooldown_ms: u64,
+    pub storm_targets: usize,
+    pub storm_window_ms: u64,
+    pub retry_limit: u32,
+    pub retry_backoff_ms: u64,
+    pub full_scan_interval_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            repair: true,
+            max_pending: 4096,
+            cooldown_ms: 5_000,
+            storm_targets: 1_000,
+            storm_window_ms: 10_000,
+            retry_limit: 3,
+            retry_backoff_ms: 100,
+            full_scan_interval_ms: 600_000,
+        }
+    }
+}
+
+/// What happened, as far as the scheduler cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Runtime code found damage (the kernel's SICK).
+    Sick { object: Object, mask: u32 },
+    /// Scrub or repair found these bits fine.
+    Healthy { object: Object, mask: u32 },
+    /// The kernel dropped events (a LOST record, or fdinfo's counter rose).
+    Lost { count: u64 },
+    Shutdown,
+    RepairDone { target: Target, outcome: Outcome },
+    FullScanDone,
+}
+
+/// How one targeted repair went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Repaired,
+    NotNeeded,
+    /// Looks right but cross-referencing failed.
+    XrefFailed,
+    /// Still corrupt, incomplete, or the kernel cannot repair it.
+    Failed,
+    /// Busy / deadlock / no memory: worth another try.
+    Transient,
+    /// The mount point no longer leads to the monitored filesystem.
+    Refused,
+}
+
+/// Why a full scan was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullScanReason {
+    RepairFailed,
+    NoTargetedRepair,
+    EventsLost,
+    Storm,
+    QueueFull,
+}
+
+/// What the shell must do besides running the targets it pulls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    StartFullScan(FullScanReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Key {
+    object: Object,
+    scrub: u32,
+}
+
+impl From<&Target> for Key {
+    fn from(t: &Target) -> Key {
+        Key { object: t.object, scrub: t.scrub.0 }
+    }
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    /// Ready targets, in arrival order.
+    queue: VecDeque<Target>,
+    /// Targets waiting for a retry, by the time they become ready.
+    delayed: BTreeMap<(u64, Key), Target>,
+    queued: HashSet<Key>,
+    running: HashSet<Key>,
+    attempts: HashMap<Key, u32>,
+    /// Key -> time its repair finished (echo window).
+    cooldown: HashMap<Key, u64>,
+    storm: VecDeque<u64>,
+    shut_down: bool,
+    full_scan_running: bool,
+    last_full_scan_ms: Option<u64>,
+    deferred_full_scan: Option<FullScanReason>,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            config,
+            queue: VecDeque::new(),
+            delayed: BTreeMap::new(),
+            queued: HashSet::new(),
+            running: HashSet::new(),
+            attempts: HashMap::new(),
+            cooldown: HashMap::new(),
+            storm: VecDeque::new(),
+            shut_down: false,
+            full_scan_running: false,
+            last_full_scan_ms: None,
+            deferred_full_scan: None,
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.queued.len()
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down
+    }
+
+    /// Feeds one input; returns the full-scan actions it causes.
+    pub fn handle(&mut self, now: u64, input: Input) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match input {
+            Input::Sick { object, mask } => self.on_sick(now, object, mask, &mut actions),
+            Input::Healthy { object, mask } => self.on_healthy(object, mask),
+            Input::Lost { count } if count > 0 => self.want_full_scan(now, FullScanReason::EventsLost, &mut actions),
+            Input::Lost { .. } => {}
+            Input::Shutdown => {
+                self.shut_down = true;
+                self.drop_queued();
+                self.deferred_full_scan = None;
+            }
+            Input::RepairDone { target, outcome } => self.on_done(now, target, outcome, &mut actions),
+            Input::FullScanDone => self.full_scan_running = false,
+        }
+        self.start_deferred(now, &mut actions);
+        actions
+    }
+
+    fn on_sick(&mut self, now: u64, object: Object, mask: u32, actions: &mut Vec<Action>) {
+        if !self.config.repair || self.shut_down {
+            return;
+        }
+        let p = plan(object, mask);
+        for target in p.targets {
+            let key = Key::from(&target);
+            if self.queued.contains(&key) || self.running.contains(&key) {
+                continue;
+            }
+            if self.cooldown.get(&key).is_some_and(|&done| now.saturating_sub(done) < self.config.cooldown_ms) {
+                continue;
+            }
+            if self.queued.len() >= self.config.max_pending {
+                self.want_full_scan(now, FullScanReason::QueueFull, actions);
+                return;
+            }
+            self.storm.push_back(now);
+            while self.storm.front().is_some_and(|&t| now.saturating_sub(t) >= self.config.storm_window_ms) {
+                self.storm.pop_front();
+            }
+            if self.storm.len() > self.config.storm_targets {
+                self.storm.clear();
+                self.want_full_scan(now, FullScanReason::Storm, actions);
+                return;
+            }
+            self.queued.insert(key);
+            self.queue.push_back(target);
+        }
+        if p.unmapped != 0 {
+            self.want_full_scan(now, FullScanReason::NoTargetedRepair, actions);
+        }
+    }
+
+    fn on_healthy(&mut self, object: Object, mask: u32) {
+        let covered = |t: &Target| t.object == object && t.bit & mask != 0;
+        let queued = &mut self.queued;
+        self.queue.retain(|t| {
+            let keep = !covered(t);
+            if !keep {
+                queued.remove(&Key::from(t));
+            }
+            keep
+        });
+        self.delayed.retain(|_, t| {
+            let keep = !covered(t);
+            if !keep {
+                queued.remove(&Key::from(&*t));
+            }
+            keep
+        });
+    }
+
+    fn on_done(&mut self, now: u64, target: Target, outcome: Outcome, actions: &mut Vec<Action>) {
+        let key = Key::from(&target);
+        self.running.remove(&key);
+        match outcome {
+            Outcome::Transient if !self.shut_down => {
+                let attempts = self.attempts.entry(key).or_insert(0);
+                *attempts += 1;
+                if *attempts <= self.config.retry_limit {
+                    let delay = self.config.retry_backoff_ms << (*attempts - 1).min(16);
+                    self.queued.insert(key);
+                    self.delayed.insert((now + delay, key), target);
+                    return;
+                }
+                self.finish(now, key);
+                self.want_full_scan(now, FullScanReason::RepairFailed, actions);
+            }
+            Outcome::Failed | Outcome::Transient => {
+                self.finish(now, key);
+                self.want_full_scan(now, FullScanReason::RepairFailed, actions);
+            }
+            Outcome::Repaired | Outcome::NotNeeded | Outcome::XrefFailed | Outcome::Refused => {
+                self.finish(now, key);
+            }
+        }
+    }
+
+    fn finish(&mut self, now: u64, key: Key) {
+        self.attempts.remove(&key);
+        // Bounded: forget echo windows that are over.
+        let cooldown = self.config.cooldown_ms;
+        if self.cooldown.len() >= self.config.max_pending {
+            self.cooldown.retain(|_, &mut done| now.saturating_sub(done) < cooldown);
+        }
+        self.cooldown.insert(key, now);
+    }
+
+    fn drop_queued(&mut self) {
+        self.queue.clear();
+        self.delayed.clear();
+        self.queued.clear();
+        self.attempts.retain(|k, _| self.running.contains(k));
+    }
+
+    fn want_full_scan(&mut self, now: u64, reason: FullScanReason, actions: &mut Vec<Action>) {
+        if !self.config.repair || self.shut_down || self.full_scan_running {
+            return;
+        }
+        let too_soon = self
+            .last_full_scan_ms
+            .is_some_and(|last| now.saturating_sub(last) < self.config.full_scan_interval_ms);
+        if too_soon {
+            self.deferred_full_scan.get_or_insert(reason);
+            return;
+        }
+        self.full_scan_running = true;
+        self.last_full_scan_ms = Some(now);
+        self.deferred_full_scan = None;
+        self.drop_queued();
+        actions.push(Action::StartFullScan(reason));
+    }
+
+    fn start_deferred(&mut self, now: u64, actions: &mut Vec<Action>) {
+        if let Some(reason) = self.deferred_full_scan {
+            let due = self
+                .last_full_scan_ms
+                .is_none_or(|last| now.saturating_sub(last) >= self.config.full_scan_interval_ms);
+            if due && !self.full_scan_running {
+                self.deferred_full_scan = None;
+                self.want_full_scan(now, reason, actions);
+            }
+        }
+    }
+
+    /// Pulls the next ready target and marks it running.
+    pub fn next_repair(&mut self, now: u64) -> Option<Target> {
+        if self.shut_down {
+            return None;
+        }
+        while let Some((&(ready, key), _)) = self.delayed.iter().next() {
+            if ready > now {
+                break;
+            }
+            if let Some(target) = self.delayed.remove(&(ready, key)) {
+                self.queue.push_back(target);
+            }
+        }
+        let target = self.queue.pop_front()?;
+        let key = Key::from(&target);
+        self.queued.remove(&key);
+        self.running.insert(key);
+        Some(target)
+    }
+
+    /// When the shell should call back (a retry or a deferred full scan is
+    /// due), or None: then nothing happens until the next input.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let retry = self.delayed.keys().next().map(|&(t, _)| t);
+        let scan = self
+            .deferred_full_scan
+            .and(self.last_full_scan_ms)
+            .map(|last| last + self.config.full_scan_interval_ms);
+        retry.into_iter().chain(scan).min()
+    }
+
+    /// Timer callback: starts a deferred full scan that is now due.
+    pub fn tick(&mut self, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.start_deferred(now, &mut actions);
+        actions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ScrubType;
+    use proptest::prelude::*;
+
+    const DIR: u32 = 0x10;
+    const AGF: u32 = 0x2;
+    fn inode(ino: u64) -> Object {
+        Object::Inode { ino, generation: 1 }
+    }
+    fn sick(object: Object, mask: u32) -> Input {
+        Input::Sick { object, mask }
+    }
+    fn drain(e: &mut Engine, now: u64) -> Vec<Target> {
+        std::iter::from_fn(|| e.next_repair(now)).collect()
+    }
+    fn done(target: Target, outcome: Outcome) -> Input {
+        Input::RepairDone { target, outcome }
+    }
+
+    #[test]
+    fn a_burst_is_one_repair() {
+        let mut e = Engine::new(Config::default());
+        for i in 0..100 {
+            assert!(e.handle(i, sick(inode(128), DIR)).is_empty());
+        }
+        let work = drain(&mut e, 100);
+        assert_eq!(work, vec![Target { object: inode(128), scrub: ScrubType(15), bit: DIR }]);
+        // Reports while it runs are absorbed.
+        e.handle(101, sick(inode(128), DIR));
+        assert!(drain(&mut e, 102).is_empty());
+    }
+
+    #[test]
+    fn the_repairs_own_echo_does_not_repeat_it() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(Object::Ag(1), AGF));
+        let t = e.next_repair(0).unwrap();
+        e.handle(10, sick(Object::Ag(1), AGF)); // the scrub re-read the damage
+        e.handle(20, done(t, Outcome::Repaired));
+        e.handle(30, sick(Object::Ag(1), AGF)); // a late echo
+        assert!(drain(&mut e, 40).is_empty());
+        // Well after the window, a new report is new damage.
+        e.handle(10_000, sick(Object::Ag(1), AGF));
+        assert_eq!(drain(&mut e, 10_000).len(), 1);
+    }
+
+    #[test]
+    fn healthy_drops_queued_work() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(5), DIR | 0x20));
+        e.handle(1, Input::Healthy { object: inode(5), mask: DIR });
+        let work = drain(&mut e, 2);
+        assert_eq!(work.iter().map(|t| t.scrub.0).collect::<Vec<_>>(), vec![16]);
+    }
+
+    #[test]
+    fn failure_escalates_once_and_drops_covered_work() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(1), DIR));
+        e.handle(0, sick(inode(2), DIR));
+        let t = e.next_repair(0).unwrap();
+        assert_eq!(e.handle(5, done(t, Outcome::Failed)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+        assert_eq!(e.pending(), 0, "the full scan covers queued work");
+        // While it runs, more failures do not start another.
+        e.handle(6, sick(inode(3), DIR));
+        let t = e.next_repair(6).unwrap();
+        assert!(e.handle(7, done(t, Outcome::Failed)).is_empty());
+    }
+
+    #[test]
+    fn full_scans_are_rate_limited_but_not_forgotten() {
+        let cfg = Config { full_scan_interval_ms: 1000, ..Config::default() };
+        let mut e = Engine::new(cfg);
+        assert_eq!(e.handle(0, Input::Lost { count: 3 }).len(), 1);
+        e.handle(10, Input::FullScanDone);
+        assert!(e.handle(20, Input::Lost { count: 1 }).is_empty());
+        assert_eq!(e.next_deadline(), Some(1000));
+        assert!(e.tick(999).is_empty());
+        assert_eq!(e.tick(1000), vec![Action::StartFullScan(FullScanReason::EventsLost)]);
+        assert_eq!(e.next_deadline(), None);
+    }
+
+    #[test]
+    fn unmapped_bits_and_storms_escalate() {
+        let mut e = Engine::new(Config::default());
+        assert_eq!(e.handle(0, sick(Object::Ag(0), 0x400)), vec![Action::StartFullScan(FullScanReason::NoTargetedRepair)]);
+        let mut e = Engine::new(Config { storm_targets: 10, ..Config::default() });
+        let mut actions = vec![];
+        for i in 0..11 {
+            actions.extend(e.handle(i, sick(inode(i), DIR)));
+        }
+        assert_eq!(actions, vec![Action::StartFullScan(FullScanReason::Storm)]);
+    }
+
+    #[test]
+    fn transient_errors_back_off_then_give_up() {
+        let mut e = Engine::new(Config { retry_limit: 2, retry_backoff_ms: 100, ..Config::default() });
+        e.handle(0, sick(inode(9), DIR));
+        let t = e.next_repair(0).unwrap();
+        e.handle(0, done(t, Outcome::Transient));
+        assert_eq!(e.next_repair(50), None);
+        assert_eq!(e.next_deadline(), Some(100));
+        let t = e.next_repair(100).unwrap();
+        e.handle(100, done(t, Outcome::Transient));
+        assert_eq!(e.next_deadline(), Some(300));
+        let t = e.next_repair(300).unwrap();
+        assert_eq!(e.handle(300, done(t, Outcome::Transient)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+    }
+
+    #[test]
+    fn shutdown_cancels_and_stops_everything() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(1), DIR));
+        e.handle(0, sick(inode(2), DIR));
+        let t = e.next_repair(0).unwrap();
+        e.handle(1, Input::Shutdown);
+        assert_eq!(e.pending(), 0);
+        assert!(e.handle(2, sick(inode(3), DIR)).is_empty());
+        assert!(e.handle(3, done(t, Outcome::Failed)).is_empty(), "no full scan after shutdown");
+        assert!(e.handle(4, Input::Lost { count: 9 }).is_empty());
+        assert_eq!(e.next_repair(5), None);
+    }
+
+    #[test]
+    fn log_only_never_asks_for_work() {
+        let mut e = Engine::new(Config { repair: false, ..Config::default() });
+        assert!(e.handle(0, sick(Object::Ag(0), 0x400)).is_empty());
+        assert!(e.handle(0, Input::Lost { count: 1 }).is_empty());
+        assert_eq!(e.next_repair(0), None);
+    }
+
+    fn arb_object() -> impl Strategy<Value = Object> {
+        prop_oneof![
+            Just(Object::Fs),
+            (0u32..4).prop_map(Object::Ag),
+            (0u32..2).prop_map(Object::RtGroup),
+            (0u64..6).prop_map(inode),
+        ]
+    }
+
+    fn arb_input() -> impl Strategy<Value = Input> {
+        prop_oneof![
+            6 => (arb_object(), 0u32..0x800).prop_map(|(object, mask)| Input::Sick { object, mask }),
+            2 => (arb_object(), 0u32..0x800).prop_map(|(object, mask)| Input::Healthy { object, mask }),
+            1 => (0u64..3).prop_map(|count| Input::Lost { count }),
+            1 => Just(Input::FullScanDone),
+            1 => Just(Input::Shutdown),
+        ]
+    }
+
+    proptest! {
+        /// For any event sequence, with repairs completing in any order:
+        /// no target is queued or running twice at once, the queue stays
+        /// within its bound, and nothing is issued after shutdown.
+        #[test]
+        fn invariants_hold(steps in proptest::collection::vec((arb_input(), 0u8..4, any::<bool>()), 1..200)) {
+            let cfg = Config { max_pending: 16, storm_targets: 40, cooldown_ms: 5, ..Config::default() };
+            let mut e = Engine::new(cfg);
+            let mut running: Vec<Target> = vec![];
+            let mut now = 0;
+            for (input, pulls, finish_first) in steps {
+                now += 1;
+                let shut_before = e.is_shut_down();
+                let actions = e.handle(now, input);
+                if shut_before {
+                    prop_assert!(actions.is_empty());
+                }
+                if finish_first && !running.is_empty() {
+                    let t = running.remove(0);
+                    e.handle(now, done(t, Outcome::Repaired));
+                }
+                for _ in 0..pulls {
+                    if let Some(t) = e.next_repair(now) {
+                        prop_assert!(!e.is_shut_down());
+                        prop_assert!(!running.contains(&t), "{:?} issued twice at once", t);
+                        running.push(t);
+                    }
+                }
+                prop_assert!(e.pending() <= 16);
+                prop_assert_eq!(e.running(), running.len());
+            }
+        }
+    }
+}

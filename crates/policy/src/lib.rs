@@ -1,0 +1,16 @@
+//! Deciding what to do about health reports, as pure code: which scrub
+//! types repair which object in which order ([`plan`]), which repairs are
+//! already covered, when to escalate to a full `xfs_scrub` run, what to do
+//! at shutdown ([`Engine`]), and which identical log lines to hold back
+//! ([`LineLimiter`]). Time comes in as milliseconds from the caller; nothing
+//! here does I/O, so every rule is unit- and property-tested.
+
+#![forbid(unsafe_code)]
+
+mod engine;
+mod plan;
+mod ratelimit;
+
+pub use engine::{Action, Config, Engine, FullScanReason, Input, Outcome};
+pub use plan::{Object, Plan, ScrubType, Target, plan};
+pub use ratelimit::{Admit, LineLimiter};

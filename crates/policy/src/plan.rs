@@ -1,0 +1,145 @@
+//! Sick-mask bits to scrub types, in the order the kernel needs them
+//! repaired: AG headers before the AG btrees built on them, the inode core
+//! before its forks before directory, xattr and parent data (the tables are
+//! the ones in xfsprogs 7.2, verified against its binary).
+
+/// The metadata object a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Object {
+    Fs,
+    Ag(u32),
+    RtGroup(u32),
+    Inode { ino: u64, generation: u32 },
+}
+
+/// An `XFS_SCRUB_TYPE_*` number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScrubType(pub u32);
+
+/// One unit of repair work: a scrub type on an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub object: Object,
+    pub scrub: ScrubType,
+    /// The sick bit of the report this repairs (for the outcome line's name).
+    pub bit: u32,
+}
+
+/// What a report's mask asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Targeted repairs, in repair order.
+    pub targets: Vec<Target>,
+    /// Bits no targeted repair covers (METADIR, METAPATH, AG INODES, unknown):
+    /// the reference runs a full scan for them.
+    pub unmapped: u32,
+}
+
+/// (sick bit, scrub type) in repair order, per domain.
+const FS_TABLE: &[(u32, u32)] = &[
+    (0x001, 24), // COUNTERS -> FSCOUNTERS
+    (0x002, 21), // UQUOTA
+    (0x004, 22), // GQUOTA
+    (0x008, 23), // PQUOTA
+    (0x010, 19), // RT_BITMAP -> RTBITMAP
+    (0x020, 20), // RT_SUMMARY -> RTSUM
+    (0x040, 25), // QUOTACHECK
+    (0x080, 26), // NLINKS
+];
+const AG_TABLE: &[(u32, u32)] = &[
+    (0x001, 1),  // SB
+    (0x002, 2),  // AGF
+    (0x004, 3),  // AGFL
+    (0x008, 4),  // AGI
+    (0x010, 5),  // BNOBT
+    (0x020, 6),  // CNTBT
+    (0x040, 7),  // INOBT
+    (0x080, 8),  // FINOBT
+    (0x100, 9),  // RMAPBT
+    (0x200, 10), // REFCNTBT
+];
+const RTGROUP_TABLE: &[(u32, u32)] = &[
+    (0x01, 30), // SUPER -> RGSUPER
+    (0x02, 19), // BITMAP -> RTBITMAP
+    (0x04, 20), // SUMMARY -> RTSUM
+    (0x08, 31), // RMAPBT -> RTRMAPBT
+    (0x10, 32), // REFCNTBT -> RTREFCBT
+];
+const INODE_TABLE: &[(u32, u32)] = &[
+    (0x001, 11), // INODE (core)
+    (0x002, 12), // BMBTD
+    (0x004, 13), // BMBTA
+    (0x008, 14), // BMBTC
+    (0x010, 15), // DIR
+    (0x020, 16), // XATTR
+    (0x040, 17), // SYMLINK
+    (0x080, 18), // PARENT
+    (0x100, 28), // DIRTREE
+];
+
+fn table(object: Object) -> &'static [(u32, u32)] {
+    match object {
+        Object::Fs => FS_TABLE,
+        Object::Ag(_) => AG_TABLE,
+        Object::RtGroup(_) => RTGROUP_TABLE,
+        Object::Inode { .. } => INODE_TABLE,
+    }
+}
+
+/// The repairs a sick report of `mask` on `object` calls for.
+pub fn plan(object: Object, mask: u32) -> Plan {
+    let mut remaining = mask;
+    let targets = table(object)
+        .iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|&(bit, scrub)| {
+            remaining &= !bit;
+            Target { object, scrub: ScrubType(scrub), bit }
+        })
+        .collect();
+    Plan { targets, unmapped: remaining }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrubs(p: &Plan) -> Vec<u32> {
+        p.targets.iter().map(|t| t.scrub.0).collect()
+    }
+
+    #[test]
+    fn ag_headers_before_btrees() {
+        let p = plan(Object::Ag(3), 0x3ff);
+        assert_eq!(scrubs(&p), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(p.unmapped, 0);
+        assert!(p.targets.iter().all(|t| t.object == Object::Ag(3)));
+    }
+
+    #[test]
+    fn inode_core_before_forks_before_contents() {
+        let p = plan(Object::Inode { ino: 128, generation: 7 }, 0x1ff);
+        assert_eq!(scrubs(&p), vec![11, 12, 13, 14, 15, 16, 17, 18, 28]);
+    }
+
+    #[test]
+    fn unmapped_bits_are_kept() {
+        assert_eq!(plan(Object::Ag(0), 0x400 | 0x2), Plan {
+            targets: vec![Target { object: Object::Ag(0), scrub: ScrubType(2), bit: 0x2 }],
+            unmapped: 0x400,
+        });
+        assert_eq!(plan(Object::Fs, 0x100 | 0x200 | 0x8000_0000).unmapped, 0x8000_0300);
+        assert_eq!(plan(Object::RtGroup(1), 0x20).unmapped, 0x20);
+        assert_eq!(plan(Object::Fs, 0).targets, vec![]);
+    }
+
+    #[test]
+    fn every_bit_maps_once() {
+        for object in [Object::Fs, Object::Ag(0), Object::RtGroup(0), Object::Inode { ino: 1, generation: 1 }] {
+            for bit in 0..32 {
+                let p = plan(object, 1 << bit);
+                assert_eq!(p.targets.len() + usize::from(p.unmapped != 0), 1);
+            }
+        }
+    }
+}
