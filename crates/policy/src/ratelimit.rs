@@ -60,12 +60,11 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
             .iter()
             .min_by_key(|(_, e)| e.last_print_ms)
             .map(|(k, _)| k.clone());
-        if let Some(key) = oldest {
-            if let Some(entry) = self.entries.remove(&key) {
-                if entry.suppressed > 0 {
-                    self.evicted.push((key, entry.suppressed));
-                }
-            }
+        if let Some(key) = oldest
+            && let Some(entry) = self.entries.remove(&key)
+            && entry.suppressed > 0
+        {
+            self.evicted.push((key, entry.suppressed));
         }
     }
 
