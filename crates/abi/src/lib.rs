@@ -1,1 +1,71 @@
-//! placeholder
+//! The kernel ABI the healer speaks: `#[repr(C)]` mirrors of the XFS ioctl
+//! structures, their ioctl numbers, and thin wrappers that make the calls.
+//!
+//! This is the only crate of the workspace allowed `unsafe`. Every layout
+//! is pinned twice: by compile-time size/offset assertions here, and by
+//! `tests/c_layout.rs`, which compiles a C program against Debian sid's
+//! `xfs/xfs_fs.h` (xfslibs-dev 7.2) and compares every number.
+//!
+//! # Safety
+//!
+//! Each ioctl wrapper passes a pointer to a properly sized, initialised
+//! struct (or buffer) that lives across the call; the kernel reads or writes
+//! only within the size encoded in the ioctl number or the length fields we
+//! set. File descriptors come in as `BorrowedFd`, so they are open for the
+//! duration of the call.
+
+#![allow(unsafe_code)]
+
+pub mod geometry;
+pub mod handle;
+pub mod healthmon;
+pub mod parents;
+pub mod scrub;
+
+pub use rustix::io::Errno;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// glibc's text for an errno, exactly as C `strerror` prints it (Rust's
+/// own `Display` appends " (os error N)", which the reference never shows).
+pub fn strerror(errno: Errno) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is a writable buffer of the length passed; the XSI
+    // strerror_r (which the libc crate binds on glibc as `strerror_r` with
+    // `__xpg_strerror_r`) writes a NUL-terminated string into it.
+    let rc = unsafe { libc::strerror_r(errno.raw_os_error(), buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {}", errno.raw_os_error());
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// `ioctl(fd, request, arg)` returning the non-negative result or errno.
+///
+/// # Safety
+///
+/// `arg` must point to memory valid for whatever `request` makes the kernel
+/// read or write, for the duration of the call.
+pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, request: u64, arg: *mut T) -> Result<i32, Errno> {
+    // SAFETY: the caller guarantees `arg` is valid for `request`; the fd is
+    // borrowed, hence open.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::c_ulong, arg) };
+    if rc < 0 {
+        Err(Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)))
+    } else {
+        Ok(rc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_matches_glibc_text() {
+        assert_eq!(strerror(Errno::STALE), "Stale file handle");
+        assert_eq!(strerror(Errno::IO), "Input/output error");
+        assert_eq!(strerror(Errno::NOTTY), "Inappropriate ioctl for device");
+        assert_eq!(strerror(Errno::NOENT), "No such file or directory");
+    }
+}

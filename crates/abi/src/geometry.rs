@@ -1,0 +1,86 @@
+//! `XFS_IOC_FSGEOMETRY`: feature flags and health summary of a filesystem.
+
+use crate::{Errno, ioctl};
+use std::mem::{offset_of, size_of};
+use std::os::fd::BorrowedFd;
+
+pub const XFS_IOC_FSGEOMETRY: u64 = 0x8100_587e;
+pub const XFS_IOC_FSGEOMETRY_V4: u64 = 0x8070_587c;
+pub const XFS_IOC_FSGEOMETRY_V1: u64 = 0x8070_5864;
+
+pub const FLAGS_V5SB: u32 = 1 << 15;
+pub const FLAGS_FINOBT: u32 = 1 << 17;
+pub const FLAGS_RMAPBT: u32 = 1 << 19;
+pub const FLAGS_REFLINK: u32 = 1 << 20;
+pub const FLAGS_EXCHANGE_RANGE: u32 = 1 << 24;
+pub const FLAGS_PARENT: u32 = 1 << 25;
+pub const FLAGS_METADIR: u32 = 1 << 26;
+pub const FLAGS_ZONED: u32 = 1 << 27;
+
+/// `struct xfs_fsop_geom` (256 bytes; V4/V1 fill the first 112).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsGeometry {
+    pub blocksize: u32,
+    pub rtextsize: u32,
+    pub agblocks: u32,
+    pub agcount: u32,
+    pub logblocks: u32,
+    pub sectsize: u32,
+    pub inodesize: u32,
+    pub imaxpct: u32,
+    pub datablocks: u64,
+    pub rtblocks: u64,
+    pub rtextents: u64,
+    pub logstart: u64,
+    pub uuid: [u8; 16],
+    pub sunit: u32,
+    pub swidth: u32,
+    pub version: i32,
+    pub flags: u32,
+    pub logsectsize: u32,
+    pub rtsectsize: u32,
+    pub dirblocksize: u32,
+    pub logsunit: u32,
+    pub sick: u32,
+    pub checked: u32,
+    pub rgextents: u32,
+    pub rgcount: u32,
+    pub rtstart: u64,
+    pub rtreserved: u64,
+    pub reserved: [u64; 14],
+}
+
+impl Default for FsGeometry {
+    fn default() -> Self {
+        // SAFETY: all fields are plain integers and byte arrays, for which
+        // the all-zero pattern is a valid value.
+        unsafe { std::mem::zeroed() }
+    }
+}
+
+const _: () = assert!(size_of::<FsGeometry>() == 256);
+const _: () = assert!(offset_of!(FsGeometry, datablocks) == 32);
+const _: () = assert!(offset_of!(FsGeometry, uuid) == 64);
+const _: () = assert!(offset_of!(FsGeometry, flags) == 92);
+const _: () = assert!(offset_of!(FsGeometry, sick) == 112);
+const _: () = assert!(offset_of!(FsGeometry, checked) == 116);
+const _: () = assert!(offset_of!(FsGeometry, rtstart) == 128);
+const _: () = assert!(offset_of!(FsGeometry, reserved) == 144);
+
+/// The geometry, trying the newest command first and falling back to the
+/// V4 and V1 ones (older kernels) as the reference does.
+pub fn fs_geometry(fd: BorrowedFd<'_>) -> Result<FsGeometry, Errno> {
+    let mut geo = FsGeometry::default();
+    let mut last = Errno::NOTTY;
+    for request in [XFS_IOC_FSGEOMETRY, XFS_IOC_FSGEOMETRY_V4, XFS_IOC_FSGEOMETRY_V1] {
+        // SAFETY: `geo` is 256 bytes, at least the size each of these _IOR
+        // requests writes (256 or 112 bytes).
+        match unsafe { ioctl(fd, request, std::ptr::from_mut(&mut geo)) } {
+            Ok(_) => return Ok(geo),
+            Err(e @ (Errno::NOTTY | Errno::INVAL)) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
