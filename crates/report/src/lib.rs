@@ -1,1 +1,290 @@
-//! placeholder
+//! The text lines xfsprogs 7.2's `xfs_healer` prints, byte for byte, as
+//! pure functions. One deliberate difference: mount points and file names
+//! are escaped ([`escape_name`]) instead of printed raw, so a file name with
+//! a newline cannot forge a log line; ordinary names print unchanged.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use xfs_events::{Event, HealthObject, Mask, SHUTDOWN_NAMES};
+
+/// Escapes a name for a log line. Printable ASCII and valid UTF-8 other
+/// than control characters pass unchanged; a backslash becomes `\\`, and
+/// every other byte (control bytes, DEL, bytes of invalid UTF-8) `\xNN`.
+/// The mapping is injective: distinct names give distinct text.
+pub fn escape_name(bytes: &[u8]) -> Cow<'_, str> {
+    let plain = |c: char| !c.is_control() && c != '\\';
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && text.chars().all(plain)
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if plain(c) {
+                out.push(c);
+            } else if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The names of the set bits, joined with ", "; unnamed bits as `0x<hex>`.
+fn mask_words(mask: Mask, names: &[&str]) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for bit in 0..32 {
+        if mask.0 & (1 << bit) != 0 {
+            words.push(names.get(bit).map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()));
+        }
+    }
+    words.join(", ")
+}
+
+/// `<mnt>`, or `<path>` / `<mnt> ino N gen 0xG` for inode reports.
+fn inode_prefix(mount: &[u8], path: Option<&[u8]>, ino: u64, generation: u32) -> String {
+    match path {
+        Some(path) => escape_name(path).into_owned(),
+        None => format!("{} ino {ino} gen {generation:#x}", escape_name(mount)),
+    }
+}
+
+fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> String {
+    let mnt = escape_name(mount);
+    match *object {
+        HealthObject::Fs { .. } => mnt.into_owned(),
+        HealthObject::Ag { agno, .. } => format!("{mnt} agno {agno:#x}"),
+        HealthObject::RtGroup { rgno, .. } => format!("{mnt} rgno {rgno:#x}"),
+        HealthObject::Inode { ino, generation, .. } => inode_prefix(mount, path, ino, generation),
+    }
+}
+
+/// The line for one event, or None where the reference prints nothing.
+/// `path` is the resolved path for inode and file events; `strerror` maps
+/// a positive errno to glibc's text.
+pub fn event_line(mount: &[u8], event: &Event, path: Option<&[u8]>, strerror: impl Fn(u32) -> String) -> Option<String> {
+    let mnt = escape_name(mount);
+    Some(match *event {
+        Event::Running => format!("{mnt}: monitoring started"),
+        Event::Lost { count } => format!("{mnt}: {count} events lost"),
+        Event::Unmount => format!("{mnt}: filesystem unmounted"),
+        Event::Shutdown { reasons } => {
+            format!("{mnt}: filesystem shut down due to {}", mask_words(Mask(reasons.0), SHUTDOWN_NAMES))
+        }
+        Event::Health { verdict, object } => format!(
+            "{} {}: {}",
+            object_prefix(mount, &object, path),
+            mask_words(object.mask(), object.names()),
+            verdict.word()
+        ),
+        Event::Media { device, daddr, bbcount } => {
+            format!("{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}: media error", device.word())
+        }
+        Event::FileIo { kind, ino, generation, pos, len, error } => {
+            let prefix = inode_prefix(mount, path, ino, generation);
+            if error == 0 || kind == xfs_events::FileIoKind::DataLost {
+                format!("{prefix} pos {pos} len {len}: {} failed", kind.word())
+            } else {
+                format!("{prefix} pos {pos} len {len}: {}: {}", kind.word(), strerror(error))
+            }
+        }
+        // The reference drops these silently; we say what arrived.
+        Event::Unknown { domain, kind } => format!("{mnt}: unknown event domain {domain:#x} type {kind:#x}"),
+    })
+}
+
+/// The reference's verdict on a repair, from the scrub output flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairOutcome {
+    Failed,
+    CrossReferenceFailed,
+    NotNeeded,
+    Success,
+}
+
+const OFLAG_CORRUPT: u32 = 0x2;
+const OFLAG_XFAIL: u32 = 0x8;
+const OFLAG_XCORRUPT: u32 = 0x10;
+const OFLAG_INCOMPLETE: u32 = 0x20;
+const OFLAG_NO_REPAIR_NEEDED: u32 = 0x80;
+
+impl RepairOutcome {
+    /// Decision order of xfsprogs 7.2 (PREEN and WARNING are ignored).
+    pub fn from_oflags(flags: u32) -> RepairOutcome {
+        if flags & (OFLAG_CORRUPT | OFLAG_INCOMPLETE) != 0 {
+            RepairOutcome::Failed
+        } else if flags & (OFLAG_XFAIL | OFLAG_XCORRUPT) != 0 {
+            RepairOutcome::CrossReferenceFailed
+        } else if flags & OFLAG_NO_REPAIR_NEEDED != 0 {
+            RepairOutcome::NotNeeded
+        } else {
+            RepairOutcome::Success
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            RepairOutcome::Failed => "Repair unsuccessful; offline repair required.",
+            RepairOutcome::CrossReferenceFailed => {
+                "Seems correct but cross-referencing failed; offline repair recommended."
+            }
+            RepairOutcome::NotNeeded => "No modification needed.",
+            RepairOutcome::Success => "Repairs successful.",
+        }
+    }
+}
+
+/// The object a repair was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectRef {
+    Fs,
+    Ag(u32),
+    RtGroup(u32),
+    Inode { ino: u64, generation: u32 },
+}
+
+/// `<prefix> <struct>: <text>` for one repaired structure (`bit` is the
+/// single sick bit repaired; an unnamed one prints `unknown flag`).
+pub fn repair_line(mount: &[u8], object: &ObjectRef, bit: u32, path: Option<&[u8]>, text: &str) -> String {
+    let index = bit.trailing_zeros() as usize;
+    let (prefix, names) = match *object {
+        ObjectRef::Fs => (escape_name(mount).into_owned(), xfs_events::FS_NAMES),
+        ObjectRef::Ag(agno) => (format!("{} agno {agno:#x}", escape_name(mount)), xfs_events::AG_NAMES),
+        ObjectRef::RtGroup(rgno) => (format!("{} rgno {rgno:#x}", escape_name(mount)), xfs_events::RTGROUP_NAMES),
+        ObjectRef::Inode { ino, generation } => (inode_prefix(mount, path, ino, generation), xfs_events::INODE_NAMES),
+    };
+    let name = names.get(index).filter(|_| bit.is_power_of_two()).copied().unwrap_or("unknown flag");
+    format!("{prefix} {name}: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use xfs_events::{Device, FileIoKind, ShutdownReasons, Verdict};
+
+    fn line(event: Event, path: Option<&[u8]>) -> String {
+        event_line(b"/mnt", &event, path, |e| if e == 5 { "Input/output error".into() } else { format!("E{e}") }).unwrap()
+    }
+
+    #[test]
+    fn reference_formats() {
+        let health = |verdict, object| Event::Health { verdict, object };
+        let cases: Vec<(Event, Option<&[u8]>, &str)> = vec![
+            (Event::Lost { count: 32 }, None, "/mnt: 32 events lost"),
+            (Event::Running, None, "/mnt: monitoring started"),
+            (Event::Unmount, None, "/mnt: filesystem unmounted"),
+            (Event::Shutdown { reasons: ShutdownReasons(4) }, None, "/mnt: filesystem shut down due to forced unmount"),
+            (
+                Event::Shutdown { reasons: ShutdownReasons(6) },
+                None,
+                "/mnt: filesystem shut down due to log I/O error, forced unmount",
+            ),
+            (health(Verdict::Sick, HealthObject::Fs { mask: Mask(0x81) }), None, "/mnt fscounters, nlinks: sick"),
+            (
+                health(Verdict::Sick, HealthObject::Ag { agno: 5, mask: Mask(0x110) }),
+                None,
+                "/mnt agno 0x5 bnobt, rmapbt: sick",
+            ),
+            (health(Verdict::Sick, HealthObject::RtGroup { rgno: 5, mask: Mask(2) }), None, "/mnt rgno 0x5 bitmap: sick"),
+            (
+                health(Verdict::Healthy, HealthObject::Inode { ino: 13, generation: 3, mask: Mask(1) }),
+                None,
+                "/mnt ino 13 gen 0x3 core: healthy",
+            ),
+            (
+                health(Verdict::Corrupt, HealthObject::Inode { ino: 13, generation: 3, mask: Mask(0x10) }),
+                Some(b"/mnt/a"),
+                "/mnt/a directory: corrupt",
+            ),
+            (
+                health(Verdict::Sick, HealthObject::Ag { agno: 0, mask: Mask(0x1_0001) }),
+                None,
+                "/mnt agno 0x0 super, 0x10000: sick",
+            ),
+            (
+                Event::Media { device: Device::Data, daddr: 0x13, bbcount: 5 },
+                None,
+                "/mnt datadev daddr 0x13 bbcount 0x5: media error",
+            ),
+            (
+                Event::FileIo { kind: FileIoKind::DirectRead, ino: 9, generation: 1, pos: 4096, len: 4096, error: 5 },
+                Some(b"/mnt/a"),
+                "/mnt/a pos 4096 len 4096: directio_read: Input/output error",
+            ),
+            (
+                Event::FileIo { kind: FileIoKind::DataLost, ino: 9, generation: 1, pos: 0, len: 4096, error: 5 },
+                Some(b"/mnt/a"),
+                "/mnt/a pos 0 len 4096: media failed",
+            ),
+            (
+                Event::FileIo { kind: FileIoKind::BufferedWrite, ino: 9, generation: 0xa, pos: 0, len: 0, error: 0 },
+                None,
+                "/mnt ino 9 gen 0xa pos 0 len 0: buffered_write failed",
+            ),
+            (Event::Unknown { domain: 9, kind: 2 }, None, "/mnt: unknown event domain 0x9 type 0x2"),
+        ];
+        for (event, path, want) in cases {
+            assert_eq!(line(event, path), want);
+        }
+    }
+
+    #[test]
+    fn repair_outcomes() {
+        assert_eq!(RepairOutcome::from_oflags(0x1), RepairOutcome::Success);
+        assert_eq!(RepairOutcome::from_oflags(0x81), RepairOutcome::NotNeeded);
+        assert_eq!(RepairOutcome::from_oflags(0x3), RepairOutcome::Failed);
+        assert_eq!(RepairOutcome::from_oflags(0x21), RepairOutcome::Failed);
+        assert_eq!(RepairOutcome::from_oflags(0x99), RepairOutcome::CrossReferenceFailed);
+        assert_eq!(RepairOutcome::from_oflags(0x45), RepairOutcome::Success);
+        let ok = RepairOutcome::Success.message();
+        assert_eq!(repair_line(b"/mnt", &ObjectRef::Ag(1), 0x2, None, ok), "/mnt agno 0x1 agf: Repairs successful.");
+        assert_eq!(repair_line(b"/mnt", &ObjectRef::Fs, 0x1, None, ok), "/mnt fscounters: Repairs successful.");
+        assert_eq!(
+            repair_line(b"/mnt", &ObjectRef::Inode { ino: 131, generation: 2 }, 0x10, Some(b"/mnt/d"), ok),
+            "/mnt/d directory: Repairs successful."
+        );
+        assert_eq!(
+            repair_line(b"/mnt", &ObjectRef::Inode { ino: 131, generation: 2 }, 0x10, None, ok),
+            "/mnt ino 131 gen 0x2 directory: Repairs successful."
+        );
+        assert_eq!(repair_line(b"/mnt", &ObjectRef::RtGroup(0), 1 << 20, None, ok), "/mnt rgno 0x0 unknown flag: Repairs successful.");
+    }
+
+    #[test]
+    fn hostile_names_are_escaped() {
+        assert_eq!(escape_name(b"/mnt/plain name"), "/mnt/plain name");
+        assert_eq!(escape_name("/mnt/üñí".as_bytes()), "/mnt/üñí");
+        assert_eq!(escape_name(b"/mnt/a\nb"), "/mnt/a\\x0ab");
+        assert_eq!(escape_name(b"/mnt/\xff\\"), "/mnt/\\xff\\\\");
+        assert_eq!(escape_name(b"\x1b[31m"), "\\x1b[31m");
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_is_injective_and_line_safe(a in proptest::collection::vec(any::<u8>(), 0..40), b in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let (ea, eb) = (escape_name(&a), escape_name(&b));
+            prop_assert!(!ea.chars().any(char::is_control));
+            prop_assert_eq!(a == b, ea == eb);
+        }
+
+        #[test]
+        fn event_lines_never_contain_control_characters(mount in proptest::collection::vec(any::<u8>(), 0..30), path in proptest::collection::vec(any::<u8>(), 0..30), raw in proptest::collection::vec(any::<u8>(), 64)) {
+            let record = xfs_events::decode(&raw.clone().try_into().unwrap());
+            if let Some(l) = event_line(&mount, &record.event, Some(&path), |_| "x".into()) {
+                prop_assert!(!l.chars().any(char::is_control));
+            }
+        }
+    }
+}
