@@ -1,5 +1,5 @@
 # summary: a damaged directory block is reported as "<path> directory: sick" in log-only mode
-# healers: reference
+# healers: reference ours
 # timeout: 120
 mkfs_scratch
 mount_scratch

@@ -1,5 +1,5 @@
 # summary: a second healer on the same filesystem is refused with "already running"
-# healers: reference
+# healers: reference ours
 # timeout: 90
 mkfs_scratch
 mount_scratch

@@ -1,5 +1,5 @@
 # summary: a forced shutdown is reported with its reason; unmount still ends the healer with 0
-# healers: reference
+# healers: reference ours
 # timeout: 90
 mkfs_scratch
 mount_scratch

@@ -1,5 +1,5 @@
 # summary: SIGTERM ends the healer with status 143
-# healers: reference
+# healers: reference ours
 # timeout: 90
 mkfs_scratch
 mount_scratch

@@ -1,5 +1,5 @@
 # summary: --supported exit codes and messages on XFS, a subdirectory, ext4, tmpfs, a missing path, autofsck=none
-# healers: reference
+# healers: reference ours
 # timeout: 120
 mkfs_scratch
 mount_scratch

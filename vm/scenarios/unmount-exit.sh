@@ -1,5 +1,5 @@
 # summary: unmounting the filesystem ends the healer with status 0 after "filesystem unmounted"
-# healers: reference
+# healers: reference ours
 # timeout: 90
 mkfs_scratch
 mount_scratch

@@ -80,10 +80,10 @@ fn system_mirror() -> Result<String> {
     for file in ["/etc/apt/sources.list"] {
         for line in fs::read_to_string(file).unwrap_or_default().lines() {
             let mut words = line.split_whitespace().filter(|w| !w.starts_with('['));
-            if words.next() == Some("deb") {
-                if let Some(uri) = words.find(|w| w.contains("://")) {
-                    candidates.push(uri.to_string());
-                }
+            if words.next() == Some("deb")
+                && let Some(uri) = words.find(|w| w.contains("://"))
+            {
+                candidates.push(uri.to_string());
             }
         }
     }
@@ -197,10 +197,10 @@ fn newest_cloud_kernel(apt: &PrivateApt) -> Result<(String, String, String)> {
         if !name.ends_with("-cloud-amd64") {
             continue;
         }
-        if let Some(version) = apt.candidate(&name)? {
-            if best.as_ref().is_none_or(|(_, v)| version_gt(&version, v)) {
-                best = Some((name, version));
-            }
+        if let Some(version) = apt.candidate(&name)?
+            && best.as_ref().is_none_or(|(_, v)| version_gt(&version, v))
+        {
+            best = Some((name, version));
         }
     }
     let (binary, version) = best.context("sid has no linux-binary-7.*-cloud-amd64 package any more")?;

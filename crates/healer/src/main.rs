@@ -1,1 +1,74 @@
-fn main() {}
+//! `xfs_healer`: reads an XFS filesystem's health monitor, reports every
+//! event the way xfsprogs 7.2's `xfs_healer` does, and repairs sick
+//! metadata through the online repair ioctl.
+//!
+//! This crate is the thin shell: start-up checks ([`startup`]), the event
+//! loop ([`monitor`]) and the repair worker ([`repair`]). Decoding, text and
+//! decisions live in the pure crates `xfs-events`, `xfs-report` and
+//! `xfs-policy`; every `unsafe` syscall lives in `xfs-abi`.
+
+mod autofsck;
+mod cli;
+mod monitor;
+mod mountinfo;
+mod output;
+mod paths;
+mod repair;
+mod startup;
+
+use cli::Command;
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let posixly_correct = std::env::var_os("POSIXLY_CORRECT").is_some();
+    match cli::parse_args(&args, posixly_correct) {
+        Command::Version { stdout } => {
+            let _ = std::io::stdout().write_all(&stdout);
+            ExitCode::SUCCESS
+        }
+        Command::Usage { stderr } => {
+            let _ = std::io::stderr().write_all(&stderr);
+            ExitCode::from(1)
+        }
+        Command::SvcName { mount } => svcname(&mount),
+        Command::Run(options) => run(&options),
+    }
+}
+
+/// Hidden `--svcname`: the unit name `xfs_healer_start` would start.
+fn svcname(mount: &OsString) -> ExitCode {
+    match xfs_systemd::template_instance("xfs_healer@.service", mount.as_bytes()) {
+        Ok(name) => {
+            println!("{name}");
+            ExitCode::SUCCESS
+        }
+        Err(_) => {
+            eprintln!("{}: {}", output::display(mount.as_bytes()), xfs_abi::strerror(xfs_abi::Errno::INVAL));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(options: &cli::Options) -> ExitCode {
+    let healer = match startup::start(options) {
+        Ok(healer) => healer,
+        // Under ExecCondition, 1 skips the unit and 255 fails it; outside
+        // --supported every failure is 1, as in the reference.
+        Err(startup::Failure::Unsupported) => return ExitCode::from(1),
+        Err(startup::Failure::Error) if options.supported => return ExitCode::from(255),
+        Err(startup::Failure::Error) => return ExitCode::from(1),
+    };
+    if options.supported {
+        return ExitCode::SUCCESS;
+    }
+    // No sleep before exit (the reference sleeps 2 s): journald attributes
+    // lines by the stream's unit, not by the process being alive.
+    match monitor::run(healer) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(()) => ExitCode::from(1),
+    }
+}

@@ -1,0 +1,158 @@
+//! Carrying out decisions: one targeted repair through the scrub ioctl on a
+//! freshly reopened, verified mount; and starting a full `xfs_scrub` run
+//! (the `xfs_scrub@` unit under systemd, else a supervised child).
+
+use crate::paths;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use xfs_abi::scrub::{self, ScrubMetadata};
+use xfs_abi::{Errno, handle::XfsHandle};
+use xfs_policy::{Object, Outcome, Target};
+use xfs_report::RepairOutcome;
+
+/// What one repair attempt came to: the scheduler's view and the words.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub text: RepairText,
+}
+
+/// The outcome sentence printed after `<prefix> <struct>: `.
+#[derive(Debug, Clone)]
+pub enum RepairText {
+    /// One of the reference's four sentences.
+    Reference(RepairOutcome),
+    /// Our own, for kernel answers the reference lumps together.
+    Other(String),
+}
+
+fn scrub_request(target: &Target) -> ScrubMetadata {
+    let mut sm = ScrubMetadata { sm_type: target.scrub.0, sm_flags: scrub::IFLAG_REPAIR, ..Default::default() };
+    match target.object {
+        Object::Fs => {}
+        Object::Ag(agno) | Object::RtGroup(agno) => sm.sm_agno = agno,
+        Object::Inode { ino, generation } => {
+            sm.sm_ino = ino;
+            sm.sm_gen = generation;
+        }
+    }
+    sm
+}
+
+/// Repairs one target. The mount is reopened by path and must be the
+/// monitored filesystem (the kernel's check on the monitor fd) and have the
+/// same root handle; otherwise nothing is touched.
+pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>, target: &Target) -> Attempt {
+    let fd = match paths::reopen(mount_path, monitor) {
+        Ok(fd) => fd,
+        Err(e) => return refused(e),
+    };
+    if let Some(root) = root
+        && xfs_abi::handle::fd_to_handle(fd.as_fd()).ok().as_ref() != Some(root)
+    {
+        return refused(Errno::STALE);
+    }
+    let mut sm = scrub_request(target);
+    match scrub::scrub_metadata(fd.as_fd(), &mut sm) {
+        Ok(()) => {
+            let words = RepairOutcome::from_oflags(sm.sm_flags);
+            let outcome = match words {
+                RepairOutcome::Failed => Outcome::Failed,
+                RepairOutcome::CrossReferenceFailed => Outcome::XrefFailed,
+                RepairOutcome::NotNeeded => Outcome::NotNeeded,
+                RepairOutcome::Success => Outcome::Repaired,
+            };
+            Attempt { outcome, text: RepairText::Reference(words) }
+        }
+        Err(e) => kernel_error(e),
+    }
+}
+
+fn refused(e: Errno) -> Attempt {
+    Attempt {
+        outcome: Outcome::Refused,
+        text: RepairText::Other(format!("cannot open filesystem to repair: {}", xfs_abi::strerror(e))),
+    }
+}
+
+/// Kernel errors, told apart (the reference calls all of them "offline
+/// repair required").
+fn kernel_error(e: Errno) -> Attempt {
+    let (outcome, text) = match e {
+        Errno::BUSY | Errno::DEADLK | Errno::NOMEM | Errno::INTR | Errno::AGAIN => {
+            (Outcome::Transient, format!("Repair deferred, the kernel said: {}.", xfs_abi::strerror(e)))
+        }
+        Errno::NOENT => (Outcome::NotNeeded, "Object no longer exists; nothing to repair.".to_string()),
+        Errno::SHUTDOWN => (Outcome::Refused, "Filesystem is shut down; not repaired.".to_string()),
+        Errno::OPNOTSUPP => (
+            Outcome::Failed,
+            "Online repair of this structure is not supported here; offline repair required.".to_string(),
+        ),
+        Errno::ROFS => (Outcome::Refused, "Filesystem is read-only; not repaired.".to_string()),
+        _ => return Attempt { outcome: Outcome::Failed, text: RepairText::Reference(RepairOutcome::Failed) },
+    };
+    Attempt { outcome, text: RepairText::Other(text) }
+}
+
+/// How a full scan request went.
+#[derive(Debug)]
+pub enum FullScan {
+    /// systemd accepted the `xfs_scrub@` unit (it runs on its own).
+    UnitStarted,
+    /// No systemd: `xfs_scrub` runs as our child; wait on it.
+    Child(std::process::Child),
+    /// Could not compute the unit name.
+    NoUnitName,
+    /// systemctl failed or hung.
+    UnitFailed(String),
+    /// No systemd and xfs_scrub could not be run.
+    SpawnFailed(String),
+}
+
+/// How long `systemctl start --no-block` may take (it only queues a job).
+const SYSTEMCTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn systemd_running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// A child with no inherited environment beyond PATH and no stdin.
+fn helper(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn start_full_scan(mount_path: &Path) -> FullScan {
+    use std::os::unix::ffi::OsStrExt;
+    if !systemd_running() {
+        return match helper("xfs_scrub").arg(mount_path).stdout(Stdio::null()).spawn() {
+            Ok(child) => FullScan::Child(child),
+            Err(e) => FullScan::SpawnFailed(e.to_string()),
+        };
+    }
+    let Ok(unit) = xfs_systemd::template_instance("xfs_scrub@.service", mount_path.as_os_str().as_bytes()) else {
+        return FullScan::NoUnitName;
+    };
+    let child = helper("systemctl").args(["start", "--no-block", &unit]).spawn();
+    let Ok(mut child) = child else {
+        return FullScan::UnitFailed(unit);
+    };
+    let deadline = Instant::now() + SYSTEMCTL_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return FullScan::UnitStarted,
+            Ok(Some(_)) | Err(_) => return FullScan::UnitFailed(unit),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return FullScan::UnitFailed(unit);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
