@@ -108,11 +108,12 @@ first_daddr() {
 
 # Overwrite COUNT bytes at sector DADDR of the scratch device.
 smash() {
-	dd if=/dev/zero of="$DEV" bs=1 seek=$(( $1 * 512 )) count="${2:-64}" conv=notrunc 2>/dev/null ||
+	dd if=/dev/zero of="$DEV" bs=1 seek=$(( $1 * 512 )) count="${2:-64}" conv=notrunc,fsync 2>/dev/null ||
 		fail "could not damage sector $1"
 }
 
+# XFS keeps hot metadata buffers through a few shrinker passes.
 drop_caches() {
 	sync
-	echo 3 > /proc/sys/vm/drop_caches
+	for _ in 1 2 3 4 5; do echo 3 > /proc/sys/vm/drop_caches; done
 }

@@ -1,0 +1,30 @@
+# summary: autofsck=repair (mkfs default): a damaged directory is repaired once and the fs is clean afterwards
+# healers: reference ours
+# timeout: 120
+mkfs_scratch
+mount_scratch
+mkdir "$MNT/victim"
+i=0
+while [ $i -lt 200 ]; do : > "$MNT/victim/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
+daddr=$(first_daddr "$MNT/victim")
+umount "$MNT"
+smash "$daddr" 64
+mount_scratch
+start_healer
+expect_line "$MNT: Automatically repairing per autofsck directive."
+t0=$(now_ms)
+ls "$MNT/victim" > /dev/null 2>&1
+wait_for_output "$MNT/victim directory: Repairs successful." 20 || fail "directory not repaired"
+record repair_ms $(( $(now_ms) - t0 ))
+n=$(ls "$MNT/victim" | wc -l)
+[ "$n" = 200 ] || fail "directory has $n entries after repair, expected 200"
+# Touch it many more times: no second repair of the same directory.
+i=0
+while [ $i -lt 20 ]; do ls "$MNT/victim" > /dev/null 2>&1; i=$((i + 1)); done
+sleep 1
+repairs=$(count_lines "directory: Repairs successful.")
+record repairs "$repairs"
+[ "$HEALER_KIND" = ours ] && [ "$repairs" != 1 ] && fail "$repairs repairs of one directory"
+umount "$MNT"
+wait_exit "$HEALER_PID" 20 || fail "healer did not exit after unmount"
+xfs_repair -n "$DEV" > /results/repair.out 2>&1 || fail "xfs_repair -n finds problems after the repair"
