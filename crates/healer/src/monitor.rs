@@ -321,10 +321,10 @@ impl Loop {
         }
         let path = self.path_of(event);
         if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, path.as_deref(), strerror_u32) {
-            out(&line);
             if suppressed > 0 {
-                out(&format!("{}: {suppressed} more identical reports were suppressed", self.mnt));
+                out(&format!("{}: {suppressed} more reports like \"{line}\" were suppressed", self.mnt));
             }
+            out(&line);
         }
     }
 
@@ -372,10 +372,14 @@ impl Loop {
         }
     }
 
+    /// Says what was held back, naming the report (without resolving its
+    /// path again: that would make the kernel re-read the object).
     fn print_suppressed(&self, counts: Vec<([u8; RECORD_LEN], u64)>) {
-        if counts.iter().any(|(_, n)| *n > 0) {
-            let total: u64 = counts.iter().map(|(_, n)| n).sum();
-            out(&format!("{}: {total} more identical reports were suppressed", self.mnt));
+        for (key, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
+            let record = xfs_events::decode(&key);
+            if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), &record.event, None, strerror_u32) {
+                out(&format!("{}: {n} more reports like \"{line}\" were suppressed", self.mnt));
+            }
         }
     }
 
