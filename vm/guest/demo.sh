@@ -3,14 +3,8 @@
 note "making an XFS with mkfs.xfs 7.2 defaults (rmapbt, reflink, parent pointers, autofsck=repair)"
 mkfs_scratch
 mount_scratch
-mkdir "$MNT/photos"
-i=0
-while [ $i -lt 200 ]; do : > "$MNT/photos/holiday-picture-number-$i.jpg"; i=$((i + 1)); done
-daddr=$(first_daddr "$MNT/photos")
-umount "$MNT"
-smash "$daddr" 64
+damaged_directory photos
 note "zeroed the header of /photos' first directory block (sector $daddr) on the unmounted device"
-mount_scratch
 start_healer
 note "ls $MNT/photos -> $(ls "$MNT/photos" 2>&1 >/dev/null | head -n 1)"
 if wait_for_output "directory: Repairs successful." 30; then

@@ -117,3 +117,17 @@ drop_caches() {
 	sync
 	for _ in 1 2 3 4 5; do echo 3 > /proc/sys/vm/drop_caches; done
 }
+
+# damaged_directory NAME: on the mounted scratch fs, make $MNT/NAME with 200
+# entries (a multi-block directory), unmount, zero the header of its first
+# block, and mount again. The next read of it fails its verifier.
+damaged_directory() {
+	mkdir "$MNT/$1"
+	i=0
+	while [ $i -lt 200 ]; do : > "$MNT/$1/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
+	daddr=$(first_daddr "$MNT/$1")
+	[ -n "$daddr" ] || fail "no block map for $MNT/$1"
+	umount "$MNT"
+	smash "$daddr" 64
+	mount_scratch
+}

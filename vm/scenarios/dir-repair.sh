@@ -3,13 +3,7 @@
 # timeout: 120
 mkfs_scratch
 mount_scratch
-mkdir "$MNT/victim"
-i=0
-while [ $i -lt 200 ]; do : > "$MNT/victim/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
-daddr=$(first_daddr "$MNT/victim")
-umount "$MNT"
-smash "$daddr" 64
-mount_scratch
+damaged_directory victim
 start_healer
 expect_line "$MNT: Automatically repairing per autofsck directive."
 t0=$(now_ms)

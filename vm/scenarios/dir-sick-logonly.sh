@@ -3,14 +3,7 @@
 # timeout: 120
 mkfs_scratch
 mount_scratch
-mkdir "$MNT/victim"
-i=0
-while [ $i -lt 200 ]; do : > "$MNT/victim/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
-daddr=$(first_daddr "$MNT/victim")
-[ -n "$daddr" ] || fail "no block map for the directory"
-umount "$MNT"
-smash "$daddr" 64
-mount_scratch
+damaged_directory victim
 start_healer --no-autofsck
 ls "$MNT/victim" > /dev/null 2>&1 # the read fails inside the kernel (busybox ls does not report it)
 wait_for_output "directory: sick" 10 || fail "no 'directory: sick' report"

@@ -94,7 +94,7 @@ pub fn boot(b: &Boot) -> Result<BootResult> {
         .args(["-append", "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"]);
     for disk in [&scratch1, &scratch2, &results_img] {
         cmd.arg("-drive")
-            .arg(format!("file={},if=virtio,format=raw,cache=unsafe", disk.display()));
+            .arg(format!("file={},if=virtio,format=raw,cache=writeback", disk.display()));
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
 

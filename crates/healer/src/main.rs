@@ -5,7 +5,7 @@
 //! This crate is the thin shell: start-up checks ([`startup`]), the event
 //! loop ([`monitor`]) and the repair worker ([`repair`]). Decoding, text and
 //! decisions live in the pure crates `xfs-events`, `xfs-report` and
-//! `xfs-policy`; every `unsafe` syscall lives in `xfs-abi`.
+//! `xfs-policy`; every raw syscall lives in `xfs-abi`.
 
 mod autofsck;
 mod cli;
