@@ -131,3 +131,31 @@ damaged_directory() {
 	smash "$daddr" 64
 	mount_scratch
 }
+
+# touch_every_ag: new directories rotate over the AGs, so 8 of them put
+# files in every AG of a 4-AG filesystem. Each gets a new inode and a
+# preallocated extent, which reads the AG's headers and btrees. Data is
+# preallocated, not written: a write-back that fails on damaged metadata
+# loses the data and leaves the error for the next syncfs (xfs_scrub's).
+touch_every_ag() {
+	i=0
+	while [ $i -lt 8 ]; do
+		mkdir -p "$MNT/ag$i" && xfs_io -f -c "falloc 0 256k" "$MNT/ag$i/f$(now_ms)" 2>/dev/null
+		i=$((i + 1))
+	done
+}
+
+# metadata_daddr XFS_DB_CMD [XFS_DB_CMD]: disk address (sectors) of the
+# structure the commands select, e.g. metadata_daddr "agf 1" "addr bnoroot".
+metadata_daddr() {
+	if [ $# = 2 ]; then
+		xfs_db -r -c "$1" -c "$2" -c daddr "$DEV"
+	else
+		xfs_db -r -c "$1" -c daddr "$DEV"
+	fi | awk '/daddr is/ { print $NF }'
+}
+
+# scrub_clean: the filesystem passes a check-only xfs_scrub.
+scrub_clean() {
+	xfs_scrub -n "$MNT" > /results/scrub.out 2>&1 || fail "xfs_scrub -n finds problems: $(tail -3 /results/scrub.out)"
+}

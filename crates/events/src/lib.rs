@@ -30,6 +30,20 @@ impl Record {
         key[8..16].fill(0);
         key
     }
+
+    /// The [`raw_key`](Record::raw_key) this record would have with another
+    /// health verdict: what a HEALTHY report uses to re-arm the limiter for
+    /// the SICK reports of the same object and structures.
+    pub fn key_as(&self, verdict: Verdict) -> [u8; RECORD_LEN] {
+        let mut key = self.raw_key();
+        let kind = match verdict {
+            Verdict::Sick => TYPE_SICK,
+            Verdict::Corrupt => TYPE_CORRUPT,
+            Verdict::Healthy => TYPE_HEALTHY,
+        };
+        key[4..8].copy_from_slice(&kind.to_ne_bytes());
+        key
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,6 +380,23 @@ mod tests {
         asm.feed(&stream[100..], |r| got.push(r.event));
         assert_eq!(got, vec![Event::Running, Event::Unmount]);
         assert_eq!(asm.pending(), 0);
+    }
+
+    #[test]
+    fn key_as_changes_only_the_verdict() {
+        let mut raw = [0u8; RECORD_LEN];
+        raw[0..4].copy_from_slice(&DOMAIN_AG.to_ne_bytes());
+        raw[4..8].copy_from_slice(&TYPE_HEALTHY.to_ne_bytes());
+        raw[8..16].copy_from_slice(&77u64.to_ne_bytes());
+        raw[16..20].copy_from_slice(&0x10u32.to_ne_bytes());
+        raw[20..24].copy_from_slice(&1u32.to_ne_bytes());
+        let healthy = decode(&raw);
+        raw[4..8].copy_from_slice(&TYPE_SICK.to_ne_bytes());
+        raw[8..16].copy_from_slice(&99u64.to_ne_bytes());
+        let sick = decode(&raw);
+        assert_eq!(healthy.key_as(Verdict::Sick), sick.raw_key());
+        assert_eq!(sick.key_as(Verdict::Healthy), healthy.raw_key());
+        assert_ne!(healthy.raw_key(), sick.raw_key());
     }
 
     proptest! {

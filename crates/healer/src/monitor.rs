@@ -291,6 +291,10 @@ impl Loop {
         if !matches!(event, Event::Lost { .. }) {
             self.print_event(record, Some(now));
         }
+        if let Event::Health { verdict: Verdict::Healthy, .. } = event {
+            self.limiter.rearm(&record.key_as(Verdict::Sick));
+            self.limiter.rearm(&record.key_as(Verdict::Corrupt));
+        }
         if let Some(input) = input {
             let actions = self.engine.handle(now, input);
             self.run_actions(actions);

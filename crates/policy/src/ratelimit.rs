@@ -54,6 +54,17 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
         Admit::Print { suppressed: 0 }
     }
 
+    /// Forgets `key`, so its next line prints at once: the state it
+    /// reported changed in between (a SICK line after HEALTHY is news, not
+    /// a repeat). A held-back count is kept for the next summary.
+    pub fn rearm(&mut self, key: &K) {
+        if let Some(entry) = self.entries.remove(key)
+            && entry.suppressed > 0
+        {
+            self.evicted.push((key.clone(), entry.suppressed));
+        }
+    }
+
     fn evict_oldest(&mut self) {
         let oldest = self
             .entries
@@ -121,6 +132,18 @@ mod tests {
         l.admit(&3, 3); // evicts key 1, which had one suppressed line
         assert_eq!(l.len(), 2);
         assert_eq!(l.take_evicted(), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn rearm_prints_the_next_line_and_keeps_the_count() {
+        let mut l = LineLimiter::new(1000, 8);
+        l.admit(&"sick", 0);
+        assert_eq!(l.admit(&"sick", 1), Admit::Suppress);
+        l.rearm(&"sick");
+        assert_eq!(l.admit(&"sick", 2), Admit::Print { suppressed: 0 });
+        assert_eq!(l.take_evicted(), vec![("sick", 1)]);
+        l.rearm(&"never seen");
+        assert_eq!(l.take_evicted(), vec![]);
     }
 
     proptest! {
