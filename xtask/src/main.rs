@@ -9,6 +9,7 @@
 mod cache;
 mod deps;
 mod fetch;
+mod fuzz;
 mod initramfs;
 mod suite;
 mod vm;
@@ -20,8 +21,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  test                      unit tests, clippy, ABI layout check and the whole VM suite
+  test                      unit tests, clippy, fuzzing, ABI layout check and the whole VM suite
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
+  fuzz [--seconds N] [TARGET...]
+                            run the libFuzzer targets in fuzz/ (default 15 s each)
   fetch                     download the pinned Debian sid packages into the cache
   initramfs                 build the base initramfs from the cache
   vm run SCENARIO... [--healer ours|reference|PATH] [--keep]
@@ -63,6 +66,7 @@ fn run(args: &[String]) -> Result<bool> {
             fetch::fetch(&cache::Cache::locate()?)?;
             Ok(true)
         }
+        "fuzz" => fuzz::fuzz(rest),
         "initramfs" => {
             deps::ensure_host_tools()?;
             let cache = cache::Cache::locate()?;

@@ -387,6 +387,7 @@ pub fn test_everything(args: &[String]) -> Result<bool> {
     deps::ensure_host_tools()?;
     let mut ok = cargo(&["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
     ok &= cargo(&["test", "--workspace", "--quiet"], &[])?;
+    ok &= crate::fuzz::run(crate::fuzz::DEFAULT_SECONDS, &[])?;
     let cache = Cache::locate()?;
     let root = fetch::fetch(&cache)?;
     ok &= cargo(

@@ -16,11 +16,19 @@
 
 #![allow(unsafe_code)]
 
+pub mod bulkstat;
+pub mod fsmap;
+pub mod fsuuid;
 pub mod geometry;
+pub mod group_geometry;
 pub mod handle;
+pub mod health;
 pub mod healthmon;
+pub mod ioc;
 pub mod parents;
 pub mod scrub;
+pub mod scrubv;
+pub mod verify_media;
 
 pub use rustix::io::Errno;
 use std::os::fd::{AsRawFd, BorrowedFd};
