@@ -11,6 +11,7 @@ mod deps;
 mod fetch;
 mod fuzz;
 mod initramfs;
+mod install;
 mod suite;
 mod vm;
 
@@ -25,12 +26,15 @@ commands:
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
   fuzz [--seconds N] [TARGET...]
                             run the libFuzzer targets in fuzz/ (default 15 s each)
+  install [--destdir DIR] [--prefix PREFIX]
+                            install binaries, systemd units, man pages, completion
+  package-check             install into target/install-check and lint it
   fetch                     download the pinned Debian sid packages into the cache
   initramfs                 build the base initramfs from the cache
   vm run SCENARIO... [--healer ours|reference|PATH] [--keep]
                             boot one VM per scenario and print the verdicts
   vm list                   list the scenarios
-  suite [--jobs N] [--only SUBSTRING]
+  suite [--jobs N] [--only SUBSTRING[,SUBSTRING...]]
                             run every scenario against every healer it names
 
 environment:
@@ -67,6 +71,11 @@ fn run(args: &[String]) -> Result<bool> {
             Ok(true)
         }
         "fuzz" => fuzz::fuzz(rest),
+        "install" => install::install_command(rest),
+        "package-check" => {
+            let root = fetch::fetch(&cache::Cache::locate()?)?;
+            install::check(&root)
+        }
         "initramfs" => {
             deps::ensure_host_tools()?;
             let cache = cache::Cache::locate()?;

@@ -95,7 +95,7 @@ impl Healer {
 /// Builds our healer (release) and returns the binaries' directory.
 pub fn build_ours() -> Result<PathBuf> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--bins", "-p", "xfs-healer"])
+        .args(["build", "--quiet", "--release", "--bins", "-p", "xfs-healer", "-p", "xfs-launcher"])
         .current_dir(repo_root())
         .status()?;
     if !status.success() {
@@ -152,15 +152,23 @@ fn run_once(
         ("lib.sh", fs::read(repo_root().join("vm/guest/lib.sh"))?, 0o644),
         ("run.sh", fs::read(repo_root().join("vm/guest/run.sh"))?, 0o644),
     ];
-    let healer_path = match healer {
-        Healer::Reference => "/usr/libexec/xfsprogs/xfs_healer".to_string(),
+    let (healer_path, launcher_path) = match healer {
+        Healer::Reference => {
+            ("/usr/libexec/xfsprogs/xfs_healer".to_string(), "/usr/libexec/xfsprogs/xfs_healer_start".to_string())
+        }
         Healer::Ours(path) => {
             payload.push(("xfs_healer", fs::read(path).with_context(|| format!("reading {}", path.display()))?, 0o755));
-            "/payload/xfs_healer".to_string()
+            // The launcher built alongside, if any (a healer given by path
+            // may come alone): it finds the healer next to itself.
+            let launcher = path.with_file_name("xfs_healer_start");
+            if let Ok(bytes) = fs::read(&launcher) {
+                payload.push(("xfs_healer_start", bytes, 0o755));
+            }
+            ("/payload/xfs_healer".to_string(), "/payload/xfs_healer_start".to_string())
         }
     };
     let env = format!(
-        "SCENARIO={}\nHEALER={healer_path}\nHEALER_KIND={}\n",
+        "SCENARIO={}\nHEALER={healer_path}\nLAUNCHER={launcher_path}\nHEALER_KIND={}\n",
         scenario.name,
         healer.kind()
     );
@@ -340,7 +348,7 @@ fn default_jobs(accel: Accel) -> usize {
     }
 }
 
-/// `cargo xtask suite [--jobs N] [--only SUBSTRING]`
+/// `cargo xtask suite [--jobs N] [--only SUBSTRING[,SUBSTRING...]]`
 pub fn suite(args: &[String]) -> Result<bool> {
     let mut jobs = None;
     let mut only = None;
@@ -355,7 +363,7 @@ pub fn suite(args: &[String]) -> Result<bool> {
     let ours = build_ours()?.join("xfs_healer");
     let mut work = Vec::new();
     for s in scenarios()? {
-        if only.as_ref().is_some_and(|o| !s.name.contains(o.as_str())) {
+        if only.as_ref().is_some_and(|o: &String| !o.split(',').any(|part| s.name.contains(part))) {
             continue;
         }
         for h in &s.healers {
@@ -394,6 +402,7 @@ pub fn test_everything(args: &[String]) -> Result<bool> {
         &["test", "--quiet", "-p", "xfs-abi", "--test", "c_layout", "--", "--ignored"],
         &[("XFS_INCLUDE_DIR", &root.join("usr/include"))],
     )?;
+    ok &= crate::install::check(&root)?;
     ok &= suite(args)?;
     if !ok {
         println!("xtask test: FAILED (see above)");

@@ -1,0 +1,154 @@
+//! `cargo xtask install`: the release binaries, systemd units, man pages and
+//! shell completion, laid out as xfsprogs lays out its own (binaries in
+//! `<prefix>/libexec/xfsprogs`), under `DESTDIR` for packagers. Also the
+//! packaging check `cargo xtask test` runs: install into a scratch
+//! directory, then lint the man pages and the units.
+
+use crate::cache::repo_root;
+use crate::suite::build_ours;
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BINARIES: [&str; 2] = ["xfs_healer", "xfs_healer_start"];
+const UNITS: [&str; 3] = ["xfs_healer@.service", "xfs_healer_start.service", "system-xfs_healer.slice"];
+const MAN_PAGES: [&str; 2] = ["xfs_healer.8", "xfs_healer_start.8"];
+
+/// Where things go: `destdir` + the `prefix` layout.
+#[derive(Debug)]
+pub struct Layout {
+    pub destdir: PathBuf,
+    pub prefix: PathBuf,
+}
+
+impl Layout {
+    fn under(&self, path: &Path) -> PathBuf {
+        self.destdir.join(path.strip_prefix("/").unwrap_or(path))
+    }
+    fn libexec(&self) -> PathBuf {
+        self.prefix.join("libexec/xfsprogs")
+    }
+}
+
+/// A unit file's sections and directives in order, without comments and
+/// blank lines: what systemd sees.
+fn directives(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .fold(String::new(), |acc, l| acc + l + "\n")
+}
+
+/// `cargo xtask install [--destdir DIR] [--prefix PREFIX]`
+pub fn install_command(args: &[String]) -> Result<bool> {
+    let mut layout = Layout {
+        destdir: std::env::var_os("DESTDIR").map_or_else(|| PathBuf::from("/"), PathBuf::from),
+        prefix: PathBuf::from("/usr"),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--destdir" => layout.destdir = it.next().context("--destdir needs a directory")?.into(),
+            "--prefix" => layout.prefix = it.next().context("--prefix needs a directory")?.into(),
+            other => bail!("unknown install argument {other:?}; usage: cargo xtask install [--destdir DIR] [--prefix PREFIX]"),
+        }
+    }
+    if !layout.prefix.is_absolute() {
+        bail!("--prefix must be an absolute path");
+    }
+    install(&layout)?;
+    Ok(true)
+}
+
+pub fn install(layout: &Layout) -> Result<()> {
+    let built = build_ours()?;
+    let packaging = repo_root().join("packaging");
+    let libexec = layout.libexec();
+    let put = |from: &Path, to: PathBuf, mode: u32| -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        fs::create_dir_all(to.parent().context("no parent directory")?)?;
+        fs::copy(from, &to).with_context(|| format!("installing {}", to.display()))?;
+        fs::set_permissions(&to, fs::Permissions::from_mode(mode))?;
+        println!("installed {}", to.display());
+        Ok(())
+    };
+    for bin in BINARIES {
+        put(&built.join(bin), layout.under(&libexec.join(bin)), 0o755)?;
+    }
+    let unit_dir = layout.under(&layout.prefix.join("lib/systemd/system"));
+    for unit in UNITS {
+        let text = fs::read_to_string(packaging.join("systemd").join(unit))?
+            .replace("@libexecdir@", &libexec.to_string_lossy());
+        fs::create_dir_all(&unit_dir)?;
+        fs::write(unit_dir.join(unit), text)?;
+        println!("installed {}", unit_dir.join(unit).display());
+    }
+    for page in MAN_PAGES {
+        put(&packaging.join("man").join(page), layout.under(&layout.prefix.join("share/man/man8").join(page)), 0o644)?;
+    }
+    let completions = layout.under(&layout.prefix.join("share/bash-completion/completions"));
+    put(&packaging.join("completions/xfs_healer.bash"), completions.join("xfs_healer"), 0o644)?;
+    // bash-completion loads by command name.
+    let alias = completions.join("xfs_healer_start");
+    let _ = fs::remove_file(&alias);
+    std::os::unix::fs::symlink("xfs_healer", &alias)?;
+    Ok(())
+}
+
+/// Installs into a scratch prefix and checks what landed: man pages render
+/// without warnings, units pass `systemd-analyze verify` (when installed)
+/// and carry exactly the directives of xfsprogs' units in `sid_root`.
+pub fn check(sid_root: &Path) -> Result<bool> {
+    println!("==> packaging check");
+    // The scratch directory is the prefix, not a DESTDIR, so the units
+    // name binaries that exist and systemd-analyze can check them.
+    let prefix = repo_root().join("target/install-check/usr");
+    let _ = fs::remove_dir_all(&prefix);
+    let layout = Layout { destdir: PathBuf::from("/"), prefix: prefix.clone() };
+    install(&layout)?;
+    let mut ok = true;
+    for page in MAN_PAGES {
+        let path = prefix.join("share/man/man8").join(page);
+        let out = Command::new("man").args(["--warnings", "-l"]).arg(&path).env("MANWIDTH", "80").output();
+        match out {
+            Ok(out) if out.status.success() && out.stderr.is_empty() && !out.stdout.is_empty() => {}
+            Ok(out) => {
+                ok = false;
+                println!("man {page}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            Err(e) => println!("man not installed ({e}): man pages not rendered"),
+        }
+    }
+    for bin in BINARIES {
+        let path = prefix.join("libexec/xfsprogs").join(bin);
+        let version = Command::new(&path).arg("-V").output()?;
+        if String::from_utf8_lossy(&version.stdout) != format!("{bin} version 7.2.0\n") {
+            ok = false;
+            println!("{bin} -V printed {:?}", String::from_utf8_lossy(&version.stdout));
+        }
+    }
+    let units: Vec<PathBuf> = UNITS.iter().map(|u| prefix.join("lib/systemd/system").join(u)).collect();
+    match Command::new("systemd-analyze").arg("verify").args(&units).output() {
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let problems: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            if !out.status.success() || !problems.is_empty() {
+                ok = false;
+                println!("systemd-analyze verify:\n{}", problems.join("\n"));
+            }
+        }
+        Err(e) => println!("systemd-analyze not installed ({e}): units not verified"),
+    }
+    for unit in UNITS {
+        let ours = directives(&fs::read_to_string(prefix.join("lib/systemd/system").join(unit))?)
+            .replace(&*prefix.join("libexec/xfsprogs").to_string_lossy(), "/usr/libexec/xfsprogs");
+        let theirs = directives(&fs::read_to_string(sid_root.join("usr/lib/systemd/system").join(unit))?);
+        if ours != theirs {
+            ok = false;
+            println!("{unit} differs from xfsprogs' unit:\n--- ours\n{ours}--- xfsprogs\n{theirs}");
+        }
+    }
+    println!("packaging check: {}", if ok { "ok" } else { "FAILED" });
+    Ok(ok)
+}
