@@ -159,3 +159,37 @@ metadata_daddr() {
 scrub_clean() {
 	xfs_scrub -n "$MNT" > /results/scrub.out 2>&1 || fail "xfs_scrub -n finds problems: $(tail -3 /results/scrub.out)"
 }
+
+# peak_rss_kb PID: the process's high-water resident set (VmHWM).
+peak_rss_kb() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# damaged_file_forks COUNT: COUNT files $MNT/storm/fN whose data fork is a
+# btree (40 separate extents do not fit in the inode), then, unmounted,
+# the header of each file's bmbt leaf block zeroed. Reading a file's
+# extent map afterwards fails its verifier: one sick data fork per file,
+# each independently repairable from the reverse-mapping btree.
+damaged_file_forks() {
+	count=$1
+	mkdir -p "$MNT/storm"
+	: > /tmp/storm-inodes
+	n=0
+	while [ $n -lt "$count" ]; do
+		set -- # the xfs_io arguments (COUNT is saved above)
+		o=0
+		while [ $o -lt 40 ]; do set -- "$@" -c "pwrite -q $((o * 8))k 4k"; o=$((o + 1)); done
+		xfs_io -f "$@" -c fsync "$MNT/storm/f$n" || fail "could not write storm/f$n"
+		stat -c %i "$MNT/storm/f$n" >> /tmp/storm-inodes
+		n=$((n + 1))
+	done
+	umount "$MNT"
+	while read -r ino; do
+		daddr=$(metadata_daddr "inode $ino" "addr u3.bmbt.ptrs[1]")
+		[ -n "$daddr" ] || fail "inode $ino has no bmbt leaf"
+		dd if=/dev/zero of="$DEV" bs=1 seek=$(( daddr * 512 )) count=64 conv=notrunc 2>/dev/null ||
+			fail "could not damage sector $daddr"
+	done < /tmp/storm-inodes
+	sync
+	mount_scratch
+}

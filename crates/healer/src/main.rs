@@ -9,6 +9,7 @@
 
 mod autofsck;
 mod cli;
+mod config;
 mod monitor;
 mod mountinfo;
 mod output;
@@ -54,6 +55,13 @@ fn svcname(mount: &OsString) -> ExitCode {
 }
 
 fn run(options: &cli::Options) -> ExitCode {
+    let settings = match config::load(&config::path()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            output::err(&format!("xfs_healer: {e}"));
+            return ExitCode::from(if options.supported { 255 } else { 1 });
+        }
+    };
     let healer = match startup::start(options) {
         Ok(healer) => healer,
         // Under ExecCondition, 1 skips the unit and 255 fails it; outside
@@ -67,7 +75,7 @@ fn run(options: &cli::Options) -> ExitCode {
     }
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
-    match monitor::run(healer) {
+    match monitor::run(healer, &settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(()) => ExitCode::from(1),
     }

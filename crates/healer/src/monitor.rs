@@ -5,6 +5,7 @@
 //! unless a retry or a deferred full scan is due.
 
 use crate::autofsck::Mode;
+use crate::config::Settings;
 use crate::output::{display, err, out};
 use crate::paths;
 use crate::repair::{self, Attempt, FullScan, RepairText};
@@ -54,12 +55,14 @@ struct Loop {
     /// Sum of the kernel's LOST records.
     lost_records: u64,
     jobs: mpsc::SyncSender<Target>,
+    /// Longest a supervised `xfs_scrub` child may run (no systemd).
+    full_scan_timeout: std::time::Duration,
     worker_busy: bool,
     done_tx: mpsc::Sender<Done>,
     wake_tx: Arc<UnixStream>,
 }
 
-pub fn run(healer: Healer) -> Result<(), ()> {
+pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
     let monitor = Arc::new(healer.monitor.try_clone().map_err(|e| err(&format!("monitor fd: {e}")))?);
     let mnt = display(healer.mount_arg.as_bytes()).into_owned();
     let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
@@ -90,7 +93,7 @@ pub fn run(healer: Healer) -> Result<(), ()> {
             .map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
     }
 
-    let config = Config { repair: healer.mode == Mode::Repair, ..Config::default() };
+    let config = Config { repair: healer.mode == Mode::Repair, ..settings.policy.clone() };
     let mut state = Loop {
         monitor,
         mnt,
@@ -101,6 +104,7 @@ pub fn run(healer: Healer) -> Result<(), ()> {
         lost_known: 0,
         lost_records: 0,
         jobs: jobs_tx,
+        full_scan_timeout: settings.full_scan_timeout,
         worker_busy: false,
         done_tx,
         wake_tx,
@@ -233,12 +237,23 @@ impl Loop {
                 let now = self.now();
                 self.engine.handle(now, Input::FullScanDone);
             }
-            FullScan::Child(mut child) => {
+            FullScan::Child(child) => {
                 out(&format!("{mnt}: Full repairs in progress."));
                 let done_tx = self.done_tx.clone();
                 let wake_tx = Arc::clone(&self.wake_tx);
+                let mnt = mnt.clone();
+                let limit = self.full_scan_timeout;
                 let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-                    let _ = child.wait();
+                    match xfs_abi::process::wait_with_timeout(child, limit) {
+                        // 4 = "errors were fixed" (xfs_scrub(8) exit status bits).
+                        xfs_abi::process::ChildEnd::Exited(Some(0 | 4)) => out(&format!("{mnt}: Full repairs complete.")),
+                        xfs_abi::process::ChildEnd::Exited(Some(code)) => err(&format!("{mnt}: xfs_scrub exited with status {code}.")),
+                        xfs_abi::process::ChildEnd::Exited(None) => err(&format!("{mnt}: xfs_scrub was killed by a signal.")),
+                        xfs_abi::process::ChildEnd::TimedOut => err(&format!(
+                            "{mnt}: xfs_scrub still running after {} hours; stopped.",
+                            limit.as_secs() / 3600
+                        )),
+                    }
                     let _ = done_tx.send(Done::FullScan);
                     let _ = (&*wake_tx).write_all(&[1]);
                 });
@@ -270,10 +285,13 @@ impl Loop {
         let event = &record.event;
         let input = match *event {
             Event::Lost { count } => {
+                // fdinfo may have told of these already: say only the rest.
                 self.lost_records = self.lost_records.saturating_add(count);
                 let new = self.lost_records.saturating_sub(self.lost_known);
                 self.lost_known = self.lost_known.max(self.lost_records);
-                self.print_event(record, None);
+                if new > 0 {
+                    out(&format!("{}: {new} events lost", self.mnt));
+                }
                 (new > 0).then_some(Input::Lost { count: new })
             }
             Event::Shutdown { .. } => Some(Input::Shutdown),
@@ -289,7 +307,7 @@ impl Loop {
             _ => None,
         };
         if !matches!(event, Event::Lost { .. }) {
-            self.print_event(record, Some(now));
+            self.print_event(record, now);
         }
         if let Event::Health { verdict: Verdict::Healthy, .. } = event {
             self.limiter.rearm(&record.key_as(Verdict::Sick));
@@ -299,13 +317,14 @@ impl Loop {
             let actions = self.engine.handle(now, input);
             self.run_actions(actions);
         }
-        self.dispatch();
+        // No dispatch here: the loop dispatches once the whole batch is
+        // read, so a shutdown or HEALTHY later in it cancels work first.
     }
 
     /// Prints an event the way the reference does, except that repeats of
     /// an identical report within the interval are counted, and unknown
-    /// kinds are reported once. `now` = None: never rate-limited.
-    fn print_event(&mut self, record: &Record, now: Option<u64>) {
+    /// kinds are reported once.
+    fn print_event(&mut self, record: &Record, now: u64) {
         let event = &record.event;
         let actionable = !matches!(event, Event::Running | Event::Lost { .. } | Event::Unmount | Event::Shutdown { .. });
         if actionable && self.healer.quiet {
@@ -317,7 +336,7 @@ impl Loop {
             return;
         }
         let mut suppressed = 0;
-        if let (true, Some(now)) = (actionable, now) {
+        if actionable {
             match self.limiter.admit(&record.raw_key(), now) {
                 xfs_policy::Admit::Print { suppressed: n } => suppressed = n,
                 xfs_policy::Admit::Suppress => return,
@@ -346,6 +365,9 @@ impl Loop {
     }
 
     fn print_repair(&self, target: &Target, attempt: &Attempt) {
+        if let RepairText::Filesystem(text) = &attempt.text {
+            return out(&format!("{}: {text}", self.mnt));
+        }
         let path = match target.object {
             Object::Inode { ino, generation } if self.healer.has_parent_pointers => self
                 .healer
@@ -358,6 +380,7 @@ impl Loop {
         let text = match &attempt.text {
             RepairText::Reference(words) => words.message().to_string(),
             RepairText::Other(text) => text.clone(),
+            RepairText::Filesystem(_) => return, // printed above
         };
         out(&xfs_report::repair_line(self.healer.mount_arg.as_bytes(), &object, target.bit, path.as_deref(), &text));
     }

@@ -59,6 +59,18 @@ pub fn find_xfs_mount(mountinfo: &[u8], path: &[u8]) -> Option<MountEntry> {
         .rfind(|m| m.fs_type == b"xfs" && m.mount_point == path)
 }
 
+/// Mount points of every XFS mounted at its filesystem's root, in
+/// mountinfo order: the places a moved or hidden filesystem may still be
+/// reached (the caller proves which one is the monitored filesystem).
+pub fn whole_xfs_mounts(mountinfo: &[u8]) -> Vec<Vec<u8>> {
+    mountinfo
+        .split(|&b| b == b'\n')
+        .filter_map(parse_line)
+        .filter(|m| m.fs_type == b"xfs" && m.root == b"/")
+        .map(|m| m.mount_point)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +87,12 @@ mod tests {
         let m = find_xfs_mount(SAMPLE, b"/mnt/test").unwrap();
         assert_eq!(m.mount_id, 40);
         assert_eq!(m.source, b"/dev/vdc");
+    }
+
+    #[test]
+    fn lists_whole_filesystem_xfs_mounts() {
+        let all = whole_xfs_mounts(SAMPLE);
+        assert_eq!(all, vec![b"/mnt/test".to_vec(), b"/mnt/my data".to_vec(), b"/mnt/test".to_vec()]);
     }
 
     #[test]

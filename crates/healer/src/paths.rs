@@ -8,6 +8,7 @@ use std::path::Path;
 use xfs_abi::handle::XfsHandle;
 use xfs_abi::parents;
 use xfs_abi::{Errno, healthmon};
+use crate::mountinfo;
 
 /// Most directory levels walked (the reference's cycle guard).
 const MAX_DEPTH: usize = 256;
@@ -69,7 +70,47 @@ pub fn resolve(
     (path.len() <= MAX_PATH).then_some(path)
 }
 
-/// Convenience: reopen + resolve, for callers without an open mount.
+/// Opens `path` if it is the monitored filesystem: the kernel's check on
+/// the monitor fd (same superblock) and, when known, the same root handle.
+fn open_verified(path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>) -> Result<OwnedFd, Errno> {
+    let fd = reopen(path, monitor)?;
+    if let Some(root) = root
+        && xfs_abi::handle::fd_to_handle(fd.as_fd()).ok().as_ref() != Some(root)
+    {
+        return Err(Errno::STALE);
+    }
+    Ok(fd)
+}
+
+/// The monitored filesystem, opened afresh: by its mount path, or, when
+/// that now leads elsewhere (overmounted, moved), by another place it is
+/// mounted whole, as the reference also tries; that place is returned too.
+/// Every candidate must pass [`open_verified`], so another filesystem is
+/// never touched. The error is the mount path's own.
+pub fn open_monitored(
+    mount_path: &Path,
+    monitor: BorrowedFd<'_>,
+    root: Option<&XfsHandle>,
+) -> Result<(OwnedFd, Option<Vec<u8>>), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let first = match open_verified(mount_path, monitor, root) {
+        Ok(fd) => return Ok((fd, None)),
+        Err(e) => e,
+    };
+    let Ok(mountinfo) = std::fs::read("/proc/self/mountinfo") else { return Err(first) };
+    mountinfo::whole_xfs_mounts(&mountinfo)
+        .into_iter()
+        .filter(|p| p.as_slice() != mount_path.as_os_str().as_bytes())
+        .find_map(|p| {
+            let fd = open_verified(Path::new(std::ffi::OsStr::from_bytes(&p)), monitor, root).ok()?;
+            Some((fd, Some(p)))
+        })
+        .ok_or(first)
+}
+
+/// Convenience: reopen + resolve, for callers without an open mount. The
+/// path starts with `prefix`, or with the other mount point the filesystem
+/// was found at.
 pub fn lookup(
     mount_path: &Path,
     monitor: BorrowedFd<'_>,
@@ -78,6 +119,6 @@ pub fn lookup(
     ino: u64,
     generation: u32,
 ) -> Option<Vec<u8>> {
-    let fd = reopen(mount_path, monitor).ok()?;
-    resolve(fd.as_fd(), root, prefix, ino, generation)
+    let (fd, elsewhere) = open_monitored(mount_path, monitor, Some(root)).ok()?;
+    resolve(fd.as_fd(), root, elsewhere.as_deref().unwrap_or(prefix), ino, generation)
 }

@@ -26,6 +26,8 @@ pub enum RepairText {
     Reference(RepairOutcome),
     /// Our own, for kernel answers the reference lumps together.
     Other(String),
+    /// About the filesystem, not the object: printed as `<mnt>: <text>`.
+    Filesystem(String),
 }
 
 fn scrub_request(target: &Target) -> ScrubMetadata {
@@ -41,19 +43,13 @@ fn scrub_request(target: &Target) -> ScrubMetadata {
     sm
 }
 
-/// Repairs one target. The mount is reopened by path and must be the
-/// monitored filesystem (the kernel's check on the monitor fd) and have the
-/// same root handle; otherwise nothing is touched.
+/// Repairs one target on the monitored filesystem, opened afresh (see
+/// [`paths::open_monitored`]); if it cannot be reached, nothing is touched.
 pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>, target: &Target) -> Attempt {
-    let fd = match paths::reopen(mount_path, monitor) {
-        Ok(fd) => fd,
+    let fd = match paths::open_monitored(mount_path, monitor, root) {
+        Ok((fd, _)) => fd,
         Err(e) => return refused(e),
     };
-    if let Some(root) = root
-        && xfs_abi::handle::fd_to_handle(fd.as_fd()).ok().as_ref() != Some(root)
-    {
-        return refused(Errno::STALE);
-    }
     let mut sm = scrub_request(target);
     match scrub::scrub_metadata(fd.as_fd(), &mut sm) {
         Ok(()) => {
@@ -73,7 +69,7 @@ pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandl
 fn refused(e: Errno) -> Attempt {
     Attempt {
         outcome: Outcome::Refused,
-        text: RepairText::Other(format!("cannot open filesystem to repair: {}", xfs_abi::strerror(e))),
+        text: RepairText::Filesystem(format!("cannot open filesystem to repair: {}", xfs_abi::strerror(e))),
     }
 }
 
@@ -130,7 +126,9 @@ fn helper(program: &str) -> Command {
 pub fn start_full_scan(mount_path: &Path) -> FullScan {
     use std::os::unix::ffi::OsStrExt;
     if !systemd_running() {
-        return match helper("xfs_scrub").arg(mount_path).stdout(Stdio::null()).spawn() {
+        // As the xfs_scrub@ unit runs it, minus the sandbox: background
+        // mode (one scrub thread) so the scan does not starve the system.
+        return match helper("xfs_scrub").args(["-b", "--"]).arg(mount_path).stdout(Stdio::null()).spawn() {
             Ok(child) => FullScan::Child(child),
             Err(e) => FullScan::SpawnFailed(e.to_string()),
         };

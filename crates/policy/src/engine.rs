@@ -9,6 +9,11 @@
 //! - after a target's repair finishes, reports of it within `cooldown_ms` are
 //!   its own echo: the kernel re-reads the damage while scrubbing and emits
 //!   SICK again, so they must not start another repair (no feedback loop);
+//! - after a repair fails, reports of it are absorbed for `failed_hold_ms`
+//!   or until HEALTHY says it is fine: retrying would fail the same way,
+//!   and a full scan has been asked for;
+//! - while a full scan runs, reports queue nothing: the scan covers them,
+//!   and its own reads of the damage are what is being reported;
 //! - HEALTHY drops queued work for the bits it names;
 //! - a full scan is asked for when a repair fails, when sick bits have no
 //!   targeted repair, when events were lost, when the queue is full, or when
@@ -31,6 +36,7 @@ pub struct Config {
     /// Most targets waiting; beyond that a full scan is cheaper.
     pub max_pending: usize,
     pub cooldown_ms: u64,
+    pub failed_hold_ms: u64,
     pub storm_targets: usize,
     pub storm_window_ms: u64,
     pub retry_limit: u32,
@@ -44,6 +50,7 @@ impl Default for Config {
             repair: true,
             max_pending: 4096,
             cooldown_ms: 5_000,
+            failed_hold_ms: 600_000,
             storm_targets: 1_000,
             storm_window_ms: 10_000,
             retry_limit: 3,
@@ -102,12 +109,20 @@ pub enum Action {
 struct Key {
     object: Object,
     scrub: u32,
+    /// The sick bit the scrub type repairs (for HEALTHY matching).
+    bit: u32,
 }
 
 impl From<&Target> for Key {
     fn from(t: &Target) -> Key {
-        Key { object: t.object, scrub: t.scrub.0 }
+        Key { object: t.object, scrub: t.scrub.0, bit: t.bit }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    until: u64,
+    failed: bool,
 }
 
 #[derive(Debug)]
@@ -120,8 +135,9 @@ pub struct Engine {
     queued: HashSet<Key>,
     running: HashSet<Key>,
     attempts: HashMap<Key, u32>,
-    /// Key -> time its repair finished (echo window).
-    cooldown: HashMap<Key, u64>,
+    /// Key -> until when its reports are absorbed, and whether that is
+    /// because its repair failed (then HEALTHY lifts it).
+    quiet: HashMap<Key, Quiet>,
     storm: VecDeque<u64>,
     shut_down: bool,
     full_scan_running: bool,
@@ -138,7 +154,7 @@ impl Engine {
             queued: HashSet::new(),
             running: HashSet::new(),
             attempts: HashMap::new(),
-            cooldown: HashMap::new(),
+            quiet: HashMap::new(),
             storm: VecDeque::new(),
             shut_down: false,
             full_scan_running: false,
@@ -180,7 +196,7 @@ impl Engine {
     }
 
     fn on_sick(&mut self, now: u64, object: Object, mask: u32, actions: &mut Vec<Action>) {
-        if !self.config.repair || self.shut_down {
+        if !self.config.repair || self.shut_down || self.full_scan_running {
             return;
         }
         let p = plan(object, mask);
@@ -189,7 +205,7 @@ impl Engine {
             if self.queued.contains(&key) || self.running.contains(&key) {
                 continue;
             }
-            if self.cooldown.get(&key).is_some_and(|&done| now.saturating_sub(done) < self.config.cooldown_ms) {
+            if self.quiet.get(&key).is_some_and(|q| now < q.until) {
                 continue;
             }
             if self.queued.len() >= self.config.max_pending {
@@ -215,6 +231,7 @@ impl Engine {
 
     fn on_healthy(&mut self, object: Object, mask: u32) {
         let covered = |t: &Target| t.object == object && t.bit & mask != 0;
+        self.quiet.retain(|key, q| !(q.failed && key.object == object && key.bit & mask != 0));
         let queued = &mut self.queued;
         self.queue.retain(|t| {
             let keep = !covered(t);
@@ -245,27 +262,36 @@ impl Engine {
                     self.delayed.insert((now + delay, key), target);
                     return;
                 }
-                self.finish(now, key);
+                self.finish(now, key, true);
                 self.want_full_scan(now, FullScanReason::RepairFailed, actions);
             }
             Outcome::Failed | Outcome::Transient => {
-                self.finish(now, key);
+                self.finish(now, key, true);
                 self.want_full_scan(now, FullScanReason::RepairFailed, actions);
             }
-            Outcome::Repaired | Outcome::NotNeeded | Outcome::XrefFailed | Outcome::Refused => {
-                self.finish(now, key);
+            Outcome::Repaired | Outcome::NotNeeded | Outcome::XrefFailed => {
+                self.finish(now, key, false);
+            }
+            // Nothing was touched, so there is no echo to absorb: the next
+            // report may try again (the path may lead home by then).
+            Outcome::Refused => {
+                self.attempts.remove(&key);
             }
         }
     }
 
-    fn finish(&mut self, now: u64, key: Key) {
+    fn finish(&mut self, now: u64, key: Key, failed: bool) {
         self.attempts.remove(&key);
-        // Bounded: forget echo windows that are over.
-        let cooldown = self.config.cooldown_ms;
-        if self.cooldown.len() >= self.config.max_pending {
-            self.cooldown.retain(|_, &mut done| now.saturating_sub(done) < cooldown);
+        // Bounded: forget windows that are over.
+        if self.quiet.len() >= self.config.max_pending {
+            self.quiet.retain(|_, q| now < q.until);
+            if self.quiet.len() >= self.config.max_pending {
+                // All current: at worst one object is repaired once more.
+                self.quiet.clear();
+            }
         }
-        self.cooldown.insert(key, now);
+        let hold = if failed { self.config.failed_hold_ms } else { self.config.cooldown_ms };
+        self.quiet.insert(key, Quiet { until: now.saturating_add(hold), failed });
     }
 
     fn drop_queued(&mut self) {
@@ -393,6 +419,62 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_repair_leaves_no_echo_window() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(7), DIR));
+        let t = e.next_repair(0).unwrap();
+        assert!(e.handle(5, done(t, Outcome::Refused)).is_empty(), "refusal is no reason for a full scan");
+        e.handle(10, sick(inode(7), DIR));
+        assert_eq!(drain(&mut e, 10).len(), 1, "the next report tries again");
+    }
+
+    #[test]
+    fn echo_windows_stay_bounded() {
+        let config = Config { max_pending: 8, storm_targets: usize::MAX, ..Config::default() };
+        let mut e = Engine::new(config);
+        for ino in 0..100 {
+            e.handle(ino, sick(inode(ino), DIR));
+            let t = e.next_repair(ino).unwrap();
+            e.handle(ino, done(t, Outcome::Repaired));
+            assert!(e.quiet.len() <= 8, "{} echo windows", e.quiet.len());
+        }
+    }
+
+    #[test]
+    fn a_failed_repair_is_not_retried_until_healthy_or_the_hold_ends() {
+        let mut e = Engine::new(Config { full_scan_interval_ms: 0, ..Config::default() });
+        e.handle(0, sick(inode(9), DIR));
+        let t = e.next_repair(0).unwrap();
+        assert_eq!(e.handle(1, done(t, Outcome::Failed)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+        e.handle(2, Input::FullScanDone);
+        // Well past the echo window, but the repair would fail again.
+        e.handle(60_000, sick(inode(9), DIR));
+        assert!(drain(&mut e, 60_000).is_empty());
+        // Fine again (the scan fixed it), then newly damaged: repaired.
+        e.handle(60_001, Input::Healthy { object: inode(9), mask: DIR });
+        e.handle(60_002, sick(inode(9), DIR));
+        assert_eq!(drain(&mut e, 60_002).len(), 1);
+        // The hold ends by itself too.
+        let t = Target { object: inode(9), scrub: ScrubType(15), bit: DIR };
+        e.handle(60_003, done(t, Outcome::Failed));
+        e.handle(60_004, Input::FullScanDone);
+        e.handle(60_003 + 600_000, sick(inode(9), DIR));
+        assert_eq!(drain(&mut e, 60_003 + 600_000).len(), 1);
+    }
+
+    #[test]
+    fn reports_during_a_full_scan_queue_nothing() {
+        let mut e = Engine::new(Config::default());
+        assert_eq!(e.handle(0, Input::Lost { count: 3 }), vec![Action::StartFullScan(FullScanReason::EventsLost)]);
+        e.handle(1, sick(inode(4), DIR));
+        e.handle(1, sick(Object::Ag(0), AGF));
+        assert!(drain(&mut e, 2).is_empty(), "the running scan covers these");
+        e.handle(3, Input::FullScanDone);
+        e.handle(4, sick(inode(4), DIR));
+        assert_eq!(drain(&mut e, 4).len(), 1);
+    }
+
+    #[test]
     fn healthy_drops_queued_work() {
         let mut e = Engine::new(Config::default());
         e.handle(0, sick(inode(5), DIR | 0x20));
@@ -409,9 +491,10 @@ mod tests {
         let t = e.next_repair(0).unwrap();
         assert_eq!(e.handle(5, done(t, Outcome::Failed)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
         assert_eq!(e.pending(), 0, "the full scan covers queued work");
-        // While it runs, more failures do not start another.
-        e.handle(6, sick(inode(3), DIR));
-        let t = e.next_repair(6).unwrap();
+        // While it runs, a repair that was already running fails too: no
+        // second scan.
+        let t = Target { object: inode(2), scrub: ScrubType(15), bit: DIR };
+        e.running.insert(Key::from(&t));
         assert!(e.handle(7, done(t, Outcome::Failed)).is_empty());
     }
 

@@ -1,0 +1,50 @@
+# summary: storm: 60 files with damaged extent btrees, each read 10 times: every one repaired, at most once each, no flood, bounded memory
+# healers: reference ours
+# timeout: 400
+N=60
+mkfs_scratch -m rmapbt=1
+mount_scratch
+damaged_file_forks $N
+start_healer --repair
+t0=$(now_ms)
+round=0
+while [ $round -lt 10 ]; do
+	n=0
+	while [ $n -lt $N ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
+	round=$((round + 1))
+done
+note "10 rounds of reads done"
+# Every file must end up repaired (the reference may take a while).
+deadline=$(( $(now_ms) + 120000 ))
+while [ "$(grep -c 'datafork: Repairs successful.' "$HEALER_OUT")" -lt $N ]; do
+	[ "$(now_ms)" -ge "$deadline" ] && break
+	sleep 0.2
+done
+record time_to_all_repaired_ms $(( $(now_ms) - t0 ))
+sleep 1
+n=0
+while [ $n -lt $N ]; do
+	cat "$MNT/storm/f$n" > /dev/null || fail "storm/f$n unreadable after the storm"
+	n=$((n + 1))
+done
+record peak_rss_kb "$(peak_rss_kb "$HEALER_PID")"
+record threads "$(ls /proc/$HEALER_PID/task | wc -l)"
+scrub_clean
+umount "$MNT"
+wait_exit "$HEALER_PID" 30 || fail "healer did not exit after unmount"
+expect_status 0 "$EXIT_STATUS" "healer after unmount"
+repaired=$(grep 'datafork: Repairs successful.' "$HEALER_OUT" | sort -u | wc -l)
+record files_repaired "$repaired"
+record repair_lines "$(grep -c 'datafork: Repairs successful.\|datafork: No modification needed.\|offline repair' "$HEALER_OUT")"
+record output_lines "$(wc -l < "$HEALER_OUT")"
+record lost_events "$(awk '/events lost/ { n += $2 } END { print n + 0 }' "$HEALER_OUT")"
+[ "$repaired" = $N ] || fail "$repaired of $N files repaired"
+if [ "$HEALER_KIND" = ours ]; then
+	dup=$(grep 'datafork: Repairs successful.' "$HEALER_OUT" | sort | uniq -d | wc -l)
+	[ "$dup" = 0 ] || fail "$dup files repaired more than once"
+	nm=$(count_lines 'No modification needed.')
+	[ "$nm" = 0 ] || fail "$nm needless repairs"
+	lines=$(wc -l < "$HEALER_OUT")
+	# Per file: sick, repaired, perhaps healthy; plus a few summaries.
+	[ "$lines" -le $(( 4 * N + 10 )) ] || fail "$lines output lines for $N objects"
+fi
