@@ -13,6 +13,9 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     ("dpkg-deb", "dpkg"),
     ("apt-get", "apt"),
     ("cc", "gcc"),
+    // The packaging check: `man xfs_healer` and unit verification.
+    ("man", "man-db"),
+    ("systemd-analyze", "systemd"),
 ];
 
 /// The static busybox that becomes the guest's userland.

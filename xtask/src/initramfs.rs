@@ -23,7 +23,9 @@ const ROOT_PARTS: &[&str] = &[
     "usr/sbin",
     "usr/bin",
     "usr/libexec/xfsprogs",
-    "usr/lib/systemd/system",
+    "usr/lib/systemd",
+    "usr/lib/tmpfiles.d",
+    "usr/lib/sysusers.d",
 ];
 
 pub struct Images {

@@ -109,8 +109,13 @@ pub fn check(sid_root: &Path) -> Result<bool> {
     install(&layout)?;
     let mut ok = true;
     for page in MAN_PAGES {
-        let path = prefix.join("share/man/man8").join(page);
-        let out = Command::new("man").args(["--warnings", "-l"]).arg(&path).env("MANWIDTH", "80").output();
+        // `man xfs_healer`, as a user would type it, found through MANPATH.
+        let name = page.trim_end_matches(".8");
+        let out = Command::new("man")
+            .args(["--warnings", "8", name])
+            .env("MANPATH", prefix.join("share/man"))
+            .env("MANWIDTH", "80")
+            .output();
         match out {
             Ok(out) if out.status.success() && out.stderr.is_empty() && !out.stdout.is_empty() => {}
             Ok(out) => {
