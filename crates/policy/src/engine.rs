@@ -25,8 +25,9 @@
 //!   with exponential backoff up to `retry_limit` times;
 //! - after shutdown nothing new is queued or started.
 
-use crate::plan::{Object, Target, plan};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use crate::plan::{Object, Target, targets, unmapped};
+use crate::fasthash::{FastMap, FastSet};
+use std::collections::{BTreeMap, VecDeque};
 
 /// Tunables; [`Config::default`] are the daemon's defaults.
 #[derive(Debug, Clone)]
@@ -132,12 +133,12 @@ pub struct Engine {
     queue: VecDeque<Target>,
     /// Targets waiting for a retry, by the time they become ready.
     delayed: BTreeMap<(u64, Key), Target>,
-    queued: HashSet<Key>,
-    running: HashSet<Key>,
-    attempts: HashMap<Key, u32>,
+    queued: FastSet<Key>,
+    running: FastSet<Key>,
+    attempts: FastMap<Key, u32>,
     /// Key -> until when its reports are absorbed, and whether that is
     /// because its repair failed (then HEALTHY lifts it).
-    quiet: HashMap<Key, Quiet>,
+    quiet: FastMap<Key, Quiet>,
     storm: VecDeque<u64>,
     shut_down: bool,
     full_scan_running: bool,
@@ -151,10 +152,10 @@ impl Engine {
             config,
             queue: VecDeque::new(),
             delayed: BTreeMap::new(),
-            queued: HashSet::new(),
-            running: HashSet::new(),
-            attempts: HashMap::new(),
-            quiet: HashMap::new(),
+            queued: FastSet::default(),
+            running: FastSet::default(),
+            attempts: FastMap::default(),
+            quiet: FastMap::default(),
             storm: VecDeque::new(),
             shut_down: false,
             full_scan_running: false,
@@ -199,8 +200,7 @@ impl Engine {
         if !self.config.repair || self.shut_down || self.full_scan_running {
             return;
         }
-        let p = plan(object, mask);
-        for target in p.targets {
+        for target in targets(object, mask) {
             let key = Key::from(&target);
             if self.queued.contains(&key) || self.running.contains(&key) {
                 continue;
@@ -224,7 +224,7 @@ impl Engine {
             self.queued.insert(key);
             self.queue.push_back(target);
         }
-        if p.unmapped != 0 {
+        if unmapped(object, mask) != 0 {
             self.want_full_scan(now, FullScanReason::NoTargetedRepair, actions);
         }
     }

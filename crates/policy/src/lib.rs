@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod engine;
+mod fasthash;
 mod plan;
 mod ratelimit;
 

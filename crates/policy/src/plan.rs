@@ -88,16 +88,20 @@ fn table(object: Object) -> &'static [(u32, u32)] {
 
 /// The repairs a sick report of `mask` on `object` calls for.
 pub fn plan(object: Object, mask: u32) -> Plan {
-    let mut remaining = mask;
-    let targets = table(object)
+    Plan { targets: targets(object, mask).collect(), unmapped: unmapped(object, mask) }
+}
+
+/// The targeted repairs of [`plan`], without allocating (the hot path).
+pub fn targets(object: Object, mask: u32) -> impl Iterator<Item = Target> {
+    table(object)
         .iter()
-        .filter(|(bit, _)| mask & bit != 0)
-        .map(|&(bit, scrub)| {
-            remaining &= !bit;
-            Target { object, scrub: ScrubType(scrub), bit }
-        })
-        .collect();
-    Plan { targets, unmapped: remaining }
+        .filter(move |(bit, _)| mask & bit != 0)
+        .map(move |&(bit, scrub)| Target { object, scrub: ScrubType(scrub), bit })
+}
+
+/// The bits of [`plan`] no targeted repair covers.
+pub fn unmapped(object: Object, mask: u32) -> u32 {
+    table(object).iter().fold(mask, |rest, (bit, _)| rest & !bit)
 }
 
 #[cfg(test)]
