@@ -193,3 +193,60 @@ damaged_file_forks() {
 	sync
 	mount_scratch
 }
+
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# context_switches PID: voluntary + involuntary switches of all its
+# threads (each wake-up of a sleeping thread is one).
+context_switches() {
+	cat /proc/"$1"/task/*/status | awk '/ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+
+# bench_storm N: the storm scenario's workload with N files, for the
+# benchmarks: damage, 10 reads of each, wait until all are repaired, check
+# the fs, and record the figures.
+bench_storm() {
+	mkfs_scratch -m rmapbt=1
+	mount_scratch
+	damaged_file_forks "$1"
+	start_healer --repair
+	t0=$(now_ms)
+	round=0
+	while [ $round -lt 10 ]; do
+		n=0
+		while [ $n -lt "$1" ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
+		round=$((round + 1))
+	done
+	deadline=$(( $(now_ms) + 600000 ))
+	while [ "$(grep 'datafork: Repairs successful.' "$HEALER_OUT" | sort -u | wc -l)" -lt "$1" ]; do
+		[ "$(now_ms)" -ge "$deadline" ] && fail "not all $1 files repaired in 10 minutes"
+		sleep 0.2
+	done
+	scrub_clean
+	record time_to_clean_ms $(( $(now_ms) - t0 ))
+	record repairs "$(grep -c 'datafork: Repairs successful.\|datafork: No modification needed.\|offline repair' "$HEALER_OUT")"
+	record output_lines "$(wc -l < "$HEALER_OUT")"
+	record lost_events "$(awk '/events lost/ { n += $2 } END { print n + 0 }' "$HEALER_OUT")"
+	record peak_rss_kb "$(peak_rss_kb "$HEALER_PID")"
+	umount "$MNT"
+	wait_exit "$HEALER_PID" 30 || fail "healer did not exit after unmount"
+}
+
+# damaged_inode_core: $MNT/victim with its inode core's magic zeroed (the
+# filesystem is unmounted for that and mounted again). 200 files fill the
+# first inode chunks first, so the victim's cluster holds nothing the mount
+# or the root directory need.
+damaged_inode_core() {
+	mkdir "$MNT/filler"
+	i=0
+	while [ $i -lt 200 ]; do : > "$MNT/filler/$i"; i=$((i + 1)); done
+	echo hello > "$MNT/victim"
+	ino=$(stat -c %i "$MNT/victim")
+	umount "$MNT"
+	xfs_db -x -c "inode $ino" -c "write -d core.magic 0" "$DEV" > /results/xfs_db.out 2>&1 ||
+		fail "xfs_db could not damage inode $ino"
+	mount_scratch
+}

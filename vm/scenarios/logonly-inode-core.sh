@@ -3,16 +3,7 @@
 # timeout: 120
 mkfs_scratch
 mount_scratch
-# Fill the first inode chunks so the victim's cluster holds nothing the
-# mount or the root directory need.
-mkdir "$MNT/filler"
-i=0
-while [ $i -lt 200 ]; do : > "$MNT/filler/$i"; i=$((i + 1)); done
-echo hello > "$MNT/victim"
-ino=$(stat -c %i "$MNT/victim")
-umount "$MNT"
-xfs_db -x -c "inode $ino" -c "write -d core.magic 0" "$DEV" > /results/xfs_db.out 2>&1 || fail "xfs_db could not damage inode $ino"
-mount_scratch
+damaged_inode_core
 start_healer --no-autofsck
 stat "$MNT/victim" > /dev/null 2>&1
 sleep 5

@@ -30,6 +30,9 @@ pub struct Scenario {
     pub summary: String,
     pub healers: Vec<String>,
     pub timeout: Duration,
+    /// `# known-kernel-bug: SYMBOL`: an oops whose trace names SYMBOL is a
+    /// known kernel bug, reported as such (console kept), not a failure.
+    pub known_kernel_bug: Option<String>,
 }
 
 fn header(text: &str, key: &str) -> Option<String> {
@@ -40,9 +43,13 @@ fn header(text: &str, key: &str) -> Option<String> {
 }
 
 pub fn scenarios() -> Result<Vec<Scenario>> {
-    let dir = repo_root().join("vm/scenarios");
+    scenarios_in(&repo_root().join("vm/scenarios"))
+}
+
+/// The `*.sh` scenarios of a directory, by name.
+pub fn scenarios_in(dir: &Path) -> Result<Vec<Scenario>> {
     let mut out = Vec::new();
-    for entry in fs::read_dir(&dir)? {
+    for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "sh") {
             continue;
@@ -56,6 +63,7 @@ pub fn scenarios() -> Result<Vec<Scenario>> {
             .collect();
         let timeout = header(&text, "timeout").map_or(Ok(120), |t| t.parse()).context("bad timeout")?;
         out.push(Scenario {
+            known_kernel_bug: header(&text, "known-kernel-bug"),
             summary: header(&text, "summary").unwrap_or_default(),
             name,
             path,
@@ -195,7 +203,13 @@ fn run_once(
 
 fn judge(scenario: &Scenario, healer: &Healer, workdir: &Path, accel: Accel, r: &BootResult) -> Outcome {
     let verdict = read_text(&r.results_dir.join("verdict")).trim().to_string();
-    let (passed, reason) = if let Some(trouble) = &r.kernel_trouble {
+    let known = scenario
+        .known_kernel_bug
+        .as_deref()
+        .filter(|symbol| r.kernel_trouble.is_some() && read_text(&workdir.join("console.log")).contains(symbol));
+    let (passed, reason) = if let (Some(trouble), Some(symbol)) = (&r.kernel_trouble, known) {
+        (true, format!("KNOWN KERNEL BUG in {symbol} ({trouble}); console: {}", workdir.join("console.log").display()))
+    } else if let Some(trouble) = &r.kernel_trouble {
         (false, format!("kernel trouble: {trouble}"))
     } else if r.timed_out {
         (false, format!("timed out after {} s", scenario.timeout.as_secs()))
@@ -245,7 +259,7 @@ fn report(o: &Outcome) {
 }
 
 /// Fetches, builds the base image, and picks the accelerator.
-fn prepare() -> Result<(Images, Accel)> {
+pub fn prepare() -> Result<(Images, Accel)> {
     deps::ensure_host_tools()?;
     let cache = Cache::locate()?;
     let root = fetch::fetch(&cache)?;
@@ -258,6 +272,7 @@ fn prepare() -> Result<(Images, Accel)> {
             summary: String::new(),
             healers: vec![],
             timeout: Duration::from_secs(60),
+            known_kernel_bug: None,
         };
         run_once(&images, &probe, &Healer::Reference, &probe_dir, accel, false).is_ok_and(|o| o.passed)
     });
@@ -265,7 +280,7 @@ fn prepare() -> Result<(Images, Accel)> {
 }
 
 /// Runs the given (scenario, healer) pairs on `jobs` VMs at a time.
-fn run_all(images: &Images, accel: Accel, work: Vec<(Scenario, Healer)>, jobs: usize, live: bool) -> Vec<Outcome> {
+pub fn run_all(images: &Images, accel: Accel, work: Vec<(Scenario, Healer)>, jobs: usize, live: bool) -> Vec<Outcome> {
     let dir = run_dir();
     let queue = Mutex::new(work.into_iter().collect::<VecDeque<_>>());
     let outcomes = Mutex::new(Vec::new());
@@ -307,8 +322,27 @@ fn summarize(outcomes: &[Outcome]) -> bool {
     for o in outcomes.iter().filter(|o| !o.passed) {
         println!("  failed: {} [{}]: {}", o.scenario, o.healer, o.reason);
     }
+    print_facts(outcomes);
     println!("vm: {passed} passed, {failed} failed");
     failed == 0 && passed > 0
+}
+
+/// The measurements scenarios recorded, ours next to the reference's.
+fn print_facts(outcomes: &[Outcome]) {
+    let mut rows: std::collections::BTreeMap<(&str, &str), [Option<&str>; 2]> = std::collections::BTreeMap::new();
+    for o in outcomes {
+        let column = usize::from(o.healer != "ours");
+        for (key, value) in &o.facts {
+            rows.entry((o.scenario.as_str(), key.as_str())).or_default()[column] = Some(value.as_str());
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    println!("measurements (ours | reference):");
+    for ((scenario, key), [ours, theirs]) in rows {
+        println!("  {scenario} {key}: {} | {}", ours.unwrap_or("-"), theirs.unwrap_or("-"));
+    }
 }
 
 /// `cargo xtask vm run SCENARIO... [--healer H] [--keep]`
@@ -424,6 +458,7 @@ pub fn demo(args: &[String]) -> Result<bool> {
         summary: String::new(),
         healers: vec![],
         timeout: Duration::from_secs(300),
+        known_kernel_bug: None,
     };
     let (images, accel) = prepare()?;
     println!("Booting Debian sid's Linux 7.2 ({}); healer: {}", accel.name(), healer.kind());
