@@ -6,6 +6,7 @@
 //! those packages into a cache, builds the initramfs, boots one VM per
 //! scenario and collects the verdicts. See `vm/README.md`.
 
+mod bench;
 mod cache;
 mod deps;
 mod fetch;
@@ -23,6 +24,8 @@ usage: cargo xtask <command> [args]
 
 commands:
   test                      unit tests, clippy, fuzzing, ABI layout check and the whole VM suite
+  bench [--reps N] [--only SUBSTRING[,...]] [--jobs N]
+                            the vm/bench workloads, ours vs reference; writes BENCHMARKS.md
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
   fuzz [--seconds N] [TARGET...]
                             run the libFuzzer targets in fuzz/ (default 15 s each)
@@ -71,6 +74,7 @@ fn run(args: &[String]) -> Result<bool> {
             Ok(true)
         }
         "fuzz" => fuzz::fuzz(rest),
+        "bench" => bench::bench(rest),
         "install" => install::install_command(rest),
         "package-check" => {
             let root = fetch::fetch(&cache::Cache::locate()?)?;

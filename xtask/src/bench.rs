@@ -1,0 +1,248 @@
+//! `cargo xtask bench`: the workloads in `vm/bench/` against our healer and
+//! xfsprogs' in the same run, several repetitions each, plus a host-side
+//! decode micro-benchmark; writes `BENCHMARKS.md`.
+
+use crate::cache::{Cache, repo_root};
+use crate::suite::{Healer, Outcome, Scenario, build_ours, prepare, run_all, scenarios_in};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Write};
+use std::time::Instant;
+use xfs_events::{Event, HealthObject, RECORD_LEN, RecordAssembler, Verdict, decode};
+use xfs_policy::{Config, Engine, Input, Object};
+
+/// `cargo xtask bench [--reps N] [--only SUBSTRING[,...]] [--jobs N]`
+pub fn bench(args: &[String]) -> Result<bool> {
+    let mut reps = 3usize;
+    let mut only: Option<String> = None;
+    let mut jobs = 1usize;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--reps" => reps = it.next().context("--reps needs a number")?.parse()?,
+            "--jobs" => jobs = it.next().context("--jobs needs a number")?.parse()?,
+            "--only" => only = Some(it.next().context("--only needs a value")?.clone()),
+            other => bail!("unknown bench argument {other:?}"),
+        }
+    }
+    let command = std::iter::once("cargo xtask bench".to_string()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let built = build_ours()?;
+    let ours = built.join("xfs_healer");
+    let workloads: Vec<Scenario> = scenarios_in(&repo_root().join("vm/bench"))?
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.split(',').any(|part| s.name.contains(part))))
+        .collect();
+    let mut work = Vec::new();
+    for rep in 1..=reps {
+        for s in &workloads {
+            for healer in [Healer::Ours(ours.clone()), Healer::Reference] {
+                let mut run = s.clone();
+                run.name = format!("{}.{rep}", s.name);
+                work.push((run, healer));
+            }
+        }
+    }
+    let (images, accel) = prepare()?;
+    let outcomes = run_all(&images, accel, work, jobs, false);
+    println!("==> decode micro-benchmark");
+    let decode = decode_rates();
+    let root = crate::fetch::fetch(&Cache::locate()?)?;
+    let sizes = [
+        ("xfs_healer", built.join("xfs_healer"), root.join("usr/libexec/xfsprogs/xfs_healer")),
+        ("xfs_healer_start", built.join("xfs_healer_start"), root.join("usr/libexec/xfsprogs/xfs_healer_start")),
+    ]
+    .map(|(name, ours, theirs)| (name, file_size(&ours), file_size(&theirs)));
+    let text = render(&command, accel.name(), &workloads, &outcomes, decode, &sizes, &root)?;
+    fs::write(repo_root().join("BENCHMARKS.md"), &text)?;
+    println!("wrote BENCHMARKS.md");
+    Ok(outcomes.iter().all(|o| o.passed))
+}
+
+fn file_size(path: &std::path::Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// (median, min, max)
+fn stats(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    let median = if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] };
+    Some((median, values[0], values[values.len() - 1]))
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+}
+
+fn render(
+    command: &str,
+    accel: &str,
+    workloads: &[Scenario],
+    outcomes: &[Outcome],
+    decode: DecodeRates,
+    sizes: &[(&str, u64, u64)],
+    root: &std::path::Path,
+) -> Result<String> {
+    // workload -> fact -> healer -> values
+    let mut table: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for o in outcomes {
+        let workload = o.scenario.rsplit_once('.').map_or(o.scenario.as_str(), |(w, _)| w).to_string();
+        if !o.passed {
+            failures.push(format!("{} [{}]: {}", o.scenario, o.healer, o.reason));
+            continue;
+        }
+        for (key, value) in &o.facts {
+            if let Ok(v) = value.parse::<f64>() {
+                table.entry(workload.clone()).or_default().entry(key.clone()).or_default().entry(o.healer.clone()).or_default().push(v);
+            }
+        }
+    }
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let kernel = fs::read_dir(root.join("usr/lib/modules"))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .next()
+        .unwrap_or_default();
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mut md = String::new();
+    writeln!(md, "# Benchmarks\n")?;
+    writeln!(md, "Generated by `{command}`; rerun it to regenerate this file. Do not edit by hand.\n")?;
+    writeln!(
+        md,
+        "Machine: {cpu}, {cores} host cores; guest: Debian sid Linux {kernel}, QEMU {accel}, 2 vCPUs, 1 GiB. \
+         Reference: xfsprogs 7.2.0 `xfs_healer`. Ours: commit {commit}. Each row: median (min–max) over the \
+         repetitions; ratio = ours / reference (below 1 is better for times, lines, repairs and memory). \
+         Guest times have 10 ms resolution (`/proc/uptime`).\n"
+    )?;
+    for s in workloads {
+        let Some(facts) = table.get(&s.name) else { continue };
+        writeln!(md, "## {}\n\n{}\n", s.name, s.summary)?;
+        writeln!(md, "Reproduce: `cargo xtask bench --only {}`\n", s.name)?;
+        writeln!(md, "| measure | ours | reference | ratio |\n|---|---|---|---|")?;
+        for (fact, by_healer) in facts {
+            let cell = |h: &str| -> (String, Option<f64>) {
+                let mut values = by_healer.get(h).cloned().unwrap_or_default();
+                match stats(&mut values) {
+                    Some((med, min, max)) if min == max => (fmt_num(med), Some(med)),
+                    Some((med, min, max)) => (format!("{} ({}–{})", fmt_num(med), fmt_num(min), fmt_num(max)), Some(med)),
+                    None => ("–".into(), None),
+                }
+            };
+            let (ours, o) = cell("ours");
+            let (theirs, t) = cell("reference");
+            let ratio = match (o, t) {
+                (Some(o), Some(t)) if t != 0.0 => format!("{:.2}", o / t),
+                _ => "–".into(),
+            };
+            writeln!(md, "| {fact} | {ours} | {theirs} | {ratio} |")?;
+        }
+        writeln!(md)?;
+    }
+    writeln!(md, "## decode (host)\n")?;
+    writeln!(
+        md,
+        "Event records decoded and fed to the repair engine (sick reports of 64 objects, so the engine's \
+         de-duplication path runs), on one core of the host. Reproduce: `cargo xtask bench --only none`.\n"
+    )?;
+    writeln!(md, "| measure | events/s |\n|---|---|")?;
+    writeln!(md, "| decode + dispatch, in memory | {:.1} million |", decode.in_memory / 1e6)?;
+    writeln!(md, "| read() from a pipe + decode + dispatch | {:.1} million |\n", decode.through_pipe / 1e6)?;
+    writeln!(md, "## binaries\n\n| program | ours (bytes) | reference (bytes) |\n|---|---|---|")?;
+    for (name, ours, theirs) in sizes {
+        writeln!(md, "| {name} | {ours} | {theirs} |")?;
+    }
+    writeln!(md, "\nFile sizes of the stripped release binaries; shared libraries they load are not counted.\n")?;
+    if !failures.is_empty() {
+        writeln!(md, "## runs that failed (left out of the tables)\n")?;
+        for f in failures {
+            writeln!(md, "- {f}")?;
+        }
+        writeln!(md)?;
+    }
+    md.push_str(&fs::read_to_string(repo_root().join("vm/bench/NOTES.md")).unwrap_or_default());
+    Ok(md)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DecodeRates {
+    in_memory: f64,
+    through_pipe: f64,
+}
+
+/// A sick report of inode `ino`'s directory, as the kernel writes it.
+fn sick_record(ino: u64) -> [u8; RECORD_LEN] {
+    let mut r = [0u8; RECORD_LEN];
+    r[0..4].copy_from_slice(&3u32.to_le_bytes()); // inode domain
+    r[4..8].copy_from_slice(&3u32.to_le_bytes()); // sick
+    r[8..16].copy_from_slice(&ino.wrapping_mul(1_000_003).to_le_bytes());
+    r[16..20].copy_from_slice(&0x10u32.to_le_bytes()); // directory
+    r[20..24].copy_from_slice(&1u32.to_le_bytes());
+    r[24..32].copy_from_slice(&ino.to_le_bytes());
+    r
+}
+
+fn dispatch(engine: &mut Engine, now: u64, event: &Event) -> usize {
+    if let Event::Health { verdict: Verdict::Sick, object: HealthObject::Inode { ino, generation, mask } } = *event {
+        engine.handle(now, Input::Sick { object: Object::Inode { ino, generation }, mask: mask.0 });
+    }
+    engine.pending()
+}
+
+fn decode_rates() -> DecodeRates {
+    const N: usize = 4_000_000;
+    let stream: Vec<u8> = (0..1024u64).flat_map(|i| sick_record(128 + i % 64)).collect();
+    let mut engine = Engine::new(Config { storm_targets: usize::MAX, ..Config::default() });
+    let t0 = Instant::now();
+    let mut sink = 0usize;
+    for i in 0..N {
+        let start = (i % 1024) * RECORD_LEN;
+        let raw: &[u8; RECORD_LEN] = stream[start..start + RECORD_LEN].try_into().expect("64 bytes");
+        let record = decode(std::hint::black_box(raw));
+        sink = sink.wrapping_add(dispatch(&mut engine, 0, &record.event));
+    }
+    let in_memory = N as f64 / t0.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+
+    // Through a pipe, in the healer's read size (1024 records per read()).
+    let (mut reader, mut writer) = std::io::pipe().expect("pipe");
+    let chunks = N / 1024;
+    let producer = std::thread::spawn(move || {
+        for _ in 0..chunks {
+            if writer.write_all(&stream).is_err() {
+                break;
+            }
+        }
+    });
+    let mut engine = Engine::new(Config { storm_targets: usize::MAX, ..Config::default() });
+    let mut assembler = RecordAssembler::default();
+    let mut buf = vec![0u8; 1024 * RECORD_LEN];
+    let mut count = 0usize;
+    let t0 = Instant::now();
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        assembler.feed(&buf[..n], |r| {
+            count += 1;
+            sink = sink.wrapping_add(dispatch(&mut engine, 0, &r.event));
+        });
+    }
+    let through_pipe = count as f64 / t0.elapsed().as_secs_f64();
+    let _ = producer.join();
+    std::hint::black_box(sink);
+    DecodeRates { in_memory, through_pipe }
+}
