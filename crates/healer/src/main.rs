@@ -14,6 +14,7 @@ mod monitor;
 mod mountinfo;
 mod output;
 mod paths;
+mod pending;
 mod repair;
 mod startup;
 

@@ -8,6 +8,7 @@ use crate::autofsck::Mode;
 use crate::config::Settings;
 use crate::output::{display, err, out};
 use crate::paths;
+use crate::pending::{self, PendingMarker};
 use crate::repair::{self, Attempt, FullScan, RepairText};
 use crate::startup::Healer;
 use rustix::event::{PollFd, PollFlags, poll};
@@ -60,6 +61,7 @@ struct Loop {
     worker_busy: bool,
     done_tx: mpsc::Sender<Done>,
     wake_tx: Arc<UnixStream>,
+    pending: PendingMarker,
 }
 
 pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
@@ -94,6 +96,7 @@ pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
     }
 
     let config = Config { repair: healer.mode == Mode::Repair, ..settings.policy.clone() };
+    let (pending, interrupted) = PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
     let mut state = Loop {
         monitor,
         mnt,
@@ -108,8 +111,14 @@ pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
         worker_busy: false,
         done_tx,
         wake_tx,
+        pending,
         healer,
     };
+    if interrupted && state.healer.mode == Mode::Repair {
+        out(&format!("{}: The previous healer stopped with repairs pending.", state.mnt));
+        let actions = state.engine.handle(0, Input::PreviousRunInterrupted);
+        state.run_actions(actions);
+    }
     let result = state.event_loop(&wake_rx, &done_rx);
     state.flush_suppressed();
     result
@@ -183,6 +192,7 @@ impl Loop {
             self.dispatch();
             let evicted = self.limiter.take_evicted();
             self.print_suppressed(evicted);
+            self.pending.set(self.worker_busy || self.engine.pending() > 0);
             if eof {
                 if assembler.pending() != 0 {
                     err(&format!("{}: truncated event record ({} bytes) at end of stream", self.mnt, assembler.pending()));

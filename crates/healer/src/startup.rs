@@ -35,6 +35,8 @@ pub struct Healer {
     /// The root directory's handle, the template for inode handles.
     pub root_handle: Option<XfsHandle>,
     pub monitor: OwnedFd,
+    /// The filesystem's UUID (names its pending-work marker).
+    pub uuid: [u8; 16],
 }
 
 const ERRNO_NOT_SUPPORTED: [Errno; 2] = [Errno::NOTTY, Errno::OPNOTSUPP];
@@ -144,5 +146,6 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         has_parent_pointers: has_parent,
         root_handle,
         monitor,
+        uuid: geo.uuid,
     })
 }

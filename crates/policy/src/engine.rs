@@ -70,6 +70,8 @@ pub enum Input {
     Healthy { object: Object, mask: u32 },
     /// The kernel dropped events (a LOST record, or fdinfo's counter rose).
     Lost { count: u64 },
+    /// A previous healer of this filesystem died with repairs pending.
+    PreviousRunInterrupted,
     Shutdown,
     RepairDone { target: Target, outcome: Outcome },
     FullScanDone,
@@ -96,6 +98,7 @@ pub enum FullScanReason {
     RepairFailed,
     NoTargetedRepair,
     EventsLost,
+    PreviousRunInterrupted,
     Storm,
     QueueFull,
 }
@@ -184,6 +187,9 @@ impl Engine {
             Input::Healthy { object, mask } => self.on_healthy(object, mask),
             Input::Lost { count } if count > 0 => self.want_full_scan(now, FullScanReason::EventsLost, &mut actions),
             Input::Lost { .. } => {}
+            Input::PreviousRunInterrupted => {
+                self.want_full_scan(now, FullScanReason::PreviousRunInterrupted, &mut actions);
+            }
             Input::Shutdown => {
                 self.shut_down = true;
                 self.drop_queued();
