@@ -79,23 +79,132 @@ pub fn parse_args(args: &[OsString]) -> Command {
 mod tests {
     use super::*;
 
-    fn run(argv: &[&str]) -> Command {
-        let args: Vec<OsString> = std::iter::once("/usr/libexec/xfsprogs/xfs_healer_start")
-            .chain(argv.iter().copied())
-            .map(OsString::from)
-            .collect();
-        parse_args(&args)
+    /// argv[0] as the reference saw it when run through sid's loader.
+    const ARGV0: &str = "/tmp/sidroot/usr/libexec/xfsprogs/xfs_healer_start";
+
+    /// What the reference did, observed by running xfsprogs 7.2.0's
+    /// `xfs_healer_start` with the same arguments.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Outcome {
+        /// stdout `xfs_healer_start version 7.2.0`, exit 0.
+        Version,
+        /// stderr: the diagnostic (if any), then usage; exit 1.
+        Usage(Option<String>),
+        /// Goes on to run with these settings.
+        Run { debug: bool, mountns: Option<String>, supported: bool },
+    }
+
+    fn outcome(argv: &[&str]) -> Outcome {
+        let args: Vec<OsString> = std::iter::once(ARGV0).chain(argv.iter().copied()).map(OsString::from).collect();
+        match parse_args(&args) {
+            Command::Version(text) => {
+                assert_eq!(text, "xfs_healer_start version 7.2.0\n");
+                Outcome::Version
+            }
+            Command::Usage(text) => {
+                let text = String::from_utf8(text).expect("usage is text");
+                let diagnostic = text.strip_suffix(USAGE).expect("usage text last");
+                Outcome::Usage((!diagnostic.is_empty()).then(|| diagnostic.trim_end().to_string()))
+            }
+            Command::Run(o) => Outcome::Run {
+                debug: o.debug,
+                mountns: o.mountns.map(|v| v.to_string_lossy().into_owned()),
+                supported: o.supported,
+            },
+        }
+    }
+
+    fn usage_after(diagnostic: &str) -> Outcome {
+        Outcome::Usage(Some(format!("{ARGV0}: {diagnostic}")))
+    }
+
+    fn run(debug: bool, mountns: Option<&str>, supported: bool) -> Outcome {
+        Outcome::Run { debug, mountns: mountns.map(String::from), supported }
     }
 
     #[test]
-    fn matches_the_reference() {
-        assert_eq!(run(&["-V", "--bogus"]), Command::Version("xfs_healer_start version 7.2.0\n".into()));
-        assert_eq!(run(&["--help"]), Command::Usage(USAGE.as_bytes().to_vec()));
-        let Command::Usage(text) = run(&["--bogus"]) else { panic!("usage expected") };
-        assert!(text.starts_with(b"/usr/libexec/xfsprogs/xfs_healer_start: unrecognized option '--bogus'\nUsage: "));
-        assert_eq!(
-            run(&["x", "--mountns", "/proc/1/ns/mnt", "--deb", "--s"]),
-            Command::Run(Options { debug: true, mountns: Some("/proc/1/ns/mnt".into()), supported: true })
-        );
+    fn matches_reference_xfs_healer_start() {
+    let cases: &[(&[&str], Outcome)] = &[
+        (&["--bogus"], usage_after("unrecognized option '--bogus'")),
+        (&["-x"], usage_after("invalid option -- 'x'")),
+        (
+            &["--mountns"],
+            usage_after("option '--mountns' requires an argument"),
+        ),
+        (
+            &["--debug=1"],
+            usage_after("option '--debug' doesn't allow an argument"),
+        ),
+        // Abbreviations are reported under the full name.
+        (
+            &["--d=1"],
+            usage_after("option '--debug' doesn't allow an argument"),
+        ),
+        (
+            &["--he=1"],
+            usage_after("option '--help' doesn't allow an argument"),
+        ),
+        (
+            &["--=x"],
+            usage_after(
+                "option '--=x' is ambiguous; possibilities: \
+                 '--debug' '--help' '--mountns' '--supported'",
+            ),
+        ),
+        // Only the first error is shown: the program exits on it.
+        (
+            &["--bogus", "-x"],
+            usage_after("unrecognized option '--bogus'"),
+        ),
+        (&["--help"], Outcome::Usage(None)),
+        (&["--h"], Outcome::Usage(None)),
+        (&["-V"], Outcome::Version),
+        (&["-VV"], Outcome::Version),
+        (&["-V", "foo"], Outcome::Version),
+        // -V exits before the later option is even looked at.
+        (&["-V", "--bogus"], Outcome::Version),
+        (&["-V", "--mountns"], Outcome::Version),
+        // Reference: "--s" and "--su" exit 0 (the --supported path); there
+        // is no --svcname here, so "--s" is not ambiguous.
+        (&["--s"], run(false, None, true)),
+        (&["--su"], run(false, None, true)),
+        // Reference: each of these printed "/nonexist: No such file or
+        // directory", i.e. it opened the given namespace file.
+        (
+            &["--mountns", "/nonexist"],
+            run(false, Some("/nonexist"), false),
+        ),
+        (
+            &["--mountns=/nonexist"],
+            run(false, Some("/nonexist"), false),
+        ),
+        (&["--m", "/nonexist"], run(false, Some("/nonexist"), false)),
+        (&["--mount=/nonexist"], run(false, Some("/nonexist"), false)),
+        // Reference: "/nonexist: No such file or directory" for both, so
+        // options after a positional are still seen.
+        (
+            &["--debug", "--mountns", "/nonexist"],
+            run(true, Some("/nonexist"), false),
+        ),
+        (
+            &["x", "--mountns", "/nonexist", "--deb"],
+            run(true, Some("/nonexist"), false),
+        ),
+        // Reference: "No such file or directory" (perror of the empty path).
+        (&["--mountns="], run(false, Some(""), false)),
+        // Reference: "--debug: No such file or directory" and
+        // "-V: No such file or directory": the required argument swallows
+        // the next word whatever it looks like.
+        (
+            &["--mountns", "--debug"],
+            run(false, Some("--debug"), false),
+        ),
+        (&["--mountns", "-V"], run(false, Some("-V"), false)),
+        // Reference: ran (positional arguments are ignored).
+        (&["foo"], run(false, None, false)),
+    ];
+        for (argv, expected) in cases {
+            assert_eq!(&outcome(argv), expected, "argv {argv:?}");
+        }
     }
 }

@@ -111,9 +111,6 @@ fn run(options: &cli::Options) -> Result<(), ()> {
             return Err(());
         }
     };
-    if options.debug {
-        out("fanotify active");
-    }
     let mut ids = [0u64; LIST_BATCH];
     if let Err(e) = xfs_abi::mount::listmount(ns.as_fd(), 0, &mut ids) {
         if e == Errno::NOSYS {
@@ -125,6 +122,9 @@ fn run(options: &cli::Options) -> Result<(), ()> {
     }
     if options.supported {
         return Ok(());
+    }
+    if options.debug {
+        out("fanotify active");
     }
     let supervisor = (!Path::new("/run/systemd/system").is_dir()).then(Supervisor::new);
     let mut launcher = Launcher { ns, debug: options.debug, supervisor };
