@@ -88,6 +88,8 @@ pub struct Options {
     /// `--supported`: run the start-up checks only, then exit with the
     /// `ExecCondition` code (0 / 1 / 255) and no 2-second sleep.
     pub supported: bool,
+    /// `--debug` (a no-op in the reference): timing statistics at exit.
+    pub debug: bool,
 }
 
 /// What the command line asks for, after the reference's precedence:
@@ -144,6 +146,7 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
     let mut quiet = false;
     let mut repair = false;
     let mut supported = false;
+    let mut debug = false;
     for item in parsed.items {
         match item {
             // The reference calls usage() as soon as getopt reports a
@@ -162,7 +165,8 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
             // "V" is the only short option, so nothing else reaches here.
             Item::Short(_) => version = true,
             Item::Long { id, .. } => match id {
-                Opt::Debug | Opt::Help => {}
+                Opt::Help => {}
+                Opt::Debug => debug = true,
                 Opt::Everything => everything = true,
                 Opt::Foreground => foreground = true,
                 Opt::NoAutofsck => no_autofsck = true,
@@ -199,6 +203,7 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
         quiet,
         repair,
         supported,
+        debug,
     })
 }
 
@@ -342,6 +347,7 @@ Options:
             quiet: false,
             repair: false,
             supported: false,
+            debug: false,
         };
         tweak(&mut options);
         Command::Run(options)
@@ -351,6 +357,10 @@ Options:
 
     fn supported(options: &mut Options) {
         options.supported = true;
+    }
+
+    fn debug(options: &mut Options) {
+        options.debug = true;
     }
 
     fn repair(options: &mut Options) {
@@ -561,6 +571,7 @@ Options:
                         o.foreground = true;
                         o.repair = true;
                         o.autofsck = false;
+                        o.debug = true;
                     }),
                 ),
                 (
@@ -579,6 +590,7 @@ Options:
                         o.foreground = true;
                         o.repair = true;
                         o.autofsck = false;
+                        o.debug = true;
                     }),
                 ),
                 // Mode selection (healer-behaviour.md §1.1): --repair turns
@@ -588,7 +600,7 @@ Options:
                     run("/m", |o| o.autofsck = false),
                 ),
                 (&[b"--repair", b"--no-autofsck", b"/m"], run("/m", repair)),
-                (&[b"--debug", b"/m"], run("/m", plain)),
+                (&[b"--debug", b"/m"], run("/m", debug)),
                 (&[b"/m\xff"], {
                     let mut expected = run("", plain);
                     if let Command::Run(options) = &mut expected {

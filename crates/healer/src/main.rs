@@ -76,7 +76,7 @@ fn run(options: &cli::Options) -> ExitCode {
     }
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
-    match monitor::run(healer, &settings) {
+    match monitor::run(healer, &settings, options.debug) {
         Ok(()) => ExitCode::SUCCESS,
         Err(()) => ExitCode::from(1),
     }

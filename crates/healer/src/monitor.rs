@@ -38,9 +38,14 @@ const UNKNOWN_KINDS: usize = 64;
 
 /// Messages from the worker and full-scan threads to the loop.
 enum Done {
-    Repair(Target, Attempt),
+    /// The target, how it went, and when the read that asked for it
+    /// returned (if it was dispatched right after that read).
+    Repair(Target, Attempt, Option<Instant>),
     FullScan,
 }
+
+/// Most latency samples kept for `--debug` (then the first ones stand).
+const LATENCY_SAMPLES: usize = 65_536;
 
 struct Loop {
     healer: Healer,
@@ -55,22 +60,26 @@ struct Loop {
     lost_known: u64,
     /// Sum of the kernel's LOST records.
     lost_records: u64,
-    jobs: mpsc::SyncSender<Target>,
+    jobs: mpsc::SyncSender<(Target, Option<Instant>)>,
     /// Longest a supervised `xfs_scrub` child may run (no systemd).
     full_scan_timeout: std::time::Duration,
     worker_busy: bool,
     done_tx: mpsc::Sender<Done>,
     wake_tx: Arc<UnixStream>,
     pending: PendingMarker,
+    /// When this wake-up's read returned events (`--debug` timing).
+    read_at: Option<Instant>,
+    /// `--debug`: microseconds from an event read to its repair ioctl.
+    latencies: Option<Vec<u32>>,
 }
 
-pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
+pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     let monitor = Arc::new(healer.monitor.try_clone().map_err(|e| err(&format!("monitor fd: {e}")))?);
     let mnt = display(healer.mount_arg.as_bytes()).into_owned();
     let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
     wake_rx.set_nonblocking(true).map_err(|_| ())?;
     let wake_tx = Arc::new(wake_tx);
-    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Target>(1);
+    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(Target, Option<Instant>)>(1);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
 
     // The repair worker.
@@ -84,9 +93,9 @@ pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
             .name("repair".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                for target in jobs_rx {
+                for (target, read_at) in jobs_rx {
                     let attempt = repair::repair(&mount_path, monitor.as_fd(), root.as_ref(), &target);
-                    if done_tx.send(Done::Repair(target, attempt)).is_err() {
+                    if done_tx.send(Done::Repair(target, attempt, read_at)).is_err() {
                         break;
                     }
                     let _ = (&*wake_tx).write_all(&[1]);
@@ -112,6 +121,8 @@ pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
         done_tx,
         wake_tx,
         pending,
+        read_at: None,
+        latencies: debug.then(Vec::new),
         healer,
     };
     if interrupted && state.healer.mode == Mode::Repair {
@@ -121,6 +132,9 @@ pub fn run(healer: Healer, settings: &Settings) -> Result<(), ()> {
     }
     let result = state.event_loop(&wake_rx, &done_rx);
     state.flush_suppressed();
+    if let Some(samples) = state.latencies.as_mut() {
+        err(&format!("{}: debug: {}", state.mnt, latency_summary(samples)));
+    }
     result
 }
 
@@ -185,6 +199,7 @@ impl Loop {
             }
             if got_events {
                 self.check_fdinfo_lost();
+                self.read_at = Some(Instant::now());
             }
             let now = self.now();
             let actions = self.engine.tick(now);
@@ -212,8 +227,10 @@ impl Loop {
             return;
         }
         let now = self.now();
+        // Only a dispatch right after a read measures read-to-ioctl time.
+        let read_at = self.read_at.take();
         if let Some(target) = self.engine.next_repair(now)
-            && self.jobs.send(target).is_ok()
+            && self.jobs.send((target, read_at)).is_ok()
         {
             self.worker_busy = true;
         }
@@ -222,8 +239,13 @@ impl Loop {
     fn on_done(&mut self, done: Done) {
         let now = self.now();
         let actions = match done {
-            Done::Repair(target, attempt) => {
+            Done::Repair(target, attempt, read_at) => {
                 self.worker_busy = false;
+                if let (Some(samples), Some(read), Some(issued)) = (self.latencies.as_mut(), read_at, attempt.issued)
+                    && samples.len() < LATENCY_SAMPLES
+                {
+                    samples.push(u32::try_from(issued.saturating_duration_since(read).as_micros()).unwrap_or(u32::MAX));
+                }
                 self.print_repair(&target, &attempt);
                 self.engine.handle(now, Input::RepairDone { target, outcome: attempt.outcome })
             }
@@ -300,7 +322,7 @@ impl Loop {
                 let new = self.lost_records.saturating_sub(self.lost_known);
                 self.lost_known = self.lost_known.max(self.lost_records);
                 if new > 0 {
-                    out(&format!("{}: {new} events lost", self.mnt));
+                    self.print_lost(new);
                 }
                 (new > 0).then_some(Input::Lost { count: new })
             }
@@ -402,10 +424,18 @@ impl Loop {
         if info.lost > self.lost_known {
             let new = info.lost - self.lost_known;
             self.lost_known = info.lost;
-            out(&format!("{}: {new} events lost", self.mnt));
+            self.print_lost(new);
             let now = self.now();
             let actions = self.engine.handle(now, Input::Lost { count: new });
             self.run_actions(actions);
+        }
+    }
+
+    /// The reference's LOST line, for losses not reported before.
+    fn print_lost(&self, count: u64) {
+        let lost = Event::Lost { count };
+        if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), &lost, None, strerror_u32) {
+            out(&line);
         }
     }
 
@@ -424,6 +454,22 @@ impl Loop {
         let counts = self.limiter.take_suppressed();
         self.print_suppressed(counts);
     }
+}
+
+/// `N repairs timed: read to ioctl p50 X us, p99 Y us, max Z us`.
+fn latency_summary(samples: &mut [u32]) -> String {
+    if samples.is_empty() {
+        return "no repair was timed from its event read".to_string();
+    }
+    samples.sort_unstable();
+    let at = |q: usize| samples[(samples.len() - 1) * q / 100];
+    format!(
+        "{} repairs timed from event read to repair ioctl: p50 {} us, p99 {} us, max {} us",
+        samples.len(),
+        at(50),
+        at(99),
+        samples[samples.len() - 1]
+    )
 }
 
 fn strerror_u32(errno: u32) -> String {
@@ -445,5 +491,21 @@ fn report_object(target: &Target) -> xfs_report::ObjectRef {
         Object::Ag(agno) => xfs_report::ObjectRef::Ag(agno),
         Object::RtGroup(rgno) => xfs_report::ObjectRef::RtGroup(rgno),
         Object::Inode { ino, generation } => xfs_report::ObjectRef::Inode { ino, generation },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_percentiles() {
+        let mut samples: Vec<u32> = (1..=100).rev().collect();
+        assert_eq!(
+            latency_summary(&mut samples),
+            "100 repairs timed from event read to repair ioctl: p50 50 us, p99 99 us, max 100 us"
+        );
+        assert_eq!(latency_summary(&mut []), "no repair was timed from its event read");
+        assert!(latency_summary(&mut [7]).contains("p50 7 us, p99 7 us, max 7 us"));
     }
 }

@@ -17,7 +17,7 @@ const MAX_PATH: usize = 4096;
 
 /// Opens the mount path and checks with the kernel that it is the
 /// filesystem the monitor watches (ESTALE if not).
-pub fn reopen(mount_path: &Path, monitor: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+fn reopen(mount_path: &Path, monitor: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     let fd = rustix::fs::open(
         mount_path,
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,

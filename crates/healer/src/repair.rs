@@ -17,6 +17,8 @@ use xfs_report::RepairOutcome;
 pub struct Attempt {
     pub outcome: Outcome,
     pub text: RepairText,
+    /// When the scrub ioctl was issued (None: refused before it).
+    pub issued: Option<Instant>,
 }
 
 /// The outcome sentence printed after `<prefix> <struct>: `.
@@ -51,6 +53,7 @@ pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandl
         Err(e) => return refused(e),
     };
     let mut sm = scrub_request(target);
+    let issued = Some(Instant::now());
     match scrub::scrub_metadata(fd.as_fd(), &mut sm) {
         Ok(()) => {
             let words = RepairOutcome::from_oflags(sm.sm_flags);
@@ -60,9 +63,9 @@ pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandl
                 RepairOutcome::NotNeeded => Outcome::NotNeeded,
                 RepairOutcome::Success => Outcome::Repaired,
             };
-            Attempt { outcome, text: RepairText::Reference(words) }
+            Attempt { outcome, text: RepairText::Reference(words), issued }
         }
-        Err(e) => kernel_error(e),
+        Err(e) => Attempt { issued, ..kernel_error(e) },
     }
 }
 
@@ -70,6 +73,7 @@ fn refused(e: Errno) -> Attempt {
     Attempt {
         outcome: Outcome::Refused,
         text: RepairText::Filesystem(format!("cannot open filesystem to repair: {}", xfs_abi::strerror(e))),
+        issued: None,
     }
 }
 
@@ -87,9 +91,9 @@ fn kernel_error(e: Errno) -> Attempt {
             "Online repair of this structure is not supported here; offline repair required.".to_string(),
         ),
         Errno::ROFS => (Outcome::Refused, "Filesystem is read-only; not repaired.".to_string()),
-        _ => return Attempt { outcome: Outcome::Failed, text: RepairText::Reference(RepairOutcome::Failed) },
+        _ => return Attempt { outcome: Outcome::Failed, text: RepairText::Reference(RepairOutcome::Failed), issued: None },
     };
-    Attempt { outcome, text: RepairText::Other(text) }
+    Attempt { outcome, text: RepairText::Other(text), issued: None }
 }
 
 /// How a full scan request went.
