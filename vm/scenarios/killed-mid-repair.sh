@@ -7,8 +7,7 @@ mount_scratch
 damaged_file_forks $N
 start_healer --repair
 kill -STOP "$HEALER_PID"
-n=0
-while [ $n -lt $N ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
+read_storm_files $N
 kill -CONT "$HEALER_PID"
 wait_for_output "datafork: Repairs successful." 20 || fail "no repair started"
 kill -KILL "$HEALER_PID"
@@ -22,11 +21,7 @@ start_healer --repair
 expect_line "$MNT: The previous healer stopped with repairs pending."
 wait_for_output "$MNT: Full repairs in progress." 20 || fail "no full scan after the interrupted run"
 wait_for_output "$MNT: Full repairs complete." 300 || fail "the full scan did not complete: $(tail -3 "$HEALER_OUT")"
-n=0
-while [ $n -lt $N ]; do
-	cat "$MNT/storm/f$n" > /dev/null || fail "storm/f$n still unreadable"
-	n=$((n + 1))
-done
+storm_files_readable $N
 scrub_clean
 ls /run/xfs_healer/*.pending > /dev/null 2>&1 && fail "the marker outlived the work"
 umount "$MNT"

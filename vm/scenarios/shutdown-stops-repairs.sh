@@ -7,8 +7,7 @@ mount_scratch
 damaged_file_forks $N
 start_healer --repair
 kill -STOP "$HEALER_PID"
-n=0
-while [ $n -lt $N ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
+read_storm_files $N
 xfs_io -x -c "shutdown -f" "$MNT" || fail "xfs_io shutdown"
 note "$N files reported sick, then the filesystem shut down; resuming the healer"
 kill -CONT "$HEALER_PID"

@@ -15,19 +15,14 @@ export XFS_HEALER_CONFIG
 start_healer --repair
 # All reports in one batch, so none is repaired before the threshold.
 kill -STOP "$HEALER_PID"
-n=0
-while [ $n -lt $N ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
+read_storm_files $N
 kill -CONT "$HEALER_PID"
 wait_for_output "$MNT: Full repairs in progress." 20 || fail "the storm did not start a full scan"
 wait_for_output "$MNT: Full repairs complete." 300 || fail "the full scan did not complete: $(tail -3 "$HEALER_OUT")"
 targeted=$(count_lines "datafork: Repairs successful.")
 record targeted_repairs "$targeted"
 [ "$targeted" = 0 ] || fail "$targeted targeted repairs although the full scan covered them"
-n=0
-while [ $n -lt $N ]; do
-	cat "$MNT/storm/f$n" > /dev/null || fail "storm/f$n still unreadable after the full scan"
-	n=$((n + 1))
-done
+storm_files_readable $N
 scrub_clean
 umount "$MNT"
 wait_exit "$HEALER_PID" 30 || fail "healer did not exit after unmount"

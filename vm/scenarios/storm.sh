@@ -7,12 +7,7 @@ mount_scratch
 damaged_file_forks $N
 start_healer --repair
 t0=$(now_ms)
-round=0
-while [ $round -lt 10 ]; do
-	n=0
-	while [ $n -lt $N ]; do cat "$MNT/storm/f$n" > /dev/null 2>&1; n=$((n + 1)); done
-	round=$((round + 1))
-done
+read_storm_files $N 10
 note "10 rounds of reads done"
 # Every file must end up repaired (the reference may take a while).
 deadline=$(( $(now_ms) + 120000 ))
@@ -22,11 +17,7 @@ while [ "$(grep -c 'datafork: Repairs successful.' "$HEALER_OUT")" -lt $N ]; do
 done
 record time_to_all_repaired_ms $(( $(now_ms) - t0 ))
 sleep 1
-n=0
-while [ $n -lt $N ]; do
-	cat "$MNT/storm/f$n" > /dev/null || fail "storm/f$n unreadable after the storm"
-	n=$((n + 1))
-done
+storm_files_readable $N
 record peak_rss_kb "$(peak_rss_kb "$HEALER_PID")"
 record threads "$(ls /proc/$HEALER_PID/task | wc -l)"
 scrub_clean
