@@ -4,7 +4,7 @@
 mkfs_scratch
 mount_scratch
 damaged_directory victim
-start_healer --repair
+start_healer --repair --debug
 t0=$(now_ms)
 ls "$MNT/victim" > /dev/null 2>&1
 wait_for_output "$MNT/victim directory: sick" 20 || fail "no sick report"
@@ -13,3 +13,4 @@ wait_for_output "$MNT/victim directory: Repairs successful." 30 || fail "not rep
 record access_to_repaired_ms $(( $(now_ms) - t0 ))
 umount "$MNT"
 wait_exit "$HEALER_PID" 20 || fail "healer did not exit"
+record_repair_latency

@@ -3,7 +3,7 @@
 //! decode micro-benchmark; writes `BENCHMARKS.md`.
 
 use crate::cache::{Cache, repo_root};
-use crate::suite::{Healer, Outcome, Scenario, build_ours, prepare, run_all, scenarios_in};
+use crate::suite::{Healer, Outcome, Scenario, build_ours, header, prepare, run_all, scenarios_in};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -37,6 +37,11 @@ pub fn bench(args: &[String]) -> Result<bool> {
     let mut work = Vec::new();
     for rep in 1..=reps {
         for s in &workloads {
+            // `# reps: N` caps the repetitions of a slow workload.
+            let cap = fs::read_to_string(&s.path).ok().and_then(|t| header(&t, "reps")).and_then(|r| r.parse().ok());
+            if cap.is_some_and(|cap: usize| rep > cap) {
+                continue;
+            }
             for healer in [Healer::Ours(ours.clone()), Healer::Reference] {
                 let mut run = s.clone();
                 run.name = format!("{}.{rep}", s.name);

@@ -35,7 +35,7 @@ pub struct Scenario {
     pub known_kernel_bug: Option<String>,
 }
 
-fn header(text: &str, key: &str) -> Option<String> {
+pub fn header(text: &str, key: &str) -> Option<String> {
     text.lines()
         .take_while(|l| l.starts_with('#'))
         .find_map(|l| l.strip_prefix("# ").and_then(|l| l.strip_prefix(key)).and_then(|l| l.strip_prefix(':')))

@@ -1,0 +1,5 @@
+# summary: 1000 files with damaged extent btrees, each read 10 times: time until all are repaired and xfs_scrub -n is clean, repairs, log lines, lost events, peak RSS
+# healers: reference ours
+# timeout: 1800
+# reps: 1
+bench_storm 1000
