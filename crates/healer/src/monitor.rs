@@ -32,7 +32,7 @@ const READ_BUF: usize = 1024 * RECORD_LEN;
 /// Identical event lines within this many ms are counted, not printed.
 const REPEAT_INTERVAL_MS: u64 = 10_000;
 /// Distinct event lines remembered for that.
-const REPEAT_KEYS: usize = 512;
+const REPEAT_KEYS: usize = 4096;
 /// Unknown event kinds remembered (each is reported once).
 const UNKNOWN_KINDS: usize = 64;
 

@@ -48,6 +48,12 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
             return Admit::Print { suppressed };
         }
         if self.entries.len() >= self.capacity {
+            // Entries past their interval with nothing held back change
+            // nothing: the next line of theirs prints anyway.
+            let interval = self.interval_ms;
+            self.entries.retain(|_, e| e.suppressed > 0 || now_ms.saturating_sub(e.last_print_ms) < interval);
+        }
+        if self.entries.len() >= self.capacity {
             self.evict_oldest();
         }
         self.entries.insert(key.clone(), Entry { last_print_ms: now_ms, suppressed: 0 });
@@ -144,6 +150,19 @@ mod tests {
         assert_eq!(l.take_evicted(), vec![("sick", 1)]);
         l.rearm(&"never seen");
         assert_eq!(l.take_evicted(), vec![]);
+    }
+
+    #[test]
+    fn quiet_keys_make_room_without_summaries() {
+        let mut l = LineLimiter::new(100, 2);
+        assert_eq!(l.admit(&1u8, 0), Admit::Print { suppressed: 0 });
+        assert_eq!(l.admit(&2u8, 0), Admit::Print { suppressed: 0 });
+        assert_eq!(l.admit(&2u8, 50), Admit::Suppress);
+        // Key 1 is past its interval with nothing held back: it goes
+        // silently; key 2 holds a count and stays.
+        assert_eq!(l.admit(&3u8, 200), Admit::Print { suppressed: 0 });
+        assert!(l.take_evicted().is_empty());
+        assert_eq!(l.take_suppressed(), vec![(2u8, 1)]);
     }
 
     proptest! {
