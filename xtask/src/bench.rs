@@ -61,6 +61,9 @@ pub fn bench(args: &[String]) -> Result<bool> {
     .map(|(name, ours, theirs)| (name, file_size(&ours), file_size(&theirs)));
     let text = render(&command, accel.name(), &workloads, &outcomes, decode, &sizes, &root)?;
     fs::write(repo_root().join("BENCHMARKS.md"), &text)?;
+    if let Some(svg) = growth_svg(&collect(&outcomes)) {
+        fs::write(repo_root().join(GROWTH_SVG), svg)?;
+    }
     println!("wrote BENCHMARKS.md");
     Ok(outcomes.iter().all(|o| o.passed))
 }
@@ -84,6 +87,114 @@ fn fmt_num(v: f64) -> String {
     if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
 }
 
+/// workload -> fact -> healer -> values, from the runs that passed.
+type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
+
+fn collect(outcomes: &[Outcome]) -> Table {
+    let mut table = Table::new();
+    for o in outcomes.iter().filter(|o| o.passed) {
+        let workload = o.scenario.rsplit_once('.').map_or(o.scenario.as_str(), |(w, _)| w).to_string();
+        for (key, value) in &o.facts {
+            if let Ok(v) = value.parse::<f64>() {
+                table.entry(workload.clone()).or_default().entry(key.clone()).or_default().entry(o.healer.clone()).or_default().push(v);
+            }
+        }
+    }
+    table
+}
+
+/// The median of one fact for one healer.
+fn median(table: &Table, workload: &str, fact: &str, healer: &str) -> Option<f64> {
+    let mut values = table.get(workload)?.get(fact)?.get(healer)?.clone();
+    stats(&mut values).map(|(med, _, _)| med)
+}
+
+/// The plot of how the storm figures grow with the number of objects.
+const GROWTH_SVG: &str = "BENCHMARKS-storm.svg";
+const GROWTH_FACTS: [&str; 4] = ["repairs", "output_lines", "time_to_clean_ms", "peak_rss_kb"];
+
+/// The object counts of the `storm-N` workloads that ran, ascending.
+fn storm_sizes(table: &Table) -> Vec<u64> {
+    let mut sizes: Vec<u64> = table.keys().filter_map(|w| w.strip_prefix("storm-")?.parse().ok()).collect();
+    sizes.sort_unstable();
+    sizes
+}
+
+/// One row per storm size, ours / reference medians side by side.
+fn growth_table(table: &Table) -> Result<String> {
+    let mut md = String::new();
+    write!(md, "| objects |")?;
+    for fact in GROWTH_FACTS {
+        write!(md, " {fact} (ours / ref) |")?;
+    }
+    writeln!(md, "\n|---|{}", "---|".repeat(GROWTH_FACTS.len()))?;
+    for n in storm_sizes(table) {
+        let workload = format!("storm-{n}");
+        write!(md, "| {n} |")?;
+        for fact in GROWTH_FACTS {
+            let cell = |h| median(table, &workload, fact, h).map_or("–".into(), fmt_num);
+            write!(md, " {} / {} |", cell("ours"), cell("reference"))?;
+        }
+        writeln!(md)?;
+    }
+    Ok(md)
+}
+
+/// Four small line charts (one per fact), objects on a log x axis, ours and
+/// the reference as two lines. None with fewer than two storm sizes.
+fn growth_svg(table: &Table) -> Option<String> {
+    const W: f64 = 330.0;
+    const H: f64 = 230.0;
+    const PAD: f64 = 45.0;
+    let sizes = storm_sizes(table);
+    if sizes.len() < 2 {
+        return None;
+    }
+    let (lo, hi) = ((sizes[0] as f64).ln(), (sizes[sizes.len() - 1] as f64).ln());
+    let x = |n: u64| PAD + ((n as f64).ln() - lo) / (hi - lo) * (W - 2.0 * PAD);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+        2.0 * W,
+        2.0 * H + 20.0
+    );
+    for (i, fact) in GROWTH_FACTS.iter().enumerate() {
+        let (ox, oy) = ((i % 2) as f64 * W, (i / 2) as f64 * H);
+        let series = ["ours", "reference"].map(|h| sizes.iter().filter_map(|&n| Some((n, median(table, &format!("storm-{n}"), fact, h)?))).collect::<Vec<_>>());
+        let top = series.iter().flatten().map(|&(_, v)| v).fold(0.0, f64::max).max(1.0) * 1.1;
+        let y = |v: f64| H - PAD - v / top * (H - 2.0 * PAD);
+        let _ = writeln!(
+            svg,
+            "<g transform=\"translate({ox},{oy})\"><text x=\"{PAD}\" y=\"20\" font-weight=\"bold\">{fact}</text>\
+             <line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/><line x1=\"{PAD}\" y1=\"{PAD}\" x2=\"{PAD}\" y2=\"{b}\" stroke=\"black\"/>\
+             <text x=\"{l}\" y=\"{PAD}\" text-anchor=\"end\">{t}</text><text x=\"{l}\" y=\"{b}\" text-anchor=\"end\">0</text>",
+            b = H - PAD,
+            r = W - PAD,
+            l = PAD - 4.0,
+            t = fmt_num(top / 1.1),
+        );
+        for &n in &sizes {
+            let _ = write!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{n}</text>", x(n), H - PAD + 14.0);
+        }
+        for (points, colour) in series.iter().zip(["#1f77b4", "#ff7f0e"]) {
+            let line: Vec<String> = points.iter().map(|&(n, v)| format!("{:.1},{:.1}", x(n), y(v))).collect();
+            let _ = write!(svg, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>", line.join(" "));
+            for &(n, v) in points {
+                let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"/>", x(n), y(v));
+            }
+        }
+        svg.push_str("</g>\n");
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{PAD}\" y=\"{ly}\" fill=\"#1f77b4\">● ours</text><text x=\"{rx}\" y=\"{ly}\" fill=\"#ff7f0e\">● reference (xfsprogs 7.2)</text>\
+         <text x=\"{W}\" y=\"{ly}\">objects damaged (log scale); medians</text>\n</svg>",
+        ly = 2.0 * H + 10.0,
+        rx = PAD + 60.0,
+    );
+    Some(svg)
+}
+
 fn render(
     command: &str,
     accel: &str,
@@ -93,21 +204,8 @@ fn render(
     sizes: &[(&str, u64, u64)],
     root: &std::path::Path,
 ) -> Result<String> {
-    // workload -> fact -> healer -> values
-    let mut table: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> = BTreeMap::new();
-    let mut failures = Vec::new();
-    for o in outcomes {
-        let workload = o.scenario.rsplit_once('.').map_or(o.scenario.as_str(), |(w, _)| w).to_string();
-        if !o.passed {
-            failures.push(format!("{} [{}]: {}", o.scenario, o.healer, o.reason));
-            continue;
-        }
-        for (key, value) in &o.facts {
-            if let Ok(v) = value.parse::<f64>() {
-                table.entry(workload.clone()).or_default().entry(key.clone()).or_default().entry(o.healer.clone()).or_default().push(v);
-            }
-        }
-    }
+    let table = &collect(outcomes);
+    let failures: Vec<String> = outcomes.iter().filter(|o| !o.passed).map(|o| format!("{} [{}]: {}", o.scenario, o.healer, o.reason)).collect();
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
@@ -156,6 +254,11 @@ fn render(
             writeln!(md, "| {fact} | {ours} | {theirs} | {ratio} |")?;
         }
         writeln!(md)?;
+    }
+    if storm_sizes(table).len() >= 2 {
+        writeln!(md, "## storm growth\n")?;
+        writeln!(md, "How the storm figures grow with the number of damaged objects (medians of the storm-N tables above).\n")?;
+        writeln!(md, "{}\n![storm figures against the number of objects]({GROWTH_SVG})\n", growth_table(table)?)?;
     }
     writeln!(md, "## decode (host)\n")?;
     writeln!(
@@ -250,4 +353,45 @@ fn decode_rates() -> DecodeRates {
     let _ = producer.join();
     std::hint::black_box(sink);
     DecodeRates { in_memory, through_pipe }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_of(rows: &[(&str, &str, &str, f64)]) -> Table {
+        let mut table = Table::new();
+        for &(workload, fact, healer, v) in rows {
+            table.entry(workload.into()).or_default().entry(fact.into()).or_default().entry(healer.into()).or_default().push(v);
+        }
+        table
+    }
+
+    #[test]
+    fn growth_orders_storms_by_size_and_plots_both_healers() {
+        let table = table_of(&[
+            ("storm-1000", "repairs", "ours", 1000.0),
+            ("storm-50", "repairs", "ours", 50.0),
+            ("storm-50", "repairs", "reference", 250.0),
+            ("storm-50", "repairs", "reference", 150.0),
+            ("storm-200", "repairs", "ours", 200.0),
+            ("idle", "repairs", "ours", 7.0),
+        ]);
+        assert_eq!(storm_sizes(&table), [50, 200, 1000]);
+        let md = growth_table(&table).unwrap();
+        let rows: Vec<&str> = md.lines().skip(2).collect();
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].starts_with("| 50 | 50 / 200 |"), "{}", rows[0]);
+        assert!(rows[2].starts_with("| 1000 | 1000 / – |"), "{}", rows[2]);
+        let svg = growth_svg(&table).unwrap();
+        // one line per healer per fact; the reference's repairs have one point
+        assert_eq!(svg.matches("<polyline").count(), 2 * GROWTH_FACTS.len());
+        assert_eq!(svg.matches("<circle").count(), 3 + 1);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn growth_needs_two_storm_sizes() {
+        assert!(growth_svg(&table_of(&[("storm-50", "repairs", "ours", 1.0)])).is_none());
+    }
 }
