@@ -106,6 +106,30 @@ first_daddr() {
 	xfs_bmap "$1" | awk -F'[][ .:]+' 'NR==2 { print $4; exit }'
 }
 
+# dm_scratch: put the scratch disk behind a device-mapper linear mapping
+# (healer-dm) whose ranges dm_fail can later make fail; DEV names it then.
+dm_scratch() {
+	DM_SECTORS=$(cat /sys/block/vda/size)
+	dmsetup create healer-dm --table "0 $DM_SECTORS linear /dev/vda 0" || fail "dmsetup create"
+	dmsetup mknodes healer-dm # no udev in the guest
+	DEV=/dev/mapper/healer-dm
+}
+
+# dm_fail [START LEN]...: every I/O to these sector ranges (ascending,
+# disjoint) now fails with EIO; the rest maps 1:1. No ranges: all works.
+dm_fail() {
+	pos=0
+	: > /tmp/table
+	while [ $# -ge 2 ]; do
+		[ "$1" -gt "$pos" ] && echo "$pos $(( $1 - pos )) linear /dev/vda $pos" >> /tmp/table
+		echo "$1 $2 error" >> /tmp/table
+		pos=$(( $1 + $2 ))
+		shift 2
+	done
+	echo "$pos $(( DM_SECTORS - pos )) linear /dev/vda $pos" >> /tmp/table
+	dmsetup suspend healer-dm && dmsetup reload healer-dm /tmp/table && dmsetup resume healer-dm || fail "dmsetup reload"
+}
+
 # Overwrite COUNT bytes at sector DADDR of the scratch device.
 smash() {
 	dd if=/dev/zero of="$DEV" bs=1 seek=$(( $1 * 512 )) count="${2:-64}" conv=notrunc,fsync 2>/dev/null ||

@@ -1,10 +1,7 @@
 # summary: read errors under a file (dm-error): direct and buffered reads are reported with the file's path, position and length
 # healers: reference ours
 # timeout: 150
-sectors=$(cat /sys/block/vda/size)
-dmsetup create healer-dm --table "0 $sectors linear $DEV 0" || fail "dmsetup create"
-dmsetup mknodes healer-dm # no udev in the guest
-DEV=/dev/mapper/healer-dm
+dm_scratch
 mkfs_scratch
 mount_scratch
 xfs_io -f -c "pwrite -q 0 64k" -c fsync "$MNT/victim" || fail "could not write the victim file"
@@ -12,9 +9,7 @@ daddr=$(first_daddr "$MNT/victim")
 [ -n "$daddr" ] || fail "no block map for the victim"
 start_healer --no-autofsck
 # The file's first 4 KiB now fail with EIO; everything else still maps 1:1.
-rest=$(( sectors - daddr - 8 ))
-printf '0 %s linear /dev/vda 0\n%s 8 error\n%s %s linear /dev/vda %s\n' "$daddr" "$daddr" $(( daddr + 8 )) "$rest" $(( daddr + 8 )) > /tmp/table
-dmsetup suspend healer-dm && dmsetup reload healer-dm /tmp/table && dmsetup resume healer-dm || fail "dmsetup reload"
+dm_fail "$daddr" 8
 drop_caches
 t0=$(now_ms)
 xfs_io -d -c "pread -q 0 4096" "$MNT/victim" > /dev/null 2>&1 && fail "direct read of a failing block succeeded"
@@ -25,8 +20,7 @@ wait_for_output "$MNT/victim pos 0 len " 10 || fail "no report of the buffered r
 grep -qF ": buffered_read: Input/output error" "$HEALER_OUT" || fail "buffered read error not reported as such: $(tail -3 "$HEALER_OUT")"
 sleep 1
 record report_lines "$(grep -c 'victim pos ' "$HEALER_OUT")"
-printf '0 %s linear /dev/vda 0\n' "$sectors" > /tmp/table
-dmsetup suspend healer-dm && dmsetup reload healer-dm /tmp/table && dmsetup resume healer-dm || fail "dmsetup restore"
+dm_fail
 umount "$MNT"
 wait_exit "$HEALER_PID" 20 || fail "healer did not exit after unmount"
 expect_status 0 "$EXIT_STATUS" "healer after unmount"

@@ -8,6 +8,7 @@
 //! `xfs-policy`; every raw syscall lives in `xfs-abi`.
 
 mod autofsck;
+mod media;
 mod cli;
 mod config;
 mod monitor;

@@ -7,6 +7,7 @@
 use crate::autofsck::Mode;
 use crate::config::Settings;
 use crate::output::{display, err, out};
+use crate::media;
 use crate::paths;
 use crate::pending::{self, PendingMarker};
 use crate::repair::{self, Attempt, FullScan, RepairText};
@@ -23,7 +24,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
 use xfs_abi::handle::XfsHandle;
-use xfs_events::{Event, HealthObject, RECORD_LEN, Record, RecordAssembler, Verdict};
+use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, RecordAssembler, Verdict};
+use xfs_policy::media::{Damage, MediaRepair};
 use xfs_policy::{Action, Config, Engine, FullScanReason, Input, LineLimiter, Object, Target};
 
 /// Bytes per read: whole records only, and enough to drain the kernel's
@@ -46,6 +48,18 @@ enum Done {
 
 /// Most latency samples kept for `--debug` (then the first ones stand).
 const LATENCY_SAMPLES: usize = 65_536;
+/// Most lines held back while a batch is read (a longer batch prints as
+/// it goes, giving up only the early dispatch).
+const HELD_LINES: usize = 1024;
+
+/// A line of the current batch, printed once its repairs are dispatched:
+/// resolving a path takes milliseconds, which the repair need not wait for.
+enum Held {
+    Event(Record, u64),
+    Lost(u64),
+    /// What a media error's range holds (after the event's own line).
+    MediaOwners((Device, u64, u64), Result<media::Owners, Errno>),
+}
 
 struct Loop {
     healer: Healer,
@@ -71,6 +85,10 @@ struct Loop {
     read_at: Option<Instant>,
     /// `--debug`: microseconds from an event read to its repair ioctl.
     latencies: Option<Vec<u32>>,
+    /// This batch's lines, in order (at most [`HELD_LINES`]).
+    held: Vec<Held>,
+    /// This batch's full-scan starts, run after its lines are printed.
+    held_actions: Vec<Action>,
 }
 
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
@@ -123,6 +141,8 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         pending,
         read_at: None,
         latencies: debug.then(Vec::new),
+        held: Vec::new(),
+        held_actions: Vec::new(),
         healer,
     };
     if interrupted && state.healer.mode == Mode::Repair {
@@ -192,6 +212,7 @@ impl Loop {
                     Err(Errno::AGAIN) => break,
                     Err(Errno::INTR) => continue,
                     Err(e) => {
+                        self.print_held();
                         self.read_error(e);
                         return Err(());
                     }
@@ -203,8 +224,11 @@ impl Loop {
             }
             let now = self.now();
             let actions = self.engine.tick(now);
-            self.run_actions(actions);
+            self.held_actions.extend(actions);
             self.dispatch();
+            self.print_held();
+            let actions = std::mem::take(&mut self.held_actions);
+            self.run_actions(actions);
             let evicted = self.limiter.take_evicted();
             self.print_suppressed(evicted);
             self.pending.set(self.worker_busy || self.engine.pending() > 0);
@@ -322,11 +346,15 @@ impl Loop {
                 let new = self.lost_records.saturating_sub(self.lost_known);
                 self.lost_known = self.lost_known.max(self.lost_records);
                 if new > 0 {
-                    self.print_lost(new);
+                    self.hold(Held::Lost(new));
                 }
                 (new > 0).then_some(Input::Lost { count: new })
             }
             Event::Shutdown { .. } => Some(Input::Shutdown),
+            Event::Media { device, daddr, bbcount } => {
+                self.on_media((device, daddr, bbcount), record, now);
+                None
+            }
             Event::Health { verdict, object } => {
                 let (object, mask) = policy_object(object);
                 match verdict {
@@ -338,8 +366,8 @@ impl Loop {
             }
             _ => None,
         };
-        if !matches!(event, Event::Lost { .. }) {
-            self.print_event(record, now);
+        if !matches!(event, Event::Lost { .. } | Event::Media { .. }) {
+            self.hold(Held::Event(*record, now));
         }
         if let Event::Health { verdict: Verdict::Healthy, .. } = event {
             self.limiter.rearm(&record.key_as(Verdict::Sick));
@@ -347,10 +375,82 @@ impl Loop {
         }
         if let Some(input) = input {
             let actions = self.engine.handle(now, input);
-            self.run_actions(actions);
+            self.held_actions.extend(actions);
         }
         // No dispatch here: the loop dispatches once the whole batch is
         // read, so a shutdown or HEALTHY later in it cancels work first.
+    }
+
+    /// Looks up what the failed range holds now (its owners may change
+    /// before the line is printed), rebuilds the metadata on it, and holds
+    /// the owner lines to follow the event's own.
+    fn on_media(&mut self, range: (Device, u64, u64), record: &Record, now: u64) {
+        self.hold(Held::Event(*record, now));
+        let owners = media::owners(&self.healer.mount_path, self.monitor.as_fd(), self.healer.root_handle.as_ref(), &self.healer.layout, range);
+        for damage in owners.iter().flat_map(|o| &o.damages) {
+            let input = match damage.repair() {
+                Some(MediaRepair::Rebuild { object, mask }) => Input::BadMedia { object, mask },
+                Some(MediaRepair::FullScan) => Input::BadMediaUnknownOwner,
+                None => continue,
+            };
+            let actions = self.engine.handle(now, input);
+            self.held_actions.extend(actions);
+        }
+        self.hold(Held::MediaOwners(range, owners));
+    }
+
+    fn print_media_owners(&self, range: (Device, u64, u64), owners: Result<media::Owners, Errno>) {
+        if self.healer.quiet {
+            return;
+        }
+        let mount = self.healer.mount_arg.as_bytes();
+        let owners = match owners {
+            Ok(owners) => owners,
+            Err(e) => {
+                let (device, daddr, bbcount) = range;
+                return out(&format!(
+                    "{} {} daddr {daddr:#x} bbcount {bbcount:#x}: owners not looked up: {}",
+                    self.mnt,
+                    device.word(),
+                    xfs_abi::strerror(e)
+                ));
+            }
+        };
+        for damage in &owners.damages {
+            let file = match *damage {
+                Damage::FileData { ino, .. } | Damage::FileMap { ino, .. } => media::file_name(
+                    &self.healer.mount_path,
+                    self.monitor.as_fd(),
+                    self.healer.root_handle.as_ref(),
+                    mount,
+                    ino,
+                    self.healer.has_parent_pointers,
+                ),
+                _ => String::new(),
+            };
+            out(&xfs_report::media_damage_line(mount, range, damage, &file));
+        }
+        if owners.more > 0 {
+            let (device, daddr, bbcount) = range;
+            out(&format!("{} {} daddr {daddr:#x} bbcount {bbcount:#x}: {} more owners not listed", self.mnt, device.word(), owners.more));
+        }
+    }
+
+    fn hold(&mut self, line: Held) {
+        if self.held.len() >= HELD_LINES {
+            self.print_held();
+        }
+        self.held.push(line);
+    }
+
+    fn print_held(&mut self) {
+        for line in std::mem::take(&mut self.held) {
+            match line {
+                Held::Event(record, now) => self.print_event(&record, now),
+                Held::Lost(count) => self.print_lost(count),
+                Held::MediaOwners(range, owners) => self.print_media_owners(range, owners),
+            }
+        }
     }
 
     /// Prints an event the way the reference does, except that repeats of
@@ -424,10 +524,10 @@ impl Loop {
         if info.lost > self.lost_known {
             let new = info.lost - self.lost_known;
             self.lost_known = info.lost;
-            self.print_lost(new);
+            self.hold(Held::Lost(new));
             let now = self.now();
             let actions = self.engine.handle(now, Input::Lost { count: new });
-            self.run_actions(actions);
+            self.held_actions.extend(actions);
         }
     }
 

@@ -33,7 +33,8 @@ pub enum RepairText {
 }
 
 fn scrub_request(target: &Target) -> ScrubMetadata {
-    let mut sm = ScrubMetadata { sm_type: target.scrub.0, sm_flags: scrub::IFLAG_REPAIR, ..Default::default() };
+    let flags = if target.rebuild { scrub::IFLAG_REPAIR | scrub::IFLAG_FORCE_REBUILD } else { scrub::IFLAG_REPAIR };
+    let mut sm = ScrubMetadata { sm_type: target.scrub.0, sm_flags: flags, ..Default::default() };
     match target.object {
         Object::Fs => {}
         Object::Ag(agno) | Object::RtGroup(agno) => sm.sm_agno = agno,

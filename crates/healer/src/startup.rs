@@ -37,6 +37,8 @@ pub struct Healer {
     pub monitor: OwnedFd,
     /// The filesystem's UUID (names its pending-work marker).
     pub uuid: [u8; 16],
+    /// AG size and sector size, to name what failed media holds.
+    pub layout: xfs_policy::media::Layout,
 }
 
 const ERRNO_NOT_SUPPORTED: [Errno; 2] = [Errno::NOTTY, Errno::OPNOTSUPP];
@@ -147,5 +149,6 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         root_handle,
         monitor,
         uuid: geo.uuid,
+        layout: xfs_policy::media::Layout { blocksize: geo.blocksize, agblocks: geo.agblocks, sectsize: geo.sectsize },
     })
 }

@@ -23,6 +23,10 @@
 //!   interval is deferred, not lost;
 //! - transient kernel errors (busy, deadlock, out of memory) are retried
 //!   with exponential backoff up to `retry_limit` times;
+//! - metadata on failed media ([`Input::BadMedia`]) is rebuilt, not just
+//!   checked; no echo window absorbs it (it is news, not our echo), and a
+//!   queued check of the same structure becomes a rebuild; media under
+//!   owners nobody can name asks for a full scan;
 //! - after shutdown nothing new is queued or started.
 
 use crate::plan::{Object, Target, targets, unmapped};
@@ -68,6 +72,10 @@ pub enum Input {
     Sick { object: Object, mask: u32 },
     /// Scrub or repair found these bits fine.
     Healthy { object: Object, mask: u32 },
+    /// These structures sit on media that failed verification.
+    BadMedia { object: Object, mask: u32 },
+    /// Failed media under space whose owner is unknown (no reverse map).
+    BadMediaUnknownOwner,
     /// The kernel dropped events (a LOST record, or fdinfo's counter rose).
     Lost { count: u64 },
     /// A previous healer of this filesystem died with repairs pending.
@@ -100,6 +108,7 @@ pub enum FullScanReason {
     EventsLost,
     PreviousRunInterrupted,
     Storm,
+    BadMediaUnknownOwner,
     QueueFull,
 }
 
@@ -183,7 +192,9 @@ impl Engine {
     pub fn handle(&mut self, now: u64, input: Input) -> Vec<Action> {
         let mut actions = Vec::new();
         match input {
-            Input::Sick { object, mask } => self.on_sick(now, object, mask, &mut actions),
+            Input::Sick { object, mask } => self.on_sick(now, object, mask, false, &mut actions),
+            Input::BadMedia { object, mask } => self.on_sick(now, object, mask, true, &mut actions),
+            Input::BadMediaUnknownOwner => self.want_full_scan(now, FullScanReason::BadMediaUnknownOwner, &mut actions),
             Input::Healthy { object, mask } => self.on_healthy(object, mask),
             Input::Lost { count } if count > 0 => self.want_full_scan(now, FullScanReason::EventsLost, &mut actions),
             Input::Lost { .. } => {}
@@ -202,16 +213,22 @@ impl Engine {
         actions
     }
 
-    fn on_sick(&mut self, now: u64, object: Object, mask: u32, actions: &mut Vec<Action>) {
+    fn on_sick(&mut self, now: u64, object: Object, mask: u32, rebuild: bool, actions: &mut Vec<Action>) {
         if !self.config.repair || self.shut_down || self.full_scan_running {
             return;
         }
         for target in targets(object, mask) {
+            let target = Target { rebuild, ..target };
             let key = Key::from(&target);
+            if rebuild && self.queued.contains(&key) {
+                for queued in self.queue.iter_mut().chain(self.delayed.values_mut()).filter(|t| Key::from(&**t) == key) {
+                    queued.rebuild = true;
+                }
+            }
             if self.queued.contains(&key) || self.running.contains(&key) {
                 continue;
             }
-            if self.quiet.get(&key).is_some_and(|q| now < q.until) {
+            if !rebuild && self.quiet.get(&key).is_some_and(|q| now < q.until) {
                 continue;
             }
             if self.queued.len() >= self.config.max_pending {
@@ -404,7 +421,7 @@ mod tests {
             assert!(e.handle(i, sick(inode(128), DIR)).is_empty());
         }
         let work = drain(&mut e, 100);
-        assert_eq!(work, vec![Target { object: inode(128), scrub: ScrubType(15), bit: DIR }]);
+        assert_eq!(work, vec![Target { object: inode(128), scrub: ScrubType(15), bit: DIR, rebuild: false }]);
         // Reports while it runs are absorbed.
         e.handle(101, sick(inode(128), DIR));
         assert!(drain(&mut e, 102).is_empty());
@@ -461,7 +478,7 @@ mod tests {
         e.handle(60_002, sick(inode(9), DIR));
         assert_eq!(drain(&mut e, 60_002).len(), 1);
         // The hold ends by itself too.
-        let t = Target { object: inode(9), scrub: ScrubType(15), bit: DIR };
+        let t = Target { object: inode(9), scrub: ScrubType(15), bit: DIR, rebuild: false };
         e.handle(60_003, done(t, Outcome::Failed));
         e.handle(60_004, Input::FullScanDone);
         e.handle(60_003 + 600_000, sick(inode(9), DIR));
@@ -499,7 +516,7 @@ mod tests {
         assert_eq!(e.pending(), 0, "the full scan covers queued work");
         // While it runs, a repair that was already running fails too: no
         // second scan.
-        let t = Target { object: inode(2), scrub: ScrubType(15), bit: DIR };
+        let t = Target { object: inode(2), scrub: ScrubType(15), bit: DIR, rebuild: false };
         e.running.insert(Key::from(&t));
         assert!(e.handle(7, done(t, Outcome::Failed)).is_empty());
     }
@@ -559,6 +576,38 @@ mod tests {
     }
 
     #[test]
+    fn bad_media_rebuilds_even_inside_the_echo_window() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(Object::Ag(1), 0x40));
+        let checked = e.next_repair(0).unwrap();
+        assert!(!checked.rebuild);
+        e.handle(1, done(checked, Outcome::NotNeeded));
+        // An echo is absorbed; failed media under the same btree is not.
+        e.handle(2, sick(Object::Ag(1), 0x40));
+        assert_eq!(e.next_repair(2), None);
+        e.handle(3, Input::BadMedia { object: Object::Ag(1), mask: 0x40 | 0x80 });
+        assert_eq!(drain(&mut e, 3).iter().map(|t| (t.scrub.0, t.rebuild)).collect::<Vec<_>>(), [(7, true), (8, true)]);
+    }
+
+    #[test]
+    fn bad_media_turns_a_queued_check_into_a_rebuild() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(Object::Ag(0), 0x10));
+        e.handle(0, Input::BadMedia { object: Object::Ag(0), mask: 0x10 });
+        let work = drain(&mut e, 0);
+        assert_eq!(work.len(), 1);
+        assert!(work[0].rebuild);
+    }
+
+    #[test]
+    fn bad_media_of_unknown_owner_or_inode_chunks_asks_for_a_full_scan() {
+        let mut e = Engine::new(Config::default());
+        assert_eq!(e.handle(0, Input::BadMediaUnknownOwner), [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]);
+        let mut e = Engine::new(Config::default());
+        assert_eq!(e.handle(0, Input::BadMedia { object: Object::Ag(2), mask: 0x400 }), [Action::StartFullScan(FullScanReason::NoTargetedRepair)]);
+    }
+
+    #[test]
     fn log_only_never_asks_for_work() {
         let mut e = Engine::new(Config { repair: false, ..Config::default() });
         assert!(e.handle(0, sick(Object::Ag(0), 0x400)).is_empty());
@@ -579,6 +628,7 @@ mod tests {
         prop_oneof![
             6 => (arb_object(), 0u32..0x800).prop_map(|(object, mask)| Input::Sick { object, mask }),
             2 => (arb_object(), 0u32..0x800).prop_map(|(object, mask)| Input::Healthy { object, mask }),
+            1 => (arb_object(), 0u32..0x800).prop_map(|(object, mask)| Input::BadMedia { object, mask }),
             1 => (0u64..3).prop_map(|count| Input::Lost { count }),
             1 => Just(Input::FullScanDone),
             1 => Just(Input::Shutdown),
@@ -609,7 +659,7 @@ mod tests {
                 for _ in 0..pulls {
                     if let Some(t) = e.next_repair(now) {
                         prop_assert!(!e.is_shut_down());
-                        prop_assert!(!running.contains(&t), "{:?} issued twice at once", t);
+                        prop_assert!(!running.iter().any(|r| Key::from(r) == Key::from(&t)), "{:?} issued twice at once", t);
                         running.push(t);
                     }
                 }

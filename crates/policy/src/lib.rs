@@ -9,6 +9,7 @@
 
 mod engine;
 mod fasthash;
+pub mod media;
 mod plan;
 mod ratelimit;
 

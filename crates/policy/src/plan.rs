@@ -23,6 +23,9 @@ pub struct Target {
     pub scrub: ScrubType,
     /// The sick bit of the report this repairs (for the outcome line's name).
     pub bit: u32,
+    /// Rebuild even if it checks out: the structure sits on failed media,
+    /// and only a rebuild moves it off (`XFS_SCRUB_IFLAG_FORCE_REBUILD`).
+    pub rebuild: bool,
 }
 
 /// What a report's mask asks for.
@@ -96,7 +99,7 @@ pub fn targets(object: Object, mask: u32) -> impl Iterator<Item = Target> {
     table(object)
         .iter()
         .filter(move |(bit, _)| mask & bit != 0)
-        .map(move |&(bit, scrub)| Target { object, scrub: ScrubType(scrub), bit })
+        .map(move |&(bit, scrub)| Target { object, scrub: ScrubType(scrub), bit, rebuild: false })
 }
 
 /// The bits of [`plan`] no targeted repair covers.
@@ -129,7 +132,7 @@ mod tests {
     #[test]
     fn unmapped_bits_are_kept() {
         assert_eq!(plan(Object::Ag(0), 0x400 | 0x2), Plan {
-            targets: vec![Target { object: Object::Ag(0), scrub: ScrubType(2), bit: 0x2 }],
+            targets: vec![Target { object: Object::Ag(0), scrub: ScrubType(2), bit: 0x2, rebuild: false }],
             unmapped: 0x400,
         });
         assert_eq!(plan(Object::Fs, 0x100 | 0x200 | 0x8000_0000).unmapped, 0x8000_0300);

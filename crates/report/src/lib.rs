@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
+use xfs_policy::media::Damage;
 use std::fmt::Write as _;
 use xfs_events::{Event, HealthObject, Mask, SHUTDOWN_NAMES};
 
@@ -67,6 +68,30 @@ fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> St
         HealthObject::Ag { agno, .. } => format!("{mnt} agno {agno:#x}"),
         HealthObject::RtGroup { rgno, .. } => format!("{mnt} rgno {rgno:#x}"),
         HealthObject::Inode { ino, generation, .. } => inode_prefix(mount, path, ino, generation),
+    }
+}
+
+/// What lies on a failed media range, one line per owner (ours; the
+/// reference prints only the range). `file` is the file's path or, without
+/// one, `<mnt> ino N [gen 0xG]`, for file damage.
+pub fn media_damage_line(mount: &[u8], range: (xfs_events::Device, u64, u64), damage: &Damage, file: &str) -> String {
+    let mnt = escape_name(mount);
+    let (device, daddr, bbcount) = range;
+    let range = format!("{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}", device.word());
+    let fork = |attr: bool| if attr { "attr" } else { "data" };
+    match *damage {
+        Damage::FileData { attr_fork, pos, len, shared, .. } => format!(
+            "{file} {} pos {pos} len {len}: on failed media{}",
+            fork(attr_fork),
+            if shared { " (shared with other files)" } else { "" }
+        ),
+        Damage::FileMap { attr_fork, .. } => format!("{file} {} fork mapping: on failed media", fork(attr_fork)),
+        Damage::AgMetadata { agno, what, .. } => format!("{mnt} agno {agno:#x} {what}: on failed media"),
+        Damage::Log => format!("{range}: log on failed media, which online repair cannot move"),
+        Damage::Free => format!("{range}: free space, no data lost"),
+        Damage::Unknown => format!("{range}: owner unknown without a reverse-mapping btree"),
+        Damage::Defective => format!("{range}: already marked defective"),
+        Damage::Other(code) => format!("{range}: owner {code:#x}"),
     }
 }
 
@@ -260,6 +285,20 @@ mod tests {
             "/mnt ino 131 gen 0x2 directory: Repairs successful."
         );
         assert_eq!(repair_line(b"/mnt", &ObjectRef::RtGroup(0), 1 << 20, None, ok), "/mnt rgno 0x0 unknown flag: Repairs successful.");
+    }
+
+    #[test]
+    fn media_damage_lines() {
+        let range = (Device::Data, 0x4c0, 8);
+        let line = |d: Damage, file: &str| media_damage_line(b"/mnt", range, &d, file);
+        assert_eq!(
+            line(Damage::FileData { ino: 9, attr_fork: false, pos: 0, len: 4096, shared: true }, "/mnt/a"),
+            "/mnt/a data pos 0 len 4096: on failed media (shared with other files)"
+        );
+        assert_eq!(line(Damage::FileMap { ino: 9, attr_fork: true }, "/mnt ino 9 gen 0x1"), "/mnt ino 9 gen 0x1 attr fork mapping: on failed media");
+        assert_eq!(line(Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" }, ""), "/mnt agno 0x1 inode btrees: on failed media");
+        assert_eq!(line(Damage::Free, ""), "/mnt datadev daddr 0x4c0 bbcount 0x8: free space, no data lost");
+        assert_eq!(line(Damage::Unknown, ""), "/mnt datadev daddr 0x4c0 bbcount 0x8: owner unknown without a reverse-mapping btree");
     }
 
     #[test]
