@@ -76,6 +76,8 @@ pub enum Input {
     BadMedia { object: Object, mask: u32 },
     /// Failed media under space whose owner is unknown (no reverse map).
     BadMediaUnknownOwner,
+    /// An operator asked for a full scan (status API).
+    FullScanRequested,
     /// The kernel dropped events (a LOST record, or fdinfo's counter rose).
     Lost { count: u64 },
     /// A previous healer of this filesystem died with repairs pending.
@@ -98,6 +100,9 @@ pub enum Outcome {
     Transient,
     /// The mount point no longer leads to the monitored filesystem.
     Refused,
+    /// The filesystem is shut down (ESHUTDOWN), whether or not a SHUTDOWN
+    /// report came: a log I/O error shuts it down without one.
+    ShutDown,
 }
 
 /// Why a full scan was asked for.
@@ -110,6 +115,7 @@ pub enum FullScanReason {
     Storm,
     BadMediaUnknownOwner,
     QueueFull,
+    Requested,
 }
 
 /// What the shell must do besides running the targets it pulls.
@@ -188,6 +194,15 @@ impl Engine {
         self.shut_down
     }
 
+    pub fn full_scan_running(&self) -> bool {
+        self.full_scan_running
+    }
+
+    /// A full scan was asked for inside the interval and waits for it.
+    pub fn full_scan_deferred(&self) -> bool {
+        self.deferred_full_scan.is_some()
+    }
+
     /// Feeds one input; returns the full-scan actions it causes.
     pub fn handle(&mut self, now: u64, input: Input) -> Vec<Action> {
         let mut actions = Vec::new();
@@ -195,6 +210,7 @@ impl Engine {
             Input::Sick { object, mask } => self.on_sick(now, object, mask, false, &mut actions),
             Input::BadMedia { object, mask } => self.on_sick(now, object, mask, true, &mut actions),
             Input::BadMediaUnknownOwner => self.want_full_scan(now, FullScanReason::BadMediaUnknownOwner, &mut actions),
+            Input::FullScanRequested => self.want_full_scan(now, FullScanReason::Requested, &mut actions),
             Input::Healthy { object, mask } => self.on_healthy(object, mask),
             Input::Lost { count } if count > 0 => self.want_full_scan(now, FullScanReason::EventsLost, &mut actions),
             Input::Lost { .. } => {}
@@ -276,6 +292,11 @@ impl Engine {
         let key = Key::from(&target);
         self.running.remove(&key);
         match outcome {
+            Outcome::ShutDown => {
+                self.shut_down = true;
+                self.drop_queued();
+                self.deferred_full_scan = None;
+            }
             Outcome::Transient if !self.shut_down => {
                 let attempts = self.attempts.entry(key).or_insert(0);
                 *attempts += 1;
@@ -605,6 +626,29 @@ mod tests {
         assert_eq!(e.handle(0, Input::BadMediaUnknownOwner), [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]);
         let mut e = Engine::new(Config::default());
         assert_eq!(e.handle(0, Input::BadMedia { object: Object::Ag(2), mask: 0x400 }), [Action::StartFullScan(FullScanReason::NoTargetedRepair)]);
+    }
+
+    #[test]
+    fn a_requested_full_scan_obeys_the_interval() {
+        let mut e = Engine::new(Config::default());
+        assert_eq!(e.handle(0, Input::FullScanRequested), [Action::StartFullScan(FullScanReason::Requested)]);
+        assert!(e.full_scan_running());
+        e.handle(1, Input::FullScanDone);
+        assert!(e.handle(2, Input::FullScanRequested).is_empty());
+        assert!(e.full_scan_deferred());
+        assert_eq!(e.tick(600_000), [Action::StartFullScan(FullScanReason::Requested)]);
+    }
+
+    #[test]
+    fn a_repair_that_finds_the_fs_shut_down_stops_everything() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(1), DIR));
+        e.handle(0, sick(inode(2), DIR));
+        let t = e.next_repair(0).unwrap();
+        assert!(e.handle(1, done(t, Outcome::ShutDown)).is_empty());
+        assert!(e.is_shut_down());
+        assert_eq!(e.next_repair(1), None);
+        assert!(e.handle(2, Input::Lost { count: 9 }).is_empty());
     }
 
     #[test]

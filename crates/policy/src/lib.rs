@@ -10,6 +10,7 @@
 mod engine;
 mod fasthash;
 pub mod media;
+pub mod patrol;
 mod plan;
 mod ratelimit;
 

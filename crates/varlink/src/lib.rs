@@ -1,0 +1,297 @@
+//! The varlink protocol as pure code: framing (NUL-terminated JSON
+//! messages, bounded in size), requests, replies and errors, the
+//! `org.varlink.service` introspection interface, and the types of the
+//! healer's own interface `io.xfs.Healer` (its IDL is
+//! `io.xfs.Healer.varlink`, served verbatim to `varlinkctl introspect`).
+//! The socket I/O is the daemon's.
+
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// The interface description, as served.
+pub const IDL: &str = include_str!("../io.xfs.Healer.varlink");
+pub const INTERFACE: &str = "io.xfs.Healer";
+/// Largest request accepted (a request of ours is a few dozen bytes).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Splits a byte stream into NUL-terminated messages.
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+}
+
+/// What is wrong with what a client sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("message longer than {MAX_MESSAGE} bytes")]
+    TooLong,
+    #[error("not a JSON object: {0}")]
+    NotJson(String),
+    #[error("no method")]
+    NoMethod,
+}
+
+impl Framer {
+    /// Adds bytes; returns the complete messages (without their NUL).
+    /// A message growing past [`MAX_MESSAGE`] is an error, after which the
+    /// connection should be closed.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+        let mut messages = Vec::new();
+        for &b in bytes {
+            if b == 0 {
+                messages.push(std::mem::take(&mut self.buf));
+            } else if self.buf.len() >= MAX_MESSAGE {
+                return Err(ProtocolError::TooLong);
+            } else {
+                self.buf.push(b);
+            }
+        }
+        Ok(messages)
+    }
+}
+
+/// A call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    pub parameters: Map<String, Value>,
+    /// The client wants a stream of replies.
+    pub more: bool,
+    /// The client wants no reply.
+    pub oneway: bool,
+}
+
+#[derive(Deserialize)]
+struct RawRequest {
+    method: Option<String>,
+    #[serde(default)]
+    parameters: Option<Map<String, Value>>,
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    oneway: bool,
+}
+
+pub fn parse_request(message: &[u8]) -> Result<Request, ProtocolError> {
+    let raw: RawRequest = serde_json::from_slice(message).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    Ok(Request {
+        method: raw.method.ok_or(ProtocolError::NoMethod)?,
+        parameters: raw.parameters.unwrap_or_default(),
+        more: raw.more,
+        oneway: raw.oneway,
+    })
+}
+
+/// A reply message, NUL-terminated. `continues`: more replies follow.
+pub fn reply(parameters: Value, continues: bool) -> Vec<u8> {
+    let mut msg = json!({ "parameters": parameters });
+    if continues {
+        msg["continues"] = Value::Bool(true);
+    }
+    frame(&msg)
+}
+
+/// An error reply, NUL-terminated.
+pub fn error(name: &str, parameters: Value) -> Vec<u8> {
+    frame(&json!({ "error": name, "parameters": parameters }))
+}
+
+fn frame(msg: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(msg).unwrap_or_default();
+    bytes.push(0);
+    bytes
+}
+
+/// What a call asks of the healer, once the protocol is dealt with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    GetStatus,
+    /// Stream events (`more`), or just acknowledge.
+    Events { more: bool },
+    RequestFullScan,
+    /// Answered here already: the reply bytes.
+    Answered(Vec<u8>),
+    /// `oneway`, or nothing to say.
+    Silent,
+}
+
+/// Decodes a request into a [`Call`], answering the introspection
+/// interface and every error itself.
+pub fn dispatch(request: &Request) -> Call {
+    let answer = |bytes| if request.oneway { Call::Silent } else { Call::Answered(bytes) };
+    match request.method.as_str() {
+        "org.varlink.service.GetInfo" => answer(reply(
+            json!({
+                "vendor": "xfs-healer",
+                "product": "xfs_healer",
+                "version": env!("CARGO_PKG_VERSION"),
+                "url": "https://xfs.wiki.kernel.org/",
+                "interfaces": ["org.varlink.service", INTERFACE],
+            }),
+            false,
+        )),
+        "org.varlink.service.GetInterfaceDescription" => match request.parameters.get("interface").and_then(Value::as_str) {
+            Some(INTERFACE) => answer(reply(json!({ "description": IDL }), false)),
+            Some("org.varlink.service") => answer(reply(json!({ "description": SERVICE_IDL }), false)),
+            Some(other) => answer(error("org.varlink.service.InterfaceNotFound", json!({ "interface": other }))),
+            None => answer(error("org.varlink.service.InvalidParameter", json!({ "parameter": "interface" }))),
+        },
+        "io.xfs.Healer.GetStatus" => Call::GetStatus,
+        "io.xfs.Healer.Events" => Call::Events { more: request.more },
+        "io.xfs.Healer.RequestFullScan" => Call::RequestFullScan,
+        method => match method.rsplit_once('.') {
+            Some((INTERFACE | "org.varlink.service", _)) => answer(error("org.varlink.service.MethodNotFound", json!({ "method": method }))),
+            Some((interface, _)) => answer(error("org.varlink.service.InterfaceNotFound", json!({ "interface": interface }))),
+            None => answer(error("org.varlink.service.MethodNotFound", json!({ "method": method }))),
+        },
+    }
+}
+
+const SERVICE_IDL: &str = "\
+interface org.varlink.service
+method GetInfo() -> (vendor: string, product: string, version: string, url: string, interfaces: []string)
+method GetInterfaceDescription(interface: string) -> (description: string)
+error InterfaceNotFound (interface: string)
+error MethodNotFound (method: string)
+error MethodNotImplemented (method: string)
+error InvalidParameter (parameter: string)
+";
+
+/// `Event` of the IDL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time_usec: u64,
+    pub kind: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structures: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// `SickObject` of the IDL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SickObject {
+    pub object: String,
+    pub structures: Vec<String>,
+    pub since_usec: u64,
+}
+
+/// `Counters` of the IDL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub events: u64,
+    pub sick_reports: u64,
+    pub healthy_reports: u64,
+    pub lost_events: u64,
+    pub repairs_succeeded: u64,
+    pub repairs_failed: u64,
+    pub full_scans: u64,
+}
+
+/// `Status` of the IDL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub mountpoint: String,
+    pub uuid: String,
+    pub mode: String,
+    pub monitoring_since_usec: u64,
+    pub shut_down: bool,
+    pub repairs_pending: u64,
+    pub repairs_running: u64,
+    pub full_scan_running: bool,
+    pub sick: Vec<SickObject>,
+    pub sick_truncated: bool,
+    pub last_events: Vec<Event>,
+    pub counters: Counters,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn call(text: &str) -> Call {
+        dispatch(&parse_request(text.as_bytes()).unwrap())
+    }
+
+    fn answered(c: Call) -> Value {
+        let Call::Answered(mut bytes) = c else { panic!("not answered: {c:?}") };
+        assert_eq!(bytes.pop(), Some(0));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn messages_are_split_at_nul_and_bounded() {
+        let mut f = Framer::default();
+        assert_eq!(f.feed(b"{\"a\":1}\0{\"b\"").unwrap(), vec![b"{\"a\":1}".to_vec()]);
+        assert_eq!(f.feed(b":2}\0\0").unwrap(), vec![b"{\"b\":2}".to_vec(), vec![]]);
+        let mut f = Framer::default();
+        assert_eq!(f.feed(&vec![b'x'; MAX_MESSAGE + 1]), Err(ProtocolError::TooLong));
+    }
+
+    #[test]
+    fn requests_parse_with_defaults_and_bad_ones_are_errors() {
+        let r = parse_request(br#"{"method":"io.xfs.Healer.Events","more":true}"#).unwrap();
+        assert_eq!((r.method.as_str(), r.more, r.oneway, r.parameters.len()), ("io.xfs.Healer.Events", true, false, 0));
+        assert_eq!(parse_request(br#"{"parameters":{}}"#), Err(ProtocolError::NoMethod));
+        assert!(matches!(parse_request(b"[1,2]"), Err(ProtocolError::NotJson(_))));
+        assert!(matches!(parse_request(b"\xff"), Err(ProtocolError::NotJson(_))));
+        assert!(matches!(parse_request(br#"{"method":7}"#), Err(ProtocolError::NotJson(_))));
+    }
+
+    #[test]
+    fn introspection_is_answered_here() {
+        let info = answered(call(r#"{"method":"org.varlink.service.GetInfo"}"#));
+        assert_eq!(info["parameters"]["interfaces"][1], INTERFACE);
+        let idl = answered(call(r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.xfs.Healer"}}"#));
+        assert_eq!(idl["parameters"]["description"], IDL);
+        assert!(IDL.contains("interface io.xfs.Healer\n") && IDL.contains("method GetStatus() -> (status: Status)"));
+        let missing = answered(call(r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"x.y"}}"#));
+        assert_eq!(missing["error"], "org.varlink.service.InterfaceNotFound");
+    }
+
+    #[test]
+    fn our_methods_go_to_the_healer_and_unknown_ones_are_errors() {
+        assert_eq!(call(r#"{"method":"io.xfs.Healer.GetStatus"}"#), Call::GetStatus);
+        assert_eq!(call(r#"{"method":"io.xfs.Healer.Events","more":true}"#), Call::Events { more: true });
+        assert_eq!(call(r#"{"method":"io.xfs.Healer.RequestFullScan"}"#), Call::RequestFullScan);
+        assert_eq!(answered(call(r#"{"method":"io.xfs.Healer.Frobnicate"}"#))["error"], "org.varlink.service.MethodNotFound");
+        assert_eq!(answered(call(r#"{"method":"com.example.X"}"#))["error"], "org.varlink.service.InterfaceNotFound");
+        assert_eq!(call(r#"{"method":"nothing","oneway":true}"#), Call::Silent);
+    }
+
+    #[test]
+    fn replies_are_framed_json() {
+        assert_eq!(reply(json!({"x": 1}), true), b"{\"continues\":true,\"parameters\":{\"x\":1}}\0".to_vec());
+        let e = error("io.xfs.Healer.RepairsDisabled", json!({"reason": "log-only"}));
+        assert_eq!(e.last(), Some(&0));
+        assert_eq!(e.iter().filter(|&&b| b == 0).count(), 1);
+    }
+
+    proptest! {
+        /// Any bytes: the framer and parser never panic, and no message
+        /// handed on is longer than the bound.
+        #[test]
+        fn arbitrary_input_is_safe(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..8)) {
+            let mut f = Framer::default();
+            for chunk in chunks {
+                match f.feed(&chunk) {
+                    Ok(messages) => for m in messages {
+                        prop_assert!(m.len() <= MAX_MESSAGE);
+                        if let Ok(r) = parse_request(&m) {
+                            let _ = dispatch(&r);
+                        }
+                    },
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
