@@ -10,6 +10,19 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+/// The `PATH` helpers run with: system directories only.
+pub const HELPER_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Gives a helper (systemctl, xfs_scrub, a healer) nothing of our
+/// environment but a fixed `PATH`, and no stdin. Every fd we open is
+/// close-on-exec (std's and rustix's opens, the monitor and fanotify fds),
+/// so nothing else is inherited either.
+pub fn helper_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear().env("PATH", HELPER_PATH).stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// Makes the child get SIGTERM when the process that spawned it exits.
 pub fn terminate_with_parent(cmd: &mut Command) {
     // SAFETY: the closure runs in the forked child before exec and only
@@ -71,6 +84,13 @@ pub fn pidfd(child: &Child) -> Option<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn helpers_get_only_a_fixed_path() {
+        // cargo runs tests with dozens of variables set; none may pass.
+        let out = helper_command("env").output().expect("env runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("PATH={HELPER_PATH}\n"));
+    }
 
     #[test]
     fn a_child_that_exits_is_reported_with_its_status() {

@@ -14,6 +14,31 @@
 //! full_scan_timeout_hours = 12    # a full scan run as a child is stopped after this
 //! max_pending = 4096              # queued targets before a full scan is cheaper
 //! retry_limit = 3                 # tries for busy/deadlock/out-of-memory answers
+//!
+//! [patrol]
+//! enabled = false                 # verify the data device's media in the background
+//! bandwidth_mib_per_second = 32   # read at most this fast, on average
+//! interval_hours = 168            # start a new pass this long after the last one ended
+//! state_dir = "/var/lib/xfs_healer"  # where the cursor is kept between runs
+//!
+//! [api]
+//! enabled = true                  # serve io.xfs.Healer (varlink) on a socket
+//! dir = "/run/xfs_healer"         # the socket is <dir>/<fs uuid>.varlink
+//! group = "adm"                   # may also use it (default: root only)
+//!
+//! [output]
+//! format = "auto"                 # text | json | journal | auto (journal under systemd)
+//!
+//! [metrics]
+//! textfile_dir = "/var/lib/prometheus/node-exporter"  # off when absent
+//! interval_seconds = 5            # rewrite the file at most this often
+//!
+//! [hooks]
+//! dir = "/etc/xfs_healer/hooks.d" # off when absent; <class>-* and all-* run
+//! classes = ["sick", "corrupt", "media_error", "file_io", "lost", "shutdown", "repair_failed"]
+//! timeout_seconds = 30            # a hook still running then is killed
+//! max_running = 4                 # hooks at once
+//! interval_seconds = 3600         # one run per (class, object) per interval
 //! ```
 
 use serde::Deserialize;
@@ -28,6 +53,142 @@ pub const DEFAULT_PATH: &str = "/etc/xfs_healer.toml";
 struct File {
     #[serde(default)]
     repair: RepairSection,
+    #[serde(default)]
+    patrol: PatrolSection,
+    #[serde(default)]
+    api: ApiSection,
+    #[serde(default)]
+    output: OutputSection,
+    #[serde(default)]
+    metrics: MetricsSection,
+    #[serde(default)]
+    hooks: HooksSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HooksSection {
+    dir: Option<PathBuf>,
+    classes: Option<Vec<String>>,
+    timeout_seconds: Option<u64>,
+    max_running: Option<usize>,
+    interval_seconds: Option<u64>,
+}
+
+/// Event classes a hook can run on.
+pub const HOOK_CLASSES: &[&str] =
+    &["running", "sick", "corrupt", "healthy", "media_error", "file_io", "lost", "shutdown", "unmount", "unknown", "repaired", "repair_failed", "full_scan"];
+
+/// Hook scripts (off unless a directory is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookSettings {
+    pub dir: Option<PathBuf>,
+    pub classes: Vec<String>,
+    pub timeout: Duration,
+    pub max_running: usize,
+    pub interval: Duration,
+}
+
+impl Default for HookSettings {
+    fn default() -> Self {
+        HookSettings {
+            dir: None,
+            classes: ["sick", "corrupt", "media_error", "file_io", "lost", "shutdown", "repair_failed"].map(String::from).to_vec(),
+            timeout: Duration::from_secs(30),
+            max_running: 4,
+            interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    textfile_dir: Option<PathBuf>,
+    interval_seconds: Option<u64>,
+}
+
+/// Prometheus textfile metrics (off unless a directory is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub textfile_dir: Option<PathBuf>,
+    pub interval: Duration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { textfile_dir: None, interval: Duration::from_secs(5) }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputSection {
+    format: Option<OutputFormat>,
+}
+
+/// How reports are written (see `output.rs` of the daemon).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Journal records when stdout is the journal, else text.
+    #[default]
+    Auto,
+    Text,
+    Json,
+    Journal,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiSection {
+    enabled: Option<bool>,
+    dir: Option<PathBuf>,
+    group: Option<String>,
+}
+
+/// The status API's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    pub enabled: bool,
+    pub dir: PathBuf,
+    /// A group (name or number) that may connect besides root.
+    pub group: Option<String>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { enabled: true, dir: PathBuf::from("/run/xfs_healer"), group: None }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatrolSection {
+    enabled: Option<bool>,
+    bandwidth_mib_per_second: Option<u64>,
+    interval_hours: Option<u64>,
+    state_dir: Option<PathBuf>,
+}
+
+/// The media patrol's settings (off unless enabled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatrolSettings {
+    pub enabled: bool,
+    pub bytes_per_second: u64,
+    pub interval: Duration,
+    pub state_dir: PathBuf,
+}
+
+impl Default for PatrolSettings {
+    fn default() -> Self {
+        PatrolSettings {
+            enabled: false,
+            bytes_per_second: 32 << 20,
+            interval: Duration::from_secs(168 * 3600),
+            state_dir: PathBuf::from("/var/lib/xfs_healer"),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,11 +209,79 @@ struct RepairSection {
 pub struct Settings {
     pub policy: PolicyConfig,
     pub full_scan_timeout: Duration,
+    pub patrol: PatrolSettings,
+    pub api: ApiSettings,
+    pub output: OutputFormat,
+    pub metrics: MetricsSettings,
+    pub hooks: HookSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { policy: PolicyConfig::default(), full_scan_timeout: Duration::from_secs(12 * 3600) }
+        Settings {
+            policy: PolicyConfig::default(),
+            full_scan_timeout: Duration::from_secs(12 * 3600),
+            patrol: PatrolSettings::default(),
+            api: ApiSettings::default(),
+            output: OutputFormat::Auto,
+            metrics: MetricsSettings::default(),
+            hooks: HookSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The effective settings, in the file's own syntax (every key, with
+    /// the defaults filled in): what `xfs_healerctl check-config` prints.
+    pub fn describe(&self) -> String {
+        let p = &self.policy;
+        let secs = |ms: u64| ms / 1000;
+        let quoted = |path: &Path| format!("{:?}", path.display().to_string());
+        let mut text = format!(
+            "[repair]\ncooldown_seconds = {}\nfailed_hold_seconds = {}\nstorm_targets = {}\nstorm_window_seconds = {}\n\
+             full_scan_interval_seconds = {}\nfull_scan_timeout_hours = {}\nmax_pending = {}\nretry_limit = {}\n",
+            secs(p.cooldown_ms),
+            secs(p.failed_hold_ms),
+            p.storm_targets,
+            secs(p.storm_window_ms),
+            secs(p.full_scan_interval_ms),
+            self.full_scan_timeout.as_secs() / 3600,
+            p.max_pending,
+            p.retry_limit
+        );
+        text += &format!(
+            "\n[patrol]\nenabled = {}\nbandwidth_mib_per_second = {}\ninterval_hours = {}\nstate_dir = {}\n",
+            self.patrol.enabled,
+            self.patrol.bytes_per_second >> 20,
+            self.patrol.interval.as_secs() / 3600,
+            quoted(&self.patrol.state_dir)
+        );
+        text += &format!("\n[api]\nenabled = {}\ndir = {}\n", self.api.enabled, quoted(&self.api.dir));
+        if let Some(group) = &self.api.group {
+            text += &format!("group = {group:?}\n");
+        }
+        let format = match self.output {
+            OutputFormat::Auto => "auto",
+            OutputFormat::Text => "text",
+            OutputFormat::Json => "json",
+            OutputFormat::Journal => "journal",
+        };
+        text += &format!("\n[output]\nformat = \"{format}\"\n\n[metrics]\n");
+        if let Some(dir) = &self.metrics.textfile_dir {
+            text += &format!("textfile_dir = {}\n", quoted(dir));
+        }
+        text += &format!("interval_seconds = {}\n\n[hooks]\n", self.metrics.interval.as_secs());
+        if let Some(dir) = &self.hooks.dir {
+            text += &format!("dir = {}\n", quoted(dir));
+        }
+        text += &format!(
+            "classes = {:?}\ntimeout_seconds = {}\nmax_running = {}\ninterval_seconds = {}\n",
+            self.hooks.classes,
+            self.hooks.timeout.as_secs(),
+            self.hooks.max_running,
+            self.hooks.interval.as_secs()
+        );
+        text
     }
 }
 
@@ -85,13 +314,16 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
     }
 }
 
+/// Why a configuration text was refused.
 #[derive(Debug, PartialEq, Eq)]
-enum ParseError {
+pub enum ParseError {
     Syntax(String),
     Zero(&'static str),
 }
 
-fn parse(text: &str) -> Result<Settings, ParseError> {
+/// The settings a configuration text gives (the defaults for what it
+/// leaves out).
+pub fn parse(text: &str) -> Result<Settings, ParseError> {
     let file: File = toml::from_str(text).map_err(|e| ParseError::Syntax(e.message().to_string()))?;
     let r = file.repair;
     let mut s = Settings::default();
@@ -124,6 +356,57 @@ fn parse(text: &str) -> Result<Settings, ParseError> {
     if let Some(v) = r.retry_limit {
         s.policy.retry_limit = v;
     }
+    let p = file.patrol;
+    if let Some(v) = p.enabled {
+        s.patrol.enabled = v;
+    }
+    if let Some(v) = p.bandwidth_mib_per_second {
+        if v == 0 {
+            return Err(ParseError::Zero("bandwidth_mib_per_second"));
+        }
+        s.patrol.bytes_per_second = v.saturating_mul(1 << 20);
+    }
+    if let Some(v) = p.interval_hours {
+        s.patrol.interval = Duration::from_secs(v.saturating_mul(3600));
+    }
+    if let Some(v) = p.state_dir {
+        s.patrol.state_dir = v;
+    }
+    let a = file.api;
+    if let Some(v) = a.enabled {
+        s.api.enabled = v;
+    }
+    if let Some(v) = a.dir {
+        s.api.dir = v;
+    }
+    s.api.group = a.group;
+    if let Some(format) = file.output.format {
+        s.output = format;
+    }
+    s.metrics.textfile_dir = file.metrics.textfile_dir;
+    if let Some(v) = file.metrics.interval_seconds {
+        if v == 0 {
+            return Err(ParseError::Zero("interval_seconds"));
+        }
+        s.metrics.interval = Duration::from_secs(v);
+    }
+    let h = file.hooks;
+    s.hooks.dir = h.dir;
+    if let Some(classes) = h.classes {
+        if let Some(bad) = classes.iter().find(|c| !HOOK_CLASSES.contains(&c.as_str())) {
+            return Err(ParseError::Syntax(format!("unknown hook class {bad:?}; known: {}", HOOK_CLASSES.join(", "))));
+        }
+        s.hooks.classes = classes;
+    }
+    if let Some(v) = h.timeout_seconds {
+        s.hooks.timeout = Duration::from_secs(v.max(1));
+    }
+    if let Some(v) = positive(h.max_running, "max_running")? {
+        s.hooks.max_running = v;
+    }
+    if let Some(v) = h.interval_seconds {
+        s.hooks.interval = Duration::from_secs(v);
+    }
     Ok(s)
 }
 
@@ -141,6 +424,34 @@ mod tests {
         assert_eq!(s.policy.max_pending, d.max_pending);
         let s = parse("[repair]\nfull_scan_timeout_hours = 1\n").unwrap();
         assert_eq!(s.full_scan_timeout, Duration::from_secs(3600));
+        assert_eq!(s.patrol, PatrolSettings::default());
+        assert!(!s.patrol.enabled);
+        let s = parse("[patrol]\nenabled = true\nbandwidth_mib_per_second = 4\nstate_dir = \"/tmp/p\"\n").unwrap();
+        assert_eq!((s.patrol.enabled, s.patrol.bytes_per_second, s.patrol.state_dir.as_path()), (true, 4 << 20, Path::new("/tmp/p")));
+        assert_eq!(s.patrol.interval, Duration::from_secs(168 * 3600));
+        assert_eq!(s.api, ApiSettings::default());
+        let s = parse("[api]\nenabled = false\ngroup = \"adm\"\n").unwrap();
+        assert_eq!((s.api.enabled, s.api.group.as_deref()), (false, Some("adm")));
+        assert_eq!(parse("[output]\nformat = \"json\"\n").unwrap().output, OutputFormat::Json);
+        assert!(matches!(parse("[output]\nformat = \"xml\"\n"), Err(ParseError::Syntax(_))));
+        let s = parse("[metrics]\ntextfile_dir = \"/m\"\ninterval_seconds = 2\n").unwrap();
+        assert_eq!((s.metrics.textfile_dir.as_deref(), s.metrics.interval), (Some(Path::new("/m")), Duration::from_secs(2)));
+        assert_eq!(parse("[metrics]\ninterval_seconds = 0\n").err(), Some(ParseError::Zero("interval_seconds")));
+        let s = parse("[hooks]\ndir = \"/h\"\nclasses = [\"sick\", \"repaired\"]\nmax_running = 2\n").unwrap();
+        assert_eq!((s.hooks.dir.as_deref(), s.hooks.classes.len(), s.hooks.max_running), (Some(Path::new("/h")), 2, 2));
+        assert!(matches!(parse("[hooks]\nclasses = [\"sik\"]\n"), Err(ParseError::Syntax(m)) if m.contains("sik")));
+        assert_eq!(parse("[hooks]\nmax_running = 0\n").err(), Some(ParseError::Zero("max_running")));
+    }
+
+    #[test]
+    fn the_description_is_a_file_that_gives_the_same_settings() {
+        let text = "[repair]\nstorm_targets = 7\n[api]\ngroup = \"adm\"\n[metrics]\ntextfile_dir = \"/m\"\n[hooks]\ndir = \"/h\"\nclasses = [\"sick\"]\n";
+        let settings = parse(text).unwrap();
+        let described = settings.describe();
+        let again = parse(&described).unwrap_or_else(|e| panic!("{e:?} in\n{described}"));
+        assert_eq!(again.describe(), described);
+        assert_eq!((again.policy.storm_targets, again.hooks.classes.as_slice()), (7, &["sick".to_string()][..]));
+        assert_eq!(parse(&Settings::default().describe()).unwrap().describe(), Settings::default().describe());
     }
 
     #[test]
@@ -150,6 +461,8 @@ mod tests {
         assert!(matches!(parse("[repair]\nstorm_targets = -1\n"), Err(ParseError::Syntax(_))));
         assert!(matches!(parse("[repair]\nstorm_targets = \"many\"\n"), Err(ParseError::Syntax(_))));
         assert_eq!(parse("[repair]\nmax_pending = 0\n").err(), Some(ParseError::Zero("max_pending")));
+        assert_eq!(parse("[patrol]\nbandwidth_mib_per_second = 0\n").err(), Some(ParseError::Zero("bandwidth_mib_per_second")));
+        assert!(matches!(parse("[patrol]\nenable = true\n"), Err(ParseError::Syntax(_))));
     }
 
     #[test]

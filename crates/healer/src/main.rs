@@ -7,17 +7,20 @@
 //! decisions live in the pure crates `xfs-events`, `xfs-report` and
 //! `xfs-policy`; every raw syscall lives in `xfs-abi`.
 
+mod api;
 mod autofsck;
 mod media;
 mod cli;
-mod config;
+mod hooks;
 mod monitor;
 mod mountinfo;
 mod output;
 mod paths;
+mod patrol;
 mod pending;
 mod repair;
 mod startup;
+mod status;
 
 use cli::Command;
 use std::ffi::OsString;
@@ -57,13 +60,14 @@ fn svcname(mount: &OsString) -> ExitCode {
 }
 
 fn run(options: &cli::Options) -> ExitCode {
-    let settings = match config::load(&config::path()) {
+    let settings = match xfs_healer::config::load(&xfs_healer::config::path()) {
         Ok(settings) => settings,
         Err(e) => {
             output::err(&format!("xfs_healer: {e}"));
             return ExitCode::from(if options.supported { 255 } else { 1 });
         }
     };
+    output::init(settings.output);
     let healer = match startup::start(options) {
         Ok(healer) => healer,
         // Under ExecCondition, 1 skips the unit and 255 fails it; outside

@@ -82,26 +82,6 @@ pub fn owners(
     Ok(found)
 }
 
-/// A damaged file as messages name it: its path, else `<mnt> ino N gen
-/// 0xG`, else (the inode is gone) `<mnt> ino N`.
-pub fn file_name(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>, prefix: &[u8], ino: u64, has_parent: bool) -> String {
-    let mnt = xfs_report::escape_name(prefix);
-    let Ok((fd, elsewhere)) = paths::open_monitored(mount_path, monitor, root) else {
-        return format!("{mnt} ino {ino}");
-    };
-    let Ok(stat) = xfs_abi::bulkstat::bulkstat_single(fd.as_fd(), ino, 0) else {
-        return format!("{mnt} ino {ino}");
-    };
-    let path = match root {
-        Some(root) if has_parent => paths::resolve(fd.as_fd(), root, elsewhere.as_deref().unwrap_or(prefix), ino, stat.bs_gen),
-        _ => None,
-    };
-    match path {
-        Some(path) => xfs_report::escape_name(&path).into_owned(),
-        None => format!("{mnt} ino {ino} gen {:#x}", stat.bs_gen),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

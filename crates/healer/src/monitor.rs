@@ -5,9 +5,12 @@
 //! unless a retry or a deferred full scan is due.
 
 use crate::autofsck::Mode;
-use crate::config::Settings;
-use crate::output::{display, err, out};
+use xfs_healer::config::Settings;
+use crate::output::{self, display, err, out};
+use crate::api;
+use crate::hooks::Hooks;
 use crate::media;
+use crate::status::{self, StatusBook};
 use crate::paths;
 use crate::pending::{self, PendingMarker};
 use crate::repair::{self, Attempt, FullScan, RepairText};
@@ -23,9 +26,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
-use xfs_abi::handle::XfsHandle;
 use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, RecordAssembler, Verdict};
-use xfs_policy::media::{Damage, MediaRepair};
+use xfs_policy::media::MediaRepair;
 use xfs_policy::{Action, Config, Engine, FullScanReason, Input, LineLimiter, Object, Target};
 
 /// Bytes per read: whole records only, and enough to drain the kernel's
@@ -37,6 +39,8 @@ const REPEAT_INTERVAL_MS: u64 = 10_000;
 const REPEAT_KEYS: usize = 4096;
 /// Unknown event kinds remembered (each is reported once).
 const UNKNOWN_KINDS: usize = 64;
+/// Reasons for missing paths remembered (each is said once).
+const SAID_NO_PATH: usize = 16;
 
 /// Messages from the worker and full-scan threads to the loop.
 enum Done {
@@ -89,6 +93,26 @@ struct Loop {
     held: Vec<Held>,
     /// This batch's full-scan starts, run after its lines are printed.
     held_actions: Vec<Action>,
+    /// Reasons for a missing path already given.
+    said_no_path: Vec<paths::NoPath>,
+    /// Dropped to stop the media patrol (at shutdown; at exit).
+    patrol_stop: Option<mpsc::Sender<()>>,
+    /// The status API (None: disabled or unavailable).
+    api: Option<api::Api>,
+    book: StatusBook,
+    started_usec: u64,
+    metrics: Option<Metrics>,
+    hooks: Option<Hooks>,
+}
+
+/// The Prometheus textfile: rewritten (atomically) when something changed,
+/// at most once per interval; removed at exit.
+#[derive(Debug)]
+struct Metrics {
+    path: std::path::PathBuf,
+    interval_ms: u64,
+    written_at: Option<u64>,
+    dirty: bool,
 }
 
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
@@ -123,6 +147,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     }
 
     let config = Config { repair: healer.mode == Mode::Repair, ..settings.policy.clone() };
+    let healer_uuid = healer.uuid;
     let (pending, interrupted) = PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
     let mut state = Loop {
         monitor,
@@ -143,8 +168,35 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         latencies: debug.then(Vec::new),
         held: Vec::new(),
         held_actions: Vec::new(),
+        said_no_path: Vec::new(),
+        patrol_stop: None,
+        api: None,
+        book: StatusBook::default(),
+        started_usec: realtime_usec(),
+        metrics: settings.metrics.textfile_dir.as_ref().map(|dir| Metrics {
+            path: dir.join(format!("xfs_healer_{}.prom", uuid_text(&healer_uuid))),
+            interval_ms: u64::try_from(settings.metrics.interval.as_millis()).unwrap_or(u64::MAX),
+            written_at: None,
+            dirty: true,
+        }),
+        hooks: None,
         healer,
     };
+    state.hooks = Hooks::start(&settings.hooks, &state.mnt);
+    if settings.api.enabled {
+        let path = api::socket_path(&settings.api.dir, &state.healer.uuid);
+        let gid = settings.api.group.as_deref().and_then(api::group_id);
+        if settings.api.group.is_some() && gid.is_none() {
+            err(&format!("{}: status API group {:?} not found; root only", state.mnt, settings.api.group.as_deref().unwrap_or_default()));
+        }
+        match api::start(path.clone(), gid, Arc::clone(&state.wake_tx)) {
+            Ok(api) => state.api = Some(api),
+            Err(e) => api::start_failed(&state.mnt, &path, &e),
+        }
+    }
+    if settings.patrol.enabled {
+        state.patrol_stop = start_patrol(&state, settings);
+    }
     if interrupted && state.healer.mode == Mode::Repair {
         out(&format!("{}: The previous healer stopped with repairs pending.", state.mnt));
         let actions = state.engine.handle(0, Input::PreviousRunInterrupted);
@@ -152,6 +204,9 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     }
     let result = state.event_loop(&wake_rx, &done_rx);
     state.flush_suppressed();
+    if let Some(metrics) = &state.metrics {
+        let _ = std::fs::remove_file(&metrics.path);
+    }
     if let Some(samples) = state.latencies.as_mut() {
         err(&format!("{}: debug: {}", state.mnt, latency_summary(samples)));
     }
@@ -169,7 +224,9 @@ impl Loop {
         let mut assembler = RecordAssembler::default();
         let mut buf = vec![0u8; READ_BUF];
         loop {
-            let timeout = self.engine.next_deadline().map(|due| {
+            let metrics_due = self.metrics.as_ref().filter(|m| m.dirty).map(|m| m.written_at.map_or(0, |t| t.saturating_add(m.interval_ms)));
+            let due = self.engine.next_deadline().into_iter().chain(metrics_due).min();
+            let timeout = due.map(|due| {
                 let ms = due.saturating_sub(self.now());
                 rustix::event::Timespec { tv_sec: i64::try_from(ms / 1000).unwrap_or(i64::MAX), tv_nsec: i64::try_from(ms % 1000).unwrap_or(0) * 1_000_000 }
             });
@@ -188,9 +245,12 @@ impl Loop {
             // Results first: they may change what new events mean.
             let mut drain = [0u8; 64];
             while matches!((&*wake_rx).read(&mut drain), Ok(n) if n > 0) {}
+            let mut finished = false;
             while let Ok(done) = done_rx.try_recv() {
                 self.on_done(done);
+                finished = true;
             }
+            self.answer_api();
 
             // Then everything the kernel has for us.
             let mut eof = false;
@@ -232,6 +292,7 @@ impl Loop {
             let evicted = self.limiter.take_evicted();
             self.print_suppressed(evicted);
             self.pending.set(self.worker_busy || self.engine.pending() > 0);
+            self.write_metrics(got_events || finished);
             if eof {
                 if assembler.pending() != 0 {
                     err(&format!("{}: truncated event record ({} bytes) at end of stream", self.mnt, assembler.pending()));
@@ -271,6 +332,8 @@ impl Loop {
                     samples.push(u32::try_from(issued.saturating_duration_since(read).as_micros()).unwrap_or(u32::MAX));
                 }
                 self.print_repair(&target, &attempt);
+                let succeeded = matches!(attempt.outcome, xfs_policy::Outcome::Repaired | xfs_policy::Outcome::NotNeeded);
+                self.book.on_repair(target.object, target.bit, succeeded);
                 self.engine.handle(now, Input::RepairDone { target, outcome: attempt.outcome })
             }
             Done::FullScan => self.engine.handle(now, Input::FullScanDone),
@@ -285,16 +348,20 @@ impl Loop {
     }
 
     fn start_full_scan(&mut self, _reason: FullScanReason) {
+        self.book.on_full_scan();
         let mnt = &self.mnt;
         match repair::start_full_scan(&self.healer.mount_path) {
             FullScan::UnitStarted => {
-                out(&format!("{mnt}: Full repairs in progress."));
+                let line = format!("{mnt}: Full repairs in progress.");
+                self.emit("full_scan", &line, Detail::default());
                 // systemd runs it; we know no more about it.
                 let now = self.now();
                 self.engine.handle(now, Input::FullScanDone);
             }
             FullScan::Child(child) => {
-                out(&format!("{mnt}: Full repairs in progress."));
+                let line = format!("{mnt}: Full repairs in progress.");
+                self.emit("full_scan", &line, Detail::default());
+                let mnt = &self.mnt;
                 let done_tx = self.done_tx.clone();
                 let wake_tx = Arc::clone(&self.wake_tx);
                 let mnt = mnt.clone();
@@ -339,6 +406,7 @@ impl Loop {
     fn on_record(&mut self, record: &Record) {
         let now = self.now();
         let event = &record.event;
+        self.book.on_event(event, realtime_usec());
         let input = match *event {
             Event::Lost { count } => {
                 // fdinfo may have told of these already: say only the rest.
@@ -350,7 +418,11 @@ impl Loop {
                 }
                 (new > 0).then_some(Input::Lost { count: new })
             }
-            Event::Shutdown { .. } => Some(Input::Shutdown),
+            Event::Shutdown { .. } => {
+                // Nothing can be read from a shut-down filesystem.
+                self.patrol_stop = None;
+                Some(Input::Shutdown)
+            }
             Event::Media { device, daddr, bbcount } => {
                 self.on_media((device, daddr, bbcount), record, now);
                 None
@@ -403,36 +475,16 @@ impl Loop {
         if self.healer.quiet {
             return;
         }
-        let mount = self.healer.mount_arg.as_bytes();
-        let owners = match owners {
-            Ok(owners) => owners,
+        match owners {
+            Ok(owners) => {
+                for line in xfs_report::media_lines(self.healer.mount_arg.as_bytes(), range, &owners.damages, owners.more) {
+                    out(&line);
+                }
+            }
             Err(e) => {
                 let (device, daddr, bbcount) = range;
-                return out(&format!(
-                    "{} {} daddr {daddr:#x} bbcount {bbcount:#x}: owners not looked up: {}",
-                    self.mnt,
-                    device.word(),
-                    xfs_abi::strerror(e)
-                ));
+                out(&format!("{} {} daddr {daddr:#x} bbcount {bbcount:#x}: owners not looked up: {}", self.mnt, device.word(), xfs_abi::strerror(e)));
             }
-        };
-        for damage in &owners.damages {
-            let file = match *damage {
-                Damage::FileData { ino, .. } | Damage::FileMap { ino, .. } => media::file_name(
-                    &self.healer.mount_path,
-                    self.monitor.as_fd(),
-                    self.healer.root_handle.as_ref(),
-                    mount,
-                    ino,
-                    self.healer.has_parent_pointers,
-                ),
-                _ => String::new(),
-            };
-            out(&xfs_report::media_damage_line(mount, range, damage, &file));
-        }
-        if owners.more > 0 {
-            let (device, daddr, bbcount) = range;
-            out(&format!("{} {} daddr {daddr:#x} bbcount {bbcount:#x}: {} more owners not listed", self.mnt, device.word(), owners.more));
         }
     }
 
@@ -474,38 +526,62 @@ impl Loop {
                 xfs_policy::Admit::Suppress => return,
             }
         }
-        let path = self.path_of(event);
-        if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, path.as_deref(), strerror_u32) {
+        let paths = self.paths_of(event);
+        let (first, others) = match &paths {
+            Some(Ok(paths)) => (paths.first().map(Vec::as_slice), paths.get(1..).unwrap_or_default()),
+            _ => (None, &[][..]),
+        };
+        if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, first, strerror_u32) {
             if suppressed > 0 {
                 out(&format!("{}: {suppressed} more reports like \"{line}\" were suppressed", self.mnt));
             }
-            out(&line);
+            self.emit_event(event, &line, first);
+            if let Some(first) = first {
+                for other in others {
+                    out(&format!("{}: also linked as {}", display(first), display(other)));
+                }
+            }
+        }
+        if let Some(Err(why)) = paths {
+            self.say_why_no_path(why);
         }
     }
 
-    fn path_of(&self, event: &Event) -> Option<Vec<u8>> {
+    /// The paths of the inode an event is about (None: not about one).
+    fn paths_of(&self, event: &Event) -> Option<Result<Vec<Vec<u8>>, paths::NoPath>> {
         let (ino, generation) = match *event {
             Event::Health { object: HealthObject::Inode { ino, generation, .. }, .. } => (ino, generation),
             Event::FileIo { ino, generation, .. } => (ino, generation),
             _ => return None,
         };
-        if !self.healer.has_parent_pointers {
-            return None;
-        }
-        let root: &XfsHandle = self.healer.root_handle.as_ref()?;
-        paths::lookup(&self.healer.mount_path, self.monitor.as_fd(), root, self.healer.mount_arg.as_bytes(), ino, generation)
+        Some(self.lookup(ino, generation, paths::MAX_LINKS))
     }
 
-    fn print_repair(&self, target: &Target, attempt: &Attempt) {
+    fn lookup(&self, ino: u64, generation: u32, max_links: usize) -> Result<Vec<Vec<u8>>, paths::NoPath> {
+        match self.healer.root_handle.as_ref() {
+            Some(root) if self.healer.has_parent_pointers => {
+                paths::lookup(&self.healer.mount_path, self.monitor.as_fd(), root, self.healer.mount_arg.as_bytes(), ino, generation, max_links)
+            }
+            _ => Err(paths::NoPath::NoParentPointers),
+        }
+    }
+
+    /// The first time an inode has no path for a reason, says why.
+    fn say_why_no_path(&mut self, why: paths::NoPath) {
+        if self.said_no_path.contains(&why) || self.said_no_path.len() >= SAID_NO_PATH {
+            return;
+        }
+        self.said_no_path.push(why);
+        out(&format!("{}: inodes are named by number when they have no path: {} (said once).", self.mnt, why.why()));
+    }
+
+    fn print_repair(&mut self, target: &Target, attempt: &Attempt) {
         if let RepairText::Filesystem(text) = &attempt.text {
-            return out(&format!("{}: {text}", self.mnt));
+            let line = format!("{}: {text}", self.mnt);
+            return self.emit("repair", &line, Detail::default());
         }
         let path = match target.object {
-            Object::Inode { ino, generation } if self.healer.has_parent_pointers => self
-                .healer
-                .root_handle
-                .as_ref()
-                .and_then(|root| paths::lookup(&self.healer.mount_path, self.monitor.as_fd(), root, self.healer.mount_arg.as_bytes(), ino, generation)),
+            Object::Inode { ino, generation } => self.lookup(ino, generation, 1).ok().and_then(|paths| paths.into_iter().next()),
             _ => None,
         };
         let object = report_object(target);
@@ -514,7 +590,24 @@ impl Loop {
             RepairText::Other(text) => text.clone(),
             RepairText::Filesystem(_) => return, // printed above
         };
-        out(&xfs_report::repair_line(self.healer.mount_arg.as_bytes(), &object, target.bit, path.as_deref(), &text));
+        let line = xfs_report::repair_line(self.healer.mount_arg.as_bytes(), &object, target.bit, path.as_deref(), &text);
+        let names = match target.object {
+            Object::Fs => xfs_events::FS_NAMES,
+            Object::Ag(_) => xfs_events::AG_NAMES,
+            Object::RtGroup(_) => xfs_events::RTGROUP_NAMES,
+            Object::Inode { .. } => xfs_events::INODE_NAMES,
+        };
+        self.emit(
+            "repair",
+            &line,
+            Detail {
+                target: Some(target.object),
+                scrub_type: Some(target.scrub.0),
+                structures: Some(status::structure_names(target.bit, names)),
+                path: path.as_deref().map(|p| display(p).into_owned()),
+                outcome: Some(text),
+            },
+        );
     }
 
     /// The kernel reports lost events only when a later event fits in its
@@ -524,6 +617,7 @@ impl Loop {
         if info.lost > self.lost_known {
             let new = info.lost - self.lost_known;
             self.lost_known = info.lost;
+            self.book.on_lost(new);
             self.hold(Held::Lost(new));
             let now = self.now();
             let actions = self.engine.handle(now, Input::Lost { count: new });
@@ -532,10 +626,138 @@ impl Loop {
     }
 
     /// The reference's LOST line, for losses not reported before.
-    fn print_lost(&self, count: u64) {
+    fn print_lost(&mut self, count: u64) {
         let lost = Event::Lost { count };
         if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), &lost, None, strerror_u32) {
-            out(&line);
+            self.emit("lost", &line, Detail::default());
+        }
+    }
+
+    /// Writes a report or outcome (text, JSON or journal record), keeps it
+    /// for the status API and streams it to its clients.
+    fn emit(&mut self, kind: &str, line: &str, detail: Detail) {
+        let event = xfs_varlink::Event {
+            time_usec: realtime_usec(),
+            kind: kind.to_string(),
+            message: line.to_string(),
+            object: detail.target.map(status::object_text),
+            structures: detail.structures,
+            path: detail.path,
+            outcome: detail.outcome,
+        };
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        match detail.target {
+            Some(Object::Fs) => fields.push(("XFS_DOMAIN", "fs".into())),
+            Some(Object::Ag(agno)) => fields.extend([("XFS_DOMAIN", "ag".into()), ("XFS_AGNO", agno.to_string())]),
+            Some(Object::RtGroup(rgno)) => fields.extend([("XFS_DOMAIN", "rtgroup".into()), ("XFS_RGNO", rgno.to_string())]),
+            Some(Object::Inode { ino, generation }) => {
+                fields.extend([("XFS_DOMAIN", "inode".into()), ("XFS_INO", ino.to_string()), ("XFS_GEN", generation.to_string())]);
+            }
+            None => {}
+        }
+        fields.extend(detail.scrub_type.map(|t| ("XFS_SCRUB_TYPE", t.to_string())));
+        output::event(&self.mnt, &event, &fields);
+        let now = self.now();
+        if let Some(hooks) = self.hooks.as_mut() {
+            hooks.on_event(&event, now);
+        }
+        if let Some(api) = self.api.as_ref().filter(|api| api.streaming()) {
+            api.publish(event.clone());
+        }
+        self.book.record(event);
+    }
+
+    /// [`emit`] for a kernel report.
+    fn emit_event(&mut self, event: &Event, line: &str, path: Option<&[u8]>) {
+        let path = path.map(|p| display(p).into_owned());
+        let (kind, detail) = match *event {
+            Event::Health { verdict, object } => {
+                let names = object.names();
+                let (object, mask) = status::health_object(object);
+                let detail = Detail { target: Some(object), structures: Some(status::structure_names(mask, names)), path, ..Detail::default() };
+                (verdict.word(), detail)
+            }
+            Event::FileIo { ino, generation, .. } => ("file_io", Detail { target: Some(Object::Inode { ino, generation }), path, ..Detail::default() }),
+            Event::Media { .. } => ("media_error", Detail::default()),
+            Event::Running => ("running", Detail::default()),
+            Event::Lost { .. } => ("lost", Detail::default()),
+            Event::Shutdown { .. } => ("shutdown", Detail::default()),
+            Event::Unmount => ("unmount", Detail::default()),
+            Event::Unknown { .. } => ("unknown", Detail::default()),
+        };
+        self.emit(kind, line, detail);
+    }
+
+    /// Rewrites the metrics file if something changed and the interval
+    /// has passed (else the loop's poll timeout brings us back).
+    fn write_metrics(&mut self, changed: bool) {
+        let now = self.now();
+        let gauges = status::Gauges {
+            repairs_pending: self.engine.pending(),
+            repairs_running: usize::from(self.worker_busy),
+            shut_down: self.engine.is_shut_down(),
+            full_scan_running: self.engine.full_scan_running(),
+        };
+        let Some(metrics) = self.metrics.as_mut() else { return };
+        metrics.dirty |= changed;
+        if !metrics.dirty || metrics.written_at.is_some_and(|t| now < t.saturating_add(metrics.interval_ms)) {
+            return;
+        }
+        let text = self.book.prometheus(&self.mnt, &uuid_text(&self.healer.uuid), gauges);
+        let tmp = metrics.path.with_extension("prom.tmp");
+        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &metrics.path));
+        if let Err(e) = written {
+            err(&format!("{}: metrics: {}: {e}", self.mnt, metrics.path.display()));
+            // Said once: no more attempts.
+            self.metrics = None;
+            return;
+        }
+        metrics.written_at = Some(now);
+        metrics.dirty = false;
+    }
+
+    /// Answers the status API's waiting calls.
+    fn answer_api(&mut self) {
+        let Some(api) = self.api.as_ref() else { return };
+        let calls: Vec<api::LoopCall> = api.calls.try_iter().collect();
+        for call in calls {
+            match call {
+                api::LoopCall::Status(reply) => {
+                    let _ = reply.send(self.status());
+                }
+                api::LoopCall::FullScan(reply) => {
+                    let answer = if self.healer.mode != Mode::Repair {
+                        Err("the healer only reports (log-only mode)".to_string())
+                    } else if self.engine.is_shut_down() {
+                        Err("the filesystem has shut down".to_string())
+                    } else {
+                        let now = self.now();
+                        let actions = self.engine.handle(now, Input::FullScanRequested);
+                        let started = !actions.is_empty();
+                        self.run_actions(actions);
+                        Ok((started, self.engine.full_scan_deferred()))
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> xfs_varlink::Status {
+        let (sick, sick_truncated) = self.book.sick_objects();
+        xfs_varlink::Status {
+            mountpoint: self.mnt.clone(),
+            uuid: uuid_text(&self.healer.uuid),
+            mode: if self.healer.mode == Mode::Repair { "repair" } else { "log-only" }.into(),
+            monitoring_since_usec: self.started_usec,
+            shut_down: self.engine.is_shut_down(),
+            repairs_pending: self.engine.pending() as u64,
+            repairs_running: u64::from(self.worker_busy),
+            full_scan_running: self.engine.full_scan_running(),
+            sick,
+            sick_truncated,
+            last_events: self.book.last_events(),
+            counters: self.book.counters.clone(),
         }
     }
 
@@ -553,6 +775,54 @@ impl Loop {
     fn flush_suppressed(&mut self) {
         let counts = self.limiter.take_suppressed();
         self.print_suppressed(counts);
+    }
+}
+
+/// The parts of an emitted event beyond its kind and line.
+#[derive(Debug, Default)]
+struct Detail {
+    target: Option<Object>,
+    /// The scrub type a repair ran.
+    scrub_type: Option<u32>,
+    structures: Option<Vec<String>>,
+    path: Option<String>,
+    outcome: Option<String>,
+}
+
+fn realtime_usec() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The canonical 8-4-4-4-12 form.
+fn uuid_text(u: &[u8; 16]) -> String {
+    let hex: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", hex[..4].concat(), hex[4..6].concat(), hex[6..8].concat(), hex[8..10].concat(), hex[10..].concat())
+}
+
+/// Starts the media patrol thread; its stop handle, or None if it could
+/// not start (said).
+fn start_patrol(state: &Loop, settings: &Settings) -> Option<mpsc::Sender<()>> {
+    let (stop_tx, stop_rx) = mpsc::channel();
+    let target = crate::patrol::Target {
+        mnt: state.mnt.clone(),
+        mount_path: state.healer.mount_path.clone(),
+        monitor: Arc::clone(&state.monitor),
+        root: state.healer.root_handle,
+        uuid: state.healer.uuid,
+        data_sectors: state.healer.data_sectors,
+        block_sectors: u64::from(state.healer.layout.blocksize / 512),
+    };
+    let patrol = settings.patrol.clone();
+    let spawned = std::thread::Builder::new()
+        .name("patrol".into())
+        .stack_size(256 * 1024)
+        .spawn(move || crate::patrol::run(&target, &patrol, &stop_rx));
+    match spawned {
+        Ok(_) => Some(stop_tx),
+        Err(e) => {
+            err(&format!("{}: media patrol not started: {e}", state.mnt));
+            None
+        }
     }
 }
 

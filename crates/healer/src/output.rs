@@ -1,9 +1,79 @@
 //! Writing report lines: stdout for events and outcomes, stderr for
 //! errors, one whole line per write so lines of the two streams and of
 //! other processes never interleave mid-line.
+//!
+//! Three formats (`[output] format` in the configuration):
+//! - `text`: the reference's lines, byte for byte;
+//! - `json`: one JSON object per line on stdout (schema version 1, see
+//!   `xfs_healer(8)`); errors stay text on stderr;
+//! - `journal`: native journald records, the same text as `MESSAGE=` plus
+//!   `MESSAGE_ID`, `PRIORITY` and `XFS_*` fields.
+//!
+//! `auto` (the default) is `journal` when stdout is the journal's stream
+//! (`JOURNAL_STREAM`, as under the systemd unit) and `text` otherwise.
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::sync::OnceLock;
+use xfs_healer::config::OutputFormat;
+use xfs_varlink::Event;
+
+/// The JSON lines schema version.
+pub const JSON_SCHEMA: u32 = 1;
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+#[derive(Debug)]
+enum Sink {
+    Text,
+    Json,
+    Journal { socket: UnixDatagram, identifier: String },
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+fn sink() -> &'static Sink {
+    SINK.get_or_init(|| Sink::Text)
+}
+
+/// Chooses the format once, before anything is printed.
+pub fn init(format: OutputFormat) {
+    let journal = || {
+        let socket = UnixDatagram::unbound().ok()?;
+        socket.connect(JOURNAL_SOCKET).ok()?;
+        Some(Sink::Journal { socket, identifier: syslog_identifier() })
+    };
+    let chosen = match format {
+        OutputFormat::Text => Sink::Text,
+        OutputFormat::Json => Sink::Json,
+        OutputFormat::Journal => journal().unwrap_or(Sink::Text),
+        OutputFormat::Auto if stdout_is_journal() => journal().unwrap_or(Sink::Text),
+        OutputFormat::Auto => Sink::Text,
+    };
+    let _ = SINK.set(chosen);
+}
+
+/// Whether stdout is the stream systemd connected to the journal.
+fn stdout_is_journal() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else { return false };
+    let Ok(stat) = rustix::fs::fstat(std::io::stdout()) else { return false };
+    stream.to_string_lossy() == format!("{}:{}", stat.st_dev, stat.st_ino)
+}
+
+/// The unit's name without `.service` (what `SyslogIdentifier=%N` gives
+/// the stream), else `xfs_healer`.
+fn syslog_identifier() -> String {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|text| unit_of_cgroup(&text))
+        .unwrap_or_else(|| "xfs_healer".into())
+}
+
+fn unit_of_cgroup(text: &str) -> Option<String> {
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let unit = path.rsplit('/').next()?.strip_suffix(".service")?;
+    Some(unit.to_string())
+}
 
 /// A mount point or path as it appears in messages: printable text
 /// unchanged, control bytes and invalid UTF-8 escaped (see `xfs-report`).
@@ -11,19 +81,137 @@ pub fn display(bytes: &[u8]) -> Cow<'_, str> {
     xfs_report::escape_name(bytes)
 }
 
-/// Prints one line on stdout. A closed stdout (EPIPE) must not kill the
-/// daemon: the line is dropped, monitoring goes on.
-pub fn out(line: &str) {
+fn write_line(stream: &mut dyn Write, line: &str) {
     let mut buf = Vec::with_capacity(line.len() + 1);
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    let _ = std::io::stdout().lock().write_all(&buf);
+    // A closed stream (EPIPE) must not kill the daemon: the line is
+    // dropped, monitoring goes on.
+    let _ = stream.write_all(&buf);
 }
 
-/// Prints one line on stderr.
+/// Prints one informational line.
+pub fn out(line: &str) {
+    match sink() {
+        Sink::Text => write_line(&mut std::io::stdout().lock(), line),
+        Sink::Json => write_line(&mut std::io::stdout().lock(), &serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line }).to_string()),
+        Sink::Journal { socket, identifier } => journal(socket, identifier, line, 6, &[]),
+    }
+}
+
+/// Prints one error line.
 pub fn err(line: &str) {
-    let mut buf = Vec::with_capacity(line.len() + 1);
-    buf.extend_from_slice(line.as_bytes());
-    buf.push(b'\n');
-    let _ = std::io::stderr().lock().write_all(&buf);
+    match sink() {
+        Sink::Text | Sink::Json => write_line(&mut std::io::stderr().lock(), line),
+        Sink::Journal { socket, identifier } => journal(socket, identifier, line, 3, &[]),
+    }
+}
+
+/// Prints a report or outcome: its text line, its JSON object, or its
+/// journal record with fields.
+pub fn event(mountpoint: &str, event: &Event, fields: &[(&str, String)]) {
+    match sink() {
+        Sink::Text => write_line(&mut std::io::stdout().lock(), &event.message),
+        Sink::Json => {
+            let mut value = serde_json::to_value(event).unwrap_or_default();
+            value["v"] = JSON_SCHEMA.into();
+            value["mountpoint"] = mountpoint.into();
+            write_line(&mut std::io::stdout().lock(), &value.to_string());
+        }
+        Sink::Journal { socket, identifier } => {
+            let mut all: Vec<(&str, String)> = vec![("MESSAGE_ID", message_id(&event.kind).into()), ("XFS_MOUNTPOINT", mountpoint.into()), ("XFS_EVENT", event.kind.clone())];
+            all.extend(event.object.iter().map(|o| ("XFS_OBJECT", o.clone())));
+            all.extend(event.structures.iter().map(|s| ("XFS_STRUCTURES", s.join(","))));
+            all.extend(event.path.iter().map(|p| ("XFS_PATH", p.clone())));
+            all.extend(event.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
+            all.extend(fields.iter().cloned());
+            journal(socket, identifier, &event.message, priority(event), &all);
+        }
+    }
+}
+
+/// A stable `MESSAGE_ID` per event kind (`journalctl MESSAGE_ID=...`).
+pub fn message_id(kind: &str) -> &'static str {
+    match kind {
+        "sick" => "a75bfdad9c4b4bc1b9c861db87bb1daf",
+        "corrupt" => "9d0d5b467fc141e1bca7eff02177646e",
+        "healthy" => "807f200985cc4a61b8a770590e58b85e",
+        "media_error" => "65b9d762af0f4eb2b52206a60edc5090",
+        "file_io" => "a84188fe92e44ae7830acc1bbc09c37d",
+        "lost" => "2d8f3850167d4a63b76a268fb33d5086",
+        "shutdown" => "cdb15439e7af49c8a0e6902ad809508b",
+        "unmount" => "faf8f657d8f0435f896ee10129d1a246",
+        "running" => "749ad3865a1a4c3b82c81a7e2657764b",
+        "repair" => "751628b556e0482b8cfea452fa238ed5",
+        "full_scan" => "e92e420d1aa7408cbab0b4e3fbb5a3d8",
+        _ => "7ffa5491cee34232b12b39fee332e2f1",
+    }
+}
+
+/// syslog priority: damage and losses warn, failed repairs are errors.
+fn priority(event: &Event) -> u8 {
+    match event.kind.as_str() {
+        "sick" | "corrupt" | "media_error" | "file_io" | "lost" | "shutdown" => 4,
+        "repair" if event.outcome.as_deref().is_some_and(|o| o.starts_with("Repairs successful") || o.starts_with("No modification")) => 5,
+        "repair" => 3,
+        _ => 6,
+    }
+}
+
+/// One native-protocol datagram; if journald does not take it, the line
+/// goes to stdout so nothing is lost.
+fn journal(socket: &UnixDatagram, identifier: &str, message: &str, priority: u8, fields: &[(&str, String)]) {
+    let mut record = Vec::with_capacity(256);
+    let mut field = |key: &str, value: &str| {
+        if value.contains('\n') {
+            // The protocol's binary form for values with newlines.
+            record.extend_from_slice(key.as_bytes());
+            record.push(b'\n');
+            record.extend_from_slice(&(value.len() as u64).to_le_bytes());
+            record.extend_from_slice(value.as_bytes());
+        } else {
+            record.extend_from_slice(key.as_bytes());
+            record.push(b'=');
+            record.extend_from_slice(value.as_bytes());
+        }
+        record.push(b'\n');
+    };
+    field("MESSAGE", message);
+    field("PRIORITY", &priority.to_string());
+    field("SYSLOG_IDENTIFIER", identifier);
+    for (key, value) in fields {
+        field(key, value);
+    }
+    if socket.send(&record).is_err() {
+        write_line(&mut std::io::stdout().lock(), message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names_come_from_the_cgroup() {
+        assert_eq!(unit_of_cgroup("0::/system.slice/system-xfs_healer.slice/xfs_healer@mnt-test.service\n").as_deref(), Some("xfs_healer@mnt-test"));
+        assert_eq!(unit_of_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"), None);
+        assert_eq!(unit_of_cgroup(""), None);
+    }
+
+    #[test]
+    fn message_ids_are_distinct_uuids() {
+        let kinds = ["sick", "corrupt", "healthy", "media_error", "file_io", "lost", "shutdown", "unmount", "running", "repair", "full_scan", "other"];
+        let ids: std::collections::HashSet<&str> = kinds.iter().map(|k| message_id(k)).collect();
+        assert_eq!(ids.len(), kinds.len());
+        assert!(ids.iter().all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())));
+    }
+
+    #[test]
+    fn priorities_follow_severity() {
+        let ev = |kind: &str, outcome: Option<&str>| Event { time_usec: 0, kind: kind.into(), message: String::new(), object: None, structures: None, path: None, outcome: outcome.map(String::from) };
+        assert_eq!(priority(&ev("sick", None)), 4);
+        assert_eq!(priority(&ev("repair", Some("Repairs successful."))), 5);
+        assert_eq!(priority(&ev("repair", Some("Repair unsuccessful; offline repair required."))), 3);
+        assert_eq!(priority(&ev("healthy", None)), 6);
+    }
 }

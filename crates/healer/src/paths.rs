@@ -27,47 +27,115 @@ fn reopen(mount_path: &Path, monitor: BorrowedFd<'_>) -> Result<OwnedFd, Errno> 
     Ok(fd)
 }
 
-/// The path of inode `ino`/`generation`: `prefix` followed by `/name` per
-/// level. None when it cannot be found (no parent pointers, inode gone,
-/// loop, too deep or too long); the caller then prints `ino N gen 0xG`.
-pub fn resolve(
-    mount_fd: BorrowedFd<'_>,
-    root: &XfsHandle,
-    prefix: &[u8],
-    ino: u64,
-    generation: u32,
-) -> Option<Vec<u8>> {
+/// Most paths listed for one inode (one per hard link).
+pub const MAX_LINKS: usize = 8;
+
+/// Why an inode has no path; each is said once per run, after which the
+/// reference's `ino N gen 0xG` form stands alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoPath {
+    /// The filesystem has no parent pointers (mkfs -n parent=0).
+    NoParentPointers,
+    /// The monitored filesystem cannot be reached by any mount path.
+    Unreachable,
+    /// The inode was freed or reused (stale handle) or has no links.
+    Gone,
+    /// A directory loop, more than 256 levels, or longer than PATH_MAX.
+    TooDeep,
+    /// The kernel refused the lookup for another reason.
+    Failed(Errno),
+}
+
+impl NoPath {
+    pub fn why(self) -> String {
+        match self {
+            NoPath::NoParentPointers => "the filesystem has no parent pointers".into(),
+            NoPath::Unreachable => "the filesystem is not reachable through its mount path".into(),
+            NoPath::Gone => "the file was deleted".into(),
+            NoPath::TooDeep => "the path loops or is too deep or too long".into(),
+            NoPath::Failed(e) => format!("parent pointer lookup failed: {}", xfs_abi::strerror(e)),
+        }
+    }
+}
+
+fn no_path(e: Errno) -> NoPath {
+    match e {
+        Errno::STALE | Errno::NOENT => NoPath::Gone,
+        e => NoPath::Failed(e),
+    }
+}
+
+/// The names from the root down to the directory `dir` (whose own parent
+/// chain is single: directories have one link).
+fn dir_components(mount_fd: BorrowedFd<'_>, dir: XfsHandle, seen: &mut Vec<u64>, buf: &mut [u8]) -> Result<Vec<Vec<u8>>, NoPath> {
     let mut components: Vec<Vec<u8>> = Vec::new();
-    let mut current = root.with_inode(ino, generation);
-    let mut seen = vec![ino];
-    let mut buf = vec![0u8; 4096];
+    let mut current = dir;
     loop {
+        if seen.contains(&current.fid_ino) || components.len() > MAX_DEPTH {
+            return Err(NoPath::TooDeep);
+        }
+        seen.push(current.fid_ino);
         let mut cursor = [0u8; 16];
-        let oflags = parents::getparents_by_handle(mount_fd, &current, &mut cursor, &mut buf).ok()?;
+        let oflags = parents::getparents_by_handle(mount_fd, &current, &mut cursor, buf).map_err(no_path)?;
         if oflags & parents::GP_OFLAGS_ROOT != 0 {
             break;
         }
-        let record = parents::records(&buf).next()?;
+        let record = parents::records(buf).next().ok_or(NoPath::Gone)?;
         components.push(record.name.to_vec());
         current = record.parent;
-        if seen.contains(&current.fid_ino) || components.len() > MAX_DEPTH {
-            return None;
-        }
-        seen.push(current.fid_ino);
     }
+    components.reverse();
+    Ok(components)
+}
+
+fn join(prefix: &[u8], components: &[Vec<u8>]) -> Result<Vec<u8>, NoPath> {
     let trimmed = match prefix.iter().rposition(|&b| b != b'/') {
         Some(end) => &prefix[..=end],
         None => &prefix[..0],
     };
     let mut path = trimmed.to_vec();
-    for name in components.iter().rev() {
+    for name in components {
         path.push(b'/');
         path.extend_from_slice(name);
     }
     if path.is_empty() {
         path.push(b'/');
     }
-    (path.len() <= MAX_PATH).then_some(path)
+    if path.len() > MAX_PATH {
+        return Err(NoPath::TooDeep);
+    }
+    Ok(path)
+}
+
+/// The paths of inode `ino`/`generation`, one per hard link (at most
+/// `max_links`, in the kernel's order): `prefix` followed by `/name` per
+/// level. Resolved afresh every time, so a rename is never missed.
+pub fn resolve(
+    mount_fd: BorrowedFd<'_>,
+    root: &XfsHandle,
+    prefix: &[u8],
+    ino: u64,
+    generation: u32,
+    max_links: usize,
+) -> Result<Vec<Vec<u8>>, NoPath> {
+    let handle = root.with_inode(ino, generation);
+    let mut buf = vec![0u8; 4096];
+    let mut cursor = [0u8; 16];
+    let oflags = parents::getparents_by_handle(mount_fd, &handle, &mut cursor, &mut buf).map_err(no_path)?;
+    if oflags & parents::GP_OFLAGS_ROOT != 0 {
+        return Ok(vec![join(prefix, &[])?]);
+    }
+    let links: Vec<(XfsHandle, Vec<u8>)> = parents::records(&buf).take(max_links).map(|r| (r.parent, r.name.to_vec())).collect();
+    if links.is_empty() {
+        return Err(NoPath::Gone);
+    }
+    let mut paths = Vec::with_capacity(links.len());
+    for (parent, name) in links {
+        let mut components = dir_components(mount_fd, parent, &mut vec![ino], &mut buf)?;
+        components.push(name);
+        paths.push(join(prefix, &components)?);
+    }
+    Ok(paths)
 }
 
 /// Opens `path` if it is the monitored filesystem: the kernel's check on
@@ -109,7 +177,7 @@ pub fn open_monitored(
 }
 
 /// Convenience: reopen + resolve, for callers without an open mount. The
-/// path starts with `prefix`, or with the other mount point the filesystem
+/// paths start with `prefix`, or with the other mount point the filesystem
 /// was found at.
 pub fn lookup(
     mount_path: &Path,
@@ -118,7 +186,32 @@ pub fn lookup(
     prefix: &[u8],
     ino: u64,
     generation: u32,
-) -> Option<Vec<u8>> {
-    let (fd, elsewhere) = open_monitored(mount_path, monitor, Some(root)).ok()?;
-    resolve(fd.as_fd(), root, elsewhere.as_deref().unwrap_or(prefix), ino, generation)
+    max_links: usize,
+) -> Result<Vec<Vec<u8>>, NoPath> {
+    let (fd, elsewhere) = open_monitored(mount_path, monitor, Some(root)).map_err(|_| NoPath::Unreachable)?;
+    resolve(fd.as_fd(), root, elsewhere.as_deref().unwrap_or(prefix), ino, generation, max_links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_joined_under_the_prefix() {
+        let names = [b"dir".to_vec(), b"a\nb".to_vec()];
+        assert_eq!(join(b"/mnt/", &names).unwrap(), b"/mnt/dir/a\nb");
+        assert_eq!(join(b"/mnt", &[]).unwrap(), b"/mnt");
+        assert_eq!(join(b"/", &[]).unwrap(), b"/");
+        assert_eq!(join(b"///", &names[..1]).unwrap(), b"/dir");
+        assert_eq!(join(b"/mnt", &[vec![b'x'; MAX_PATH]]), Err(NoPath::TooDeep));
+    }
+
+    #[test]
+    fn lookup_errors_say_why() {
+        assert_eq!(no_path(Errno::STALE), NoPath::Gone);
+        assert_eq!(no_path(Errno::NOENT), NoPath::Gone);
+        assert_eq!(no_path(Errno::NOMEM), NoPath::Failed(Errno::NOMEM));
+        assert_eq!(NoPath::NoParentPointers.why(), "the filesystem has no parent pointers");
+        assert!(NoPath::Failed(Errno::NOMEM).why().starts_with("parent pointer lookup failed: "));
+    }
 }

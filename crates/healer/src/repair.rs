@@ -5,7 +5,8 @@
 use crate::paths;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+use xfs_abi::process::helper_command;
 use std::time::{Duration, Instant};
 use xfs_abi::scrub::{self, ScrubMetadata};
 use xfs_abi::{Errno, handle::XfsHandle};
@@ -86,7 +87,7 @@ fn kernel_error(e: Errno) -> Attempt {
             (Outcome::Transient, format!("Repair deferred, the kernel said: {}.", xfs_abi::strerror(e)))
         }
         Errno::NOENT => (Outcome::NotNeeded, "Object no longer exists; nothing to repair.".to_string()),
-        Errno::SHUTDOWN => (Outcome::Refused, "Filesystem is shut down; not repaired.".to_string()),
+        Errno::SHUTDOWN => (Outcome::ShutDown, "Filesystem is shut down; repairs stopped. Unmount it and run xfs_repair.".to_string()),
         Errno::OPNOTSUPP => (
             Outcome::Failed,
             "Online repair of this structure is not supported here; offline repair required.".to_string(),
@@ -119,21 +120,13 @@ fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
-/// A child with no inherited environment beyond PATH and no stdin.
-fn helper(program: &str) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null());
-    cmd
-}
 
 pub fn start_full_scan(mount_path: &Path) -> FullScan {
     use std::os::unix::ffi::OsStrExt;
     if !systemd_running() {
         // As the xfs_scrub@ unit runs it, minus the sandbox: background
         // mode (one scrub thread) so the scan does not starve the system.
-        return match helper("xfs_scrub").args(["-b", "--"]).arg(mount_path).stdout(Stdio::null()).spawn() {
+        return match helper_command("xfs_scrub").args(["-b", "--"]).arg(mount_path).stdout(Stdio::null()).spawn() {
             Ok(child) => FullScan::Child(child),
             Err(e) => FullScan::SpawnFailed(e.to_string()),
         };
@@ -141,7 +134,7 @@ pub fn start_full_scan(mount_path: &Path) -> FullScan {
     let Ok(unit) = xfs_systemd::template_instance("xfs_scrub@.service", mount_path.as_os_str().as_bytes()) else {
         return FullScan::NoUnitName;
     };
-    let child = helper("systemctl").args(["start", "--no-block", &unit]).spawn();
+    let child = helper_command("systemctl").args(["start", "--no-block", &unit]).spawn();
     let Ok(mut child) = child else {
         return FullScan::UnitFailed(unit);
     };

@@ -39,6 +39,8 @@ pub struct Healer {
     pub uuid: [u8; 16],
     /// AG size and sector size, to name what failed media holds.
     pub layout: xfs_policy::media::Layout,
+    /// Size of the data section, in 512-byte sectors (the media patrol's walk).
+    pub data_sectors: u64,
 }
 
 const ERRNO_NOT_SUPPORTED: [Errno; 2] = [Errno::NOTTY, Errno::OPNOTSUPP];
@@ -150,5 +152,6 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         monitor,
         uuid: geo.uuid,
         layout: xfs_policy::media::Layout { blocksize: geo.blocksize, agblocks: geo.agblocks, sectsize: geo.sectsize },
+        data_sectors: geo.datablocks.saturating_mul(u64::from(geo.blocksize)) / 512,
     })
 }

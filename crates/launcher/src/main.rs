@@ -17,7 +17,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 use supervise::Supervisor;
 use xfs_abi::Errno;
@@ -255,9 +255,8 @@ fn start_unit(info: &MountInfo) {
         err(&format!("{mnt}: Could not determine xfs_healer unit name."));
         return;
     };
-    let started = Command::new("systemctl")
+    let started = xfs_abi::process::helper_command("systemctl")
         .args(["restart", "--no-block", &unit])
-        .stdin(Stdio::null())
         .spawn()
         .is_ok_and(|child| xfs_abi::process::wait_with_timeout(child, SYSTEMCTL_TIMEOUT) == ChildEnd::Exited(Some(0)));
     if started {

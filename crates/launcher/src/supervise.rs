@@ -28,6 +28,16 @@ const STABLE_RUN: Duration = Duration::from_secs(300);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The installed healer: next to this program, else where xfsprogs puts it.
+/// A healer child: the helper environment, plus the configuration file
+/// the launcher was told about (the healers must read the same one).
+fn healer_command(program: &std::path::Path) -> Command {
+    let mut cmd = xfs_abi::process::helper_command(program);
+    if let Some(config) = std::env::var_os("XFS_HEALER_CONFIG") {
+        cmd.env("XFS_HEALER_CONFIG", config);
+    }
+    cmd
+}
+
 fn healer_path() -> PathBuf {
     std::env::current_exe()
         .ok()
@@ -73,10 +83,9 @@ impl Supervisor {
             err(&format!("{mnt}: {MAX_CHILDREN} healers already running; not starting another."));
             return;
         }
-        let check = Command::new(&self.program)
+        let check = healer_command(&self.program)
             .arg("--supported")
             .arg(std::ffi::OsStr::from_bytes(&mount.mnt_point))
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn();
         match check.map(|child| wait_with_timeout(child, CHECK_TIMEOUT)) {
@@ -103,8 +112,8 @@ impl Supervisor {
     }
 
     fn spawn(&self, healer: &mut Healer) -> bool {
-        let mut cmd = Command::new(&self.program);
-        cmd.arg(std::ffi::OsStr::from_bytes(&healer.mount.mnt_point)).stdin(Stdio::null());
+        let mut cmd = healer_command(&self.program);
+        cmd.arg(std::ffi::OsStr::from_bytes(&healer.mount.mnt_point));
         xfs_abi::process::terminate_with_parent(&mut cmd);
         let child = match cmd.spawn() {
             Ok(child) => child,

@@ -71,28 +71,58 @@ fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> St
     }
 }
 
-/// What lies on a failed media range, one line per owner (ours; the
-/// reference prints only the range). `file` is the file's path or, without
-/// one, `<mnt> ino N [gen 0xG]`, for file damage.
-pub fn media_damage_line(mount: &[u8], range: (xfs_events::Device, u64, u64), damage: &Damage, file: &str) -> String {
+/// What lies on a failed media range (ours; the reference prints only
+/// the range): a line per AG structure, the log, free space or unknown
+/// owner, and one count of the files hit. Files are not named here: the
+/// kernel reports each lost file range itself (DATALOST, printed as the
+/// reference does) and marks a hit block map sick, and extra lines naming
+/// a file would change what tests that grep for it see.
+pub fn media_lines(mount: &[u8], range: (xfs_events::Device, u64, u64), damages: &[Damage], more: usize) -> Vec<String> {
     let mnt = escape_name(mount);
     let (device, daddr, bbcount) = range;
     let range = format!("{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}", device.word());
-    let fork = |attr: bool| if attr { "attr" } else { "data" };
-    match *damage {
-        Damage::FileData { attr_fork, pos, len, shared, .. } => format!(
-            "{file} {} pos {pos} len {len}: on failed media{}",
-            fork(attr_fork),
-            if shared { " (shared with other files)" } else { "" }
-        ),
-        Damage::FileMap { attr_fork, .. } => format!("{file} {} fork mapping: on failed media", fork(attr_fork)),
-        Damage::AgMetadata { agno, what, .. } => format!("{mnt} agno {agno:#x} {what}: on failed media"),
-        Damage::Log => format!("{range}: log on failed media, which online repair cannot move"),
-        Damage::Free => format!("{range}: free space, no data lost"),
-        Damage::Unknown => format!("{range}: owner unknown without a reverse-mapping btree"),
-        Damage::Defective => format!("{range}: already marked defective"),
-        Damage::Other(code) => format!("{range}: owner {code:#x}"),
+    let mut lines = Vec::new();
+    let mut files: Vec<u64> = Vec::new();
+    let mut maps: Vec<u64> = Vec::new();
+    let mut shared = false;
+    for damage in damages {
+        let line = match *damage {
+            Damage::FileData { ino, shared: s, .. } => {
+                shared |= s;
+                if !files.contains(&ino) {
+                    files.push(ino);
+                }
+                continue;
+            }
+            Damage::FileMap { ino, .. } => {
+                if !maps.contains(&ino) {
+                    maps.push(ino);
+                }
+                continue;
+            }
+            Damage::AgMetadata { agno, what, .. } => format!("{mnt} agno {agno:#x} {what}: on failed media"),
+            Damage::Log => format!("{range}: log on failed media, which online repair cannot move"),
+            Damage::Free => format!("{range}: free space, no data lost"),
+            Damage::Unknown => format!("{range}: owner unknown without a reverse-mapping btree"),
+            Damage::Defective => format!("{range}: already marked defective"),
+            Damage::Other(code) => format!("{range}: owner {code:#x}"),
+        };
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
     }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if !files.is_empty() {
+        let reflink = if shared { ", in blocks shared between files (reflink)" } else { "" };
+        lines.push(format!("{range}: data of {} file{} on failed media{reflink}", files.len(), plural(files.len())));
+    }
+    if !maps.is_empty() {
+        lines.push(format!("{range}: block maps of {} file{} on failed media", maps.len(), plural(maps.len())));
+    }
+    if more > 0 {
+        lines.push(format!("{range}: {more} more owners not listed"));
+    }
+    lines
 }
 
 /// The line for one event, or None where the reference prints nothing.
@@ -288,17 +318,28 @@ mod tests {
     }
 
     #[test]
-    fn media_damage_lines() {
+    fn media_lines_name_structures_and_count_files() {
         let range = (Device::Data, 0x4c0, 8);
-        let line = |d: Damage, file: &str| media_damage_line(b"/mnt", range, &d, file);
-        assert_eq!(
-            line(Damage::FileData { ino: 9, attr_fork: false, pos: 0, len: 4096, shared: true }, "/mnt/a"),
-            "/mnt/a data pos 0 len 4096: on failed media (shared with other files)"
-        );
-        assert_eq!(line(Damage::FileMap { ino: 9, attr_fork: true }, "/mnt ino 9 gen 0x1"), "/mnt ino 9 gen 0x1 attr fork mapping: on failed media");
-        assert_eq!(line(Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" }, ""), "/mnt agno 0x1 inode btrees: on failed media");
-        assert_eq!(line(Damage::Free, ""), "/mnt datadev daddr 0x4c0 bbcount 0x8: free space, no data lost");
-        assert_eq!(line(Damage::Unknown, ""), "/mnt datadev daddr 0x4c0 bbcount 0x8: owner unknown without a reverse-mapping btree");
+        let data = |ino, shared| Damage::FileData { ino, attr_fork: false, pos: 0, len: 4096, shared };
+        let damages = [
+            data(9, true),
+            data(10, true),
+            data(9, false),
+            Damage::FileMap { ino: 11, attr_fork: true },
+            Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" },
+            Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" },
+            Damage::Free,
+        ];
+        assert_eq!(media_lines(b"/mnt", range, &damages, 2), [
+            "/mnt agno 0x1 inode btrees: on failed media",
+            "/mnt datadev daddr 0x4c0 bbcount 0x8: free space, no data lost",
+            "/mnt datadev daddr 0x4c0 bbcount 0x8: data of 2 files on failed media, in blocks shared between files (reflink)",
+            "/mnt datadev daddr 0x4c0 bbcount 0x8: block maps of 1 file on failed media",
+            "/mnt datadev daddr 0x4c0 bbcount 0x8: 2 more owners not listed",
+        ]);
+        assert_eq!(media_lines(b"/mnt", range, &[data(9, false)], 0), ["/mnt datadev daddr 0x4c0 bbcount 0x8: data of 1 file on failed media"]);
+        assert_eq!(media_lines(b"/mnt", range, &[Damage::Unknown], 0), ["/mnt datadev daddr 0x4c0 bbcount 0x8: owner unknown without a reverse-mapping btree"]);
+        assert!(media_lines(b"/mnt", range, &[], 0).is_empty());
     }
 
     #[test]

@@ -1,0 +1,231 @@
+//! Hook scripts, like ZED's zedlets: executables in a directory run on
+//! chosen event classes. A hook named `<class>-<anything>` runs for that
+//! class, `all-<anything>` for every enabled class. The event arrives in
+//! `XFS_*` environment variables and as one JSON object (the JSON lines
+//! schema) on stdin; the program is executed directly, never through a
+//! shell, so nothing in an event is interpreted. Runs are bounded: at most
+//! `max_running` at once (later ones wait in a queue of 64, beyond which
+//! they are dropped and counted), each killed after `timeout`, and one per
+//! (class, object) per `interval` (`XFS_SUPPRESSED` says how many were
+//! held back since the last).
+
+use crate::output::err;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
+use xfs_healer::config::HookSettings;
+use xfs_policy::{Admit, LineLimiter};
+use xfs_varlink::Event;
+
+/// Runs waiting for a free slot.
+const QUEUE: usize = 64;
+/// (class, object) pairs remembered for the rate limit.
+const KEYS: usize = 4096;
+
+/// One hook run to make.
+#[derive(Debug)]
+struct Run {
+    program: PathBuf,
+    env: Vec<(String, String)>,
+    stdin: Vec<u8>,
+}
+
+/// The event loop's end: decides which hooks an event runs.
+#[derive(Debug)]
+pub struct Hooks {
+    settings: HookSettings,
+    limiter: LineLimiter<(String, String)>,
+    runs: SyncSender<Run>,
+    dropped: u64,
+    mnt: String,
+}
+
+/// The class of an event: its kind, with repairs split by outcome.
+pub fn class_of(event: &Event) -> &str {
+    match (event.kind.as_str(), event.outcome.as_deref()) {
+        ("repair", Some(o)) if o.starts_with("Repairs successful") || o.starts_with("No modification") => "repaired",
+        ("repair", _) => "repair_failed",
+        (kind, _) => kind,
+    }
+}
+
+/// The hooks in `dir` for `class`: executable regular files named
+/// `<class>-*` or `all-*`, in name order.
+fn hooks_for(dir: &Path, class: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.strip_prefix(class).or_else(|| name.strip_prefix("all")).is_some_and(|rest| rest.starts_with('-'))
+        })
+        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
+impl Hooks {
+    /// Starts the runner thread; None when hooks are off.
+    pub fn start(settings: &HookSettings, mnt: &str) -> Option<Hooks> {
+        settings.dir.as_ref()?;
+        let (runs, queue) = mpsc::sync_channel(QUEUE);
+        let max = settings.max_running.max(1);
+        let timeout = settings.timeout;
+        let mnt_owned = mnt.to_string();
+        let spawned = std::thread::Builder::new().name("hooks".into()).stack_size(128 * 1024).spawn(move || runner(queue, max, timeout, &mnt_owned));
+        if let Err(e) = spawned {
+            err(&format!("{mnt}: hooks not started: {e}"));
+            return None;
+        }
+        let interval_ms = u64::try_from(settings.interval.as_millis()).unwrap_or(u64::MAX);
+        Some(Hooks { settings: settings.clone(), limiter: LineLimiter::new(interval_ms, KEYS), runs, dropped: 0, mnt: mnt.to_string() })
+    }
+
+    /// Runs the hooks for `event` unless its class is off or rate limited.
+    pub fn on_event(&mut self, event: &Event, now_ms: u64) {
+        let class = class_of(event);
+        if !self.settings.classes.iter().any(|c| c == class) {
+            return;
+        }
+        let Some(dir) = self.settings.dir.as_deref() else { return };
+        let key = (class.to_string(), event.object.clone().unwrap_or_default());
+        let suppressed = match self.limiter.admit(&key, now_ms) {
+            Admit::Print { suppressed } => suppressed,
+            Admit::Suppress => return,
+        };
+        // Counts of forgotten keys are not reported for hooks.
+        drop(self.limiter.take_evicted());
+        let programs = hooks_for(dir, class);
+        if programs.is_empty() {
+            return;
+        }
+        let env = environment(event, class, &self.mnt, suppressed);
+        let mut json = serde_json::to_value(event).unwrap_or_default();
+        json["v"] = crate::output::JSON_SCHEMA.into();
+        json["mountpoint"] = self.mnt.clone().into();
+        let stdin = json.to_string().into_bytes();
+        for program in programs {
+            match self.runs.try_send(Run { program, env: env.clone(), stdin: stdin.clone() }) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    self.dropped += 1;
+                    if self.dropped.is_power_of_two() {
+                        err(&format!("{}: hooks falling behind: {} runs dropped", self.mnt, self.dropped));
+                    }
+                }
+                Err(TrySendError::Disconnected(_)) => return,
+            }
+        }
+    }
+}
+
+/// The `XFS_*` variables (and a fixed `PATH`): everything else of the
+/// daemon's environment is withheld.
+fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("XFS_EVENT".to_string(), class.to_string()),
+        ("XFS_MOUNTPOINT".into(), mnt.to_string()),
+        ("XFS_MESSAGE".into(), event.message.clone()),
+        ("XFS_TIME_USEC".into(), event.time_usec.to_string()),
+        ("XFS_SUPPRESSED".into(), suppressed.to_string()),
+    ];
+    env.extend(event.object.iter().map(|o| ("XFS_OBJECT".to_string(), o.clone())));
+    env.extend(event.structures.iter().map(|s| ("XFS_STRUCTURES".to_string(), s.join(","))));
+    env.extend(event.path.iter().map(|p| ("XFS_PATH".to_string(), p.clone())));
+    env.extend(event.outcome.iter().map(|o| ("XFS_OUTCOME".to_string(), o.clone())));
+    env
+}
+
+/// Takes runs off the queue, at most `max` at once, each in its own
+/// thread waiting for the child through a pidfd with a deadline.
+fn runner(queue: Receiver<Run>, max: usize, timeout: std::time::Duration, mnt: &str) {
+    let running = Arc::new((Mutex::new(0usize), Condvar::new()));
+    while let Ok(run) = queue.recv() {
+        {
+            let (count, freed) = &*running;
+            let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+            while *n >= max {
+                n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+            }
+            *n += 1;
+        }
+        let slot = Arc::clone(&running);
+        let mnt = mnt.to_string();
+        let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+            run_one(&run, timeout, &mnt);
+            let (count, freed) = &*slot;
+            *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+            freed.notify_one();
+        });
+        if spawned.is_err() {
+            *running.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        }
+    }
+}
+
+fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) {
+    let mut cmd = xfs_abi::process::helper_command(&run.program);
+    cmd.envs(run.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::piped()).stdout(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return err(&format!("{mnt}: hook {}: {e}", run.program.display())),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin is fine.
+        let _ = stdin.write_all(&run.stdin);
+    }
+    match xfs_abi::process::wait_with_timeout(child, timeout) {
+        xfs_abi::process::ChildEnd::Exited(Some(0)) => {}
+        xfs_abi::process::ChildEnd::Exited(Some(code)) => err(&format!("{mnt}: hook {} exited with status {code}", run.program.display())),
+        xfs_abi::process::ChildEnd::Exited(None) => err(&format!("{mnt}: hook {} was killed by a signal", run.program.display())),
+        xfs_abi::process::ChildEnd::TimedOut => err(&format!("{mnt}: hook {} ran longer than {} s; killed", run.program.display(), timeout.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, outcome: Option<&str>) -> Event {
+        Event { time_usec: 5, kind: kind.into(), message: "/mnt/a directory: sick".into(), object: Some("ino 131 gen 0x5".into()), structures: Some(vec!["directory".into()]), path: Some("/mnt/a".into()), outcome: outcome.map(String::from) }
+    }
+
+    #[test]
+    fn classes_split_repairs_by_outcome() {
+        assert_eq!(class_of(&event("sick", None)), "sick");
+        assert_eq!(class_of(&event("repair", Some("Repairs successful."))), "repaired");
+        assert_eq!(class_of(&event("repair", Some("Repair unsuccessful; offline repair required."))), "repair_failed");
+    }
+
+    #[test]
+    fn hooks_are_chosen_by_name_and_mode() {
+        let dir = std::env::temp_dir().join(format!("xfs-healer-hooks-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, mode) in [("sick-mail", 0o755), ("all-log", 0o700), ("sick-off", 0o644), ("sickly-x", 0o755), ("repaired-x", 0o755), ("all", 0o755)] {
+            let path = dir.join(name);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let names = |class| hooks_for(&dir, class).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect::<Vec<_>>();
+        assert_eq!(names("sick"), ["all-log", "sick-mail"]);
+        assert_eq!(names("repaired"), ["all-log", "repaired-x"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_environment_carries_the_event_verbatim() {
+        let env = environment(&event("sick", None), "sick", "/mnt", 3);
+        let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("XFS_EVENT"), Some("sick"));
+        assert_eq!(get("XFS_PATH"), Some("/mnt/a"));
+        assert_eq!(get("XFS_SUPPRESSED"), Some("3"));
+        assert_eq!(get("XFS_STRUCTURES"), Some("directory"));
+        assert_eq!(get("XFS_OUTCOME"), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! What the healer knows of the filesystem's health and its own work, for
+//! the status API: objects sick now, the latest events, counters. Pure
+//! bookkeeping fed by the event loop; bounded in every dimension.
+
+use std::collections::{BTreeMap, VecDeque};
+use xfs_events::{Event, HealthObject, Verdict};
+use xfs_policy::Object;
+use xfs_varlink::{Counters, SickObject};
+
+/// Objects tracked as sick (beyond this, new ones are counted only).
+const MAX_SICK: usize = 4096;
+/// Sick objects listed in a status reply.
+const LISTED_SICK: usize = 256;
+/// Latest events kept.
+const LAST_EVENTS: usize = 32;
+
+#[derive(Debug, Clone, Copy)]
+struct Sick {
+    mask: u32,
+    names: &'static [&'static str],
+    since_usec: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct StatusBook {
+    sick: BTreeMap<Object, Sick>,
+    sick_untracked: bool,
+    last: VecDeque<xfs_varlink::Event>,
+    pub counters: Counters,
+    /// Kernel reports by kind (a fixed, small set of keys).
+    by_kind: BTreeMap<&'static str, u64>,
+}
+
+/// `fs`, `agno 0x1`, `rgno 0x0`, `ino 131 gen 0x5`: an object as lines name it.
+pub fn object_text(object: Object) -> String {
+    match object {
+        Object::Fs => "fs".into(),
+        Object::Ag(agno) => format!("agno {agno:#x}"),
+        Object::RtGroup(rgno) => format!("rgno {rgno:#x}"),
+        Object::Inode { ino, generation } => format!("ino {ino} gen {generation:#x}"),
+    }
+}
+
+/// The object and mask of a health report.
+pub fn health_object(object: HealthObject) -> (Object, u32) {
+    match object {
+        HealthObject::Fs { mask } => (Object::Fs, mask.0),
+        HealthObject::Ag { agno, mask } => (Object::Ag(agno), mask.0),
+        HealthObject::RtGroup { rgno, mask } => (Object::RtGroup(rgno), mask.0),
+        HealthObject::Inode { ino, generation, mask } => (Object::Inode { ino, generation }, mask.0),
+    }
+}
+
+/// The names of the bits of `mask`.
+pub fn structure_names(mask: u32, names: &[&str]) -> Vec<String> {
+    (0..32)
+        .filter(|bit| mask & (1 << bit) != 0)
+        .map(|bit| names.get(bit).map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()))
+        .collect()
+}
+
+impl StatusBook {
+    /// Counts a kernel report and updates the sick set.
+    pub fn on_event(&mut self, event: &Event, now_usec: u64) {
+        self.counters.events += 1;
+        *self.by_kind.entry(kind_of(event)).or_default() += 1;
+        match *event {
+            Event::Health { verdict, object } => {
+                let names = object.names();
+                let (object, mask) = health_object(object);
+                match verdict {
+                    Verdict::Sick | Verdict::Corrupt => {
+                        self.counters.sick_reports += 1;
+                        if let Some(entry) = self.sick.get_mut(&object) {
+                            entry.mask |= mask;
+                        } else if self.sick.len() < MAX_SICK {
+                            self.sick.insert(object, Sick { mask, names, since_usec: now_usec });
+                        } else {
+                            self.sick_untracked = true;
+                        }
+                    }
+                    Verdict::Healthy => {
+                        self.counters.healthy_reports += 1;
+                        self.mark_healthy(object, mask);
+                    }
+                }
+            }
+            Event::Lost { count } => self.counters.lost_events = self.counters.lost_events.saturating_add(count),
+            _ => {}
+        }
+    }
+
+    /// Lost events the kernel told of through fdinfo first.
+    pub fn on_lost(&mut self, count: u64) {
+        self.counters.lost_events = self.counters.lost_events.saturating_add(count);
+    }
+
+    fn mark_healthy(&mut self, object: Object, mask: u32) {
+        if let Some(entry) = self.sick.get_mut(&object) {
+            entry.mask &= !mask;
+            if entry.mask == 0 {
+                self.sick.remove(&object);
+            }
+        }
+    }
+
+    /// A targeted repair ended; a successful one clears its bit.
+    pub fn on_repair(&mut self, object: Object, bit: u32, succeeded: bool) {
+        if succeeded {
+            self.counters.repairs_succeeded += 1;
+            self.mark_healthy(object, bit);
+        } else {
+            self.counters.repairs_failed += 1;
+        }
+    }
+
+    pub fn on_full_scan(&mut self) {
+        self.counters.full_scans += 1;
+    }
+
+    /// Keeps the latest events.
+    pub fn record(&mut self, event: xfs_varlink::Event) {
+        if self.last.len() == LAST_EVENTS {
+            self.last.pop_front();
+        }
+        self.last.push_back(event);
+    }
+
+    pub fn sick_objects(&self) -> (Vec<SickObject>, bool) {
+        let listed = self
+            .sick
+            .iter()
+            .take(LISTED_SICK)
+            .map(|(&object, s)| SickObject { object: object_text(object), structures: structure_names(s.mask, s.names), since_usec: s.since_usec })
+            .collect();
+        (listed, self.sick_untracked || self.sick.len() > LISTED_SICK)
+    }
+
+    pub fn last_events(&self) -> Vec<xfs_varlink::Event> {
+        self.last.iter().cloned().collect()
+    }
+}
+
+/// The kind of a kernel report, as the API and metrics name it.
+pub fn kind_of(event: &Event) -> &'static str {
+    match event {
+        Event::Health { verdict, .. } => verdict.word(),
+        Event::Media { .. } => "media_error",
+        Event::FileIo { .. } => "file_io",
+        Event::Running => "running",
+        Event::Lost { .. } => "lost",
+        Event::Shutdown { .. } => "shutdown",
+        Event::Unmount => "unmount",
+        Event::Unknown { .. } => "unknown",
+    }
+}
+
+/// The healer's gauges at one moment, besides the book's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    pub repairs_pending: usize,
+    pub repairs_running: usize,
+    pub shut_down: bool,
+    pub full_scan_running: bool,
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl StatusBook {
+    /// The Prometheus text exposition of the counters and gauges, for the
+    /// node exporter's textfile collector.
+    pub fn prometheus(&self, mountpoint: &str, uuid: &str, gauges: Gauges) -> String {
+        use std::fmt::Write as _;
+        let labels = format!("mountpoint=\"{}\",uuid=\"{}\"", label(mountpoint), label(uuid));
+        let mut text = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (extra, value) in samples {
+                let _ = writeln!(text, "{name}{{{labels}{extra}}} {value}");
+            }
+        };
+        let kinds: Vec<(String, u64)> = self.by_kind.iter().map(|(k, v)| (format!(",kind=\"{k}\""), *v)).collect();
+        metric("xfs_healer_reports_total", "counter", "Health reports read from the kernel, by kind.", &kinds);
+        let c = &self.counters;
+        metric(
+            "xfs_healer_repairs_total",
+            "counter",
+            "Targeted repairs finished, by outcome.",
+            &[(",outcome=\"succeeded\"".into(), c.repairs_succeeded), (",outcome=\"failed\"".into(), c.repairs_failed)],
+        );
+        metric("xfs_healer_lost_events_total", "counter", "Reports the kernel dropped because its queue was full.", &[(String::new(), c.lost_events)]);
+        metric("xfs_healer_full_scans_total", "counter", "Full xfs_scrub runs started.", &[(String::new(), c.full_scans)]);
+        metric("xfs_healer_sick_objects", "gauge", "Objects reported sick and not healthy or repaired since.", &[(String::new(), self.sick.len() as u64)]);
+        metric("xfs_healer_repairs_pending", "gauge", "Targeted repairs queued.", &[(String::new(), gauges.repairs_pending as u64)]);
+        metric("xfs_healer_repairs_running", "gauge", "Targeted repairs running.", &[(String::new(), gauges.repairs_running as u64)]);
+        metric("xfs_healer_full_scan_running", "gauge", "Whether a full scan runs.", &[(String::new(), u64::from(gauges.full_scan_running))]);
+        metric("xfs_healer_shut_down", "gauge", "Whether the filesystem has shut down.", &[(String::new(), u64::from(gauges.shut_down))]);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xfs_events::Mask;
+
+    fn inode(verdict: Verdict, mask: u32) -> Event {
+        Event::Health { verdict, object: HealthObject::Inode { ino: 131, generation: 5, mask: Mask(mask) } }
+    }
+
+    #[test]
+    fn sick_until_healthy_or_repaired() {
+        let mut book = StatusBook::default();
+        book.on_event(&inode(Verdict::Sick, 0x10 | 0x2), 7);
+        let (sick, truncated) = book.sick_objects();
+        assert!(!truncated);
+        assert_eq!(sick, [SickObject { object: "ino 131 gen 0x5".into(), structures: vec!["datafork".into(), "directory".into()], since_usec: 7 }]);
+        book.on_event(&inode(Verdict::Healthy, 0x2), 8);
+        assert_eq!(book.sick_objects().0[0].structures, ["directory"]);
+        book.on_repair(Object::Inode { ino: 131, generation: 5 }, 0x10, true);
+        assert!(book.sick_objects().0.is_empty());
+        assert_eq!((book.counters.sick_reports, book.counters.healthy_reports, book.counters.repairs_succeeded), (1, 1, 1));
+    }
+
+    #[test]
+    fn metrics_text() {
+        let mut book = StatusBook::default();
+        book.on_event(&inode(Verdict::Sick, 0x10), 1);
+        book.on_event(&Event::Lost { count: 4 }, 1);
+        book.on_repair(Object::Inode { ino: 131, generation: 5 }, 0x10, true);
+        let text = book.prometheus("/mnt/a \"b\"\\", "u-1", Gauges { repairs_pending: 2, ..Gauges::default() });
+        let l = r#"mountpoint="/mnt/a \"b\"\\",uuid="u-1""#;
+        for line in [
+            "# TYPE xfs_healer_reports_total counter".to_string(),
+            format!("xfs_healer_reports_total{{{l},kind=\"sick\"}} 1"),
+            format!("xfs_healer_reports_total{{{l},kind=\"lost\"}} 1"),
+            format!("xfs_healer_repairs_total{{{l},outcome=\"succeeded\"}} 1"),
+            format!("xfs_healer_lost_events_total{{{l}}} 4"),
+            format!("xfs_healer_sick_objects{{{l}}} 0"),
+            format!("xfs_healer_repairs_pending{{{l}}} 2"),
+        ] {
+            assert!(text.lines().any(|x| x == line), "missing {line:?} in\n{text}");
+        }
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn bounded_and_counted() {
+        let mut book = StatusBook::default();
+        for agno in 0..(MAX_SICK as u32 + 10) {
+            book.on_event(&Event::Health { verdict: Verdict::Sick, object: HealthObject::Ag { agno, mask: Mask(1) } }, 0);
+        }
+        let (listed, truncated) = book.sick_objects();
+        assert_eq!((listed.len(), truncated, book.sick.len()), (LISTED_SICK, true, MAX_SICK));
+        for i in 0..100 {
+            book.record(xfs_varlink::Event { time_usec: i, kind: "x".into(), message: String::new(), object: None, structures: None, path: None, outcome: None });
+        }
+        let last = book.last_events();
+        assert_eq!((last.len(), last[0].time_usec), (LAST_EVENTS, 100 - LAST_EVENTS as u64));
+        book.on_event(&Event::Lost { count: 3 }, 0);
+        book.on_lost(2);
+        assert_eq!(book.counters.lost_events, 5);
+    }
+}
