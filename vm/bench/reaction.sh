@@ -11,6 +11,6 @@ wait_for_output "$MNT/victim directory: sick" 20 || fail "no sick report"
 record access_to_sick_ms $(( $(now_ms) - t0 ))
 wait_for_output "$MNT/victim directory: Repairs successful." 30 || fail "not repaired"
 record access_to_repaired_ms $(( $(now_ms) - t0 ))
-umount "$MNT"
+unmount_retrying
 wait_exit "$HEALER_PID" 20 || fail "healer did not exit"
 record_repair_latency

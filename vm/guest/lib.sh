@@ -101,9 +101,10 @@ count_lines() {
 }
 
 # Disk address (512-byte sectors) of block 0 of a file's or directory's
-# data fork, from xfs_bmap on the mounted filesystem.
+# data fork, from xfs_bmap on the mounted filesystem (the extent line, not
+# the second line: a name with a newline makes the header two lines).
 first_daddr() {
-	xfs_bmap "$1" | awk -F'[][ .:]+' 'NR==2 { print $4; exit }'
+	xfs_bmap "$1" | awk -F'[][ .:]+' '/^[[:space:]]+0: / { print $4; exit }'
 }
 
 # dm_scratch: put the scratch disk behind a device-mapper linear mapping
@@ -127,7 +128,33 @@ dm_fail() {
 		shift 2
 	done
 	echo "$pos $(( DM_SECTORS - pos )) linear /dev/vda $pos" >> /tmp/table
-	dmsetup suspend healer-dm && dmsetup reload healer-dm /tmp/table && dmsetup resume healer-dm || fail "dmsetup reload"
+	dm_load /tmp/table
+}
+
+# dm_flakey_writes: every write to the scratch disk fails with EIO (dm-flakey
+# error_writes, always down); reads still work. dm_fail undoes it.
+dm_flakey_writes() {
+	echo "0 $DM_SECTORS flakey /dev/vda 0 0 3600 1 error_writes" > /tmp/table
+	dm_load /tmp/table
+}
+
+# dm_load TABLE-FILE: swap the mapping's table. No filesystem freeze
+# (--nolockfs): a shut-down filesystem cannot be frozen.
+dm_load() {
+	dmsetup suspend --nolockfs healer-dm && dmsetup reload healer-dm "$1" && dmsetup resume healer-dm ||
+		fail "dmsetup reload: $(cat "$1")"
+}
+
+# unmount_retrying: unmount $MNT, retrying for up to 30 s while a repair
+# holds it (EBUSY), as fstests' _kill_xfs_healer does.
+unmount_retrying() {
+	tries=1
+	until umount "$MNT" 2> /dev/null; do
+		[ $tries -ge 300 ] && fail "$MNT could not be unmounted in 30 s"
+		tries=$((tries + 1))
+		sleep 0.1
+	done
+	UNMOUNT_TRIES=$tries
 }
 
 # Overwrite COUNT bytes at sector DADDR of the scratch device.

@@ -43,3 +43,23 @@ while systemctl -q is-active "$unit"; do
 done
 systemctl show -p Result --value "$unit" | grep -qx success || fail "$unit ended with $(systemctl show -p Result --value "$unit")"
 journal
+# Ours writes native journal records: the same text, plus fields.
+if [ "$HEALER_KIND" = ours ]; then
+	journalctl -q -u "$unit" -o export > /results/journal.export 2>&1
+	sick=$(journalctl -q -u "$unit" -o export MESSAGE_ID=a75bfdad9c4b4bc1b9c861db87bb1daf)
+	echo "$sick" | grep -qx "MESSAGE=$MNT/victim directory: sick" || fail "no sick record with its MESSAGE_ID: $(grep -c MESSAGE= /results/journal.export) records"
+	for field in XFS_MOUNTPOINT=$MNT XFS_EVENT=sick XFS_DOMAIN=inode XFS_PATH=$MNT/victim XFS_STRUCTURES=directory PRIORITY=4; do
+		echo "$sick" | grep -qx "$field" || fail "the sick record lacks $field: $(echo "$sick" | grep '^XFS_\|^PRIORITY')"
+	done
+	echo "$sick" | grep -q '^XFS_INO=[0-9]' || fail "the sick record lacks XFS_INO"
+	repaired=$(journalctl -q -u "$unit" -o export MESSAGE_ID=751628b556e0482b8cfea452fa238ed5)
+	echo "$repaired" | grep -qx "XFS_OUTCOME=Repairs successful." || fail "the repair record lacks XFS_OUTCOME"
+	echo "$repaired" | grep -qx "XFS_SCRUB_TYPE=15" || fail "the repair record lacks XFS_SCRUB_TYPE"
+	record journal_records_with_fields "$(grep -c '^XFS_EVENT=' /results/journal.export)"
+fi
+# The sandbox as systemd scores it (the host's packaging check compares
+# our unit files with xfsprogs' offline; this is the live unit).
+systemd-analyze security --no-pager "$unit" > /results/security.out 2>&1
+score=$(sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' /results/security.out)
+[ -n "$score" ] || fail "systemd-analyze security gave no score: $(tail -3 /results/security.out)"
+record exposure_score "$score"

@@ -167,14 +167,15 @@ fn growth_svg(table: &Table) -> Option<String> {
             svg,
             "<g transform=\"translate({ox},{oy})\"><text x=\"{PAD}\" y=\"20\" font-weight=\"bold\">{fact}</text>\
              <line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/><line x1=\"{PAD}\" y1=\"{PAD}\" x2=\"{PAD}\" y2=\"{b}\" stroke=\"black\"/>\
-             <text x=\"{l}\" y=\"{PAD}\" text-anchor=\"end\">{t}</text><text x=\"{l}\" y=\"{b}\" text-anchor=\"end\">0</text>",
+             <text x=\"{l}\" y=\"{ty:.1}\" text-anchor=\"end\">{t}</text><text x=\"{l}\" y=\"{b}\" text-anchor=\"end\">0</text>",
             b = H - PAD,
             r = W - PAD,
             l = PAD - 4.0,
             t = fmt_num(top / 1.1),
+            ty = y(top / 1.1),
         );
         for &n in &sizes {
-            let _ = write!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{n}</text>", x(n), H - PAD + 14.0);
+            let _ = write!(svg, "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>", x(n), H - PAD + 14.0);
         }
         for (points, colour) in series.iter().zip(["#1f77b4", "#ff7f0e"]) {
             let line: Vec<String> = points.iter().map(|&(n, v)| format!("{:.1},{:.1}", x(n), y(v))).collect();

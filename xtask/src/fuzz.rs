@@ -5,7 +5,9 @@
 //! (`-Cpasses=sancov-module`) is stable, and that is all libFuzzer needs to
 //! explore. `--target` keeps these flags off build scripts, which would not
 //! link with the sancov constructors. Corpora persist in
-//! `target/fuzz-corpus/` so repeated runs go deeper.
+//! `target/fuzz-corpus/` so repeated runs go deeper; the committed seeds in
+//! `fuzz/corpus/<target>/` (real kernel events among them, see [`corpus`])
+//! are read as well.
 
 use crate::cache::repo_root;
 use anyhow::{Context, Result, bail};
@@ -75,6 +77,7 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
             .arg("-print_final_stats=0")
             .arg(format!("-artifact_prefix={}/", corpus.parent().unwrap_or(&corpus).display()))
             .arg(&corpus)
+            .args(Some(repo_root().join("fuzz/corpus").join(name)).filter(|seeds| seeds.is_dir()))
             .stderr(std::process::Stdio::piped())
             .output()
             .with_context(|| format!("running {}", binary.display()))?;
@@ -90,6 +93,47 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
         }
     }
     Ok(ok)
+}
+
+/// `cargo xtask corpus`: runs the capture-events VM scenario and turns the
+/// raw health monitor stream it recorded into seeds of the decoder's
+/// committed corpus (`fuzz/corpus/decode_event/`): the whole stream, and
+/// each distinct record (timestamp zeroed) on its own.
+pub fn corpus() -> Result<bool> {
+    let ours = crate::suite::build_ours()?.join("xfs_healer");
+    let scenario = crate::suite::scenarios()?
+        .into_iter()
+        .find(|s| s.name == "capture-events")
+        .context("no capture-events scenario")?;
+    let (images, accel) = crate::suite::prepare()?;
+    let outcomes = crate::suite::run_all(&images, accel, vec![(scenario, crate::suite::Healer::Ours(ours))], 1, false);
+    let Some(outcome) = outcomes.first().filter(|o| o.passed) else {
+        println!("capture-events failed: {}", outcomes.first().map_or("did not run", |o| o.reason.as_str()));
+        return Ok(false);
+    };
+    let raw = std::fs::read(outcome.workdir.join("results/events.raw"))?;
+    let dir = repo_root().join("fuzz/corpus/decode_event");
+    std::fs::create_dir_all(&dir)?;
+    // Input format: [cuts % 8] [cuts...] [stream]; 0 = no cuts.
+    let mut seeds: Vec<Vec<u8>> = vec![std::iter::once(0).chain(raw.iter().copied()).collect()];
+    for record in raw.chunks_exact(xfs_events::RECORD_LEN) {
+        let mut seed = vec![0u8];
+        seed.extend_from_slice(record);
+        seed[1 + 8..1 + 16].fill(0);
+        if !seeds.contains(&seed) {
+            seeds.push(seed);
+        }
+    }
+    for seed in &seeds {
+        std::fs::write(dir.join(format!("vm-{:016x}", fnv1a(seed))), seed)?;
+    }
+    println!("{} seeds from {} captured records in {}", seeds.len(), raw.len() / xfs_events::RECORD_LEN, dir.display());
+    Ok(true)
+}
+
+/// A stable name for a seed's content.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The `fuzz_targets/*.rs` names, which are also the binary names.

@@ -13,7 +13,9 @@ use std::process::Command;
 
 const BINARIES: [&str; 2] = ["xfs_healer", "xfs_healer_start"];
 const UNITS: [&str; 3] = ["xfs_healer@.service", "xfs_healer_start.service", "system-xfs_healer.slice"];
-const MAN_PAGES: [&str; 2] = ["xfs_healer.8", "xfs_healer_start.8"];
+const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
+/// Example hook scripts, installed for operators to copy.
+const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
 
 /// Where things go: `destdir` + the `prefix` layout.
 #[derive(Debug)]
@@ -76,6 +78,13 @@ pub fn install(layout: &Layout) -> Result<()> {
     for bin in BINARIES {
         put(&built.join(bin), layout.under(&libexec.join(bin)), 0o755)?;
     }
+    // The operator's client is a command, not a helper.
+    put(&built.join("xfs_healerctl"), layout.under(&layout.prefix.join("sbin/xfs_healerctl")), 0o755)?;
+    let examples = layout.under(&layout.prefix.join("share/doc/xfs-healer/examples/hooks.d"));
+    for hook in HOOK_EXAMPLES {
+        put(&packaging.join("hooks").join(hook), examples.join(hook), 0o755)?;
+    }
+    put(&repo_root().join("crates/varlink/io.xfs.Healer.varlink"), layout.under(&layout.prefix.join("share/varlink/io.xfs.Healer.varlink")), 0o644)?;
     let unit_dir = layout.under(&layout.prefix.join("lib/systemd/system"));
     for unit in UNITS {
         let text = fs::read_to_string(packaging.join("systemd").join(unit))?
@@ -154,6 +163,27 @@ pub fn check(sid_root: &Path) -> Result<bool> {
             println!("{unit} differs from xfsprogs' unit:\n--- ours\n{ours}--- xfsprogs\n{theirs}");
         }
     }
+    for unit in UNITS.iter().filter(|u| u.ends_with(".service")) {
+        let ours = exposure(&prefix.join("lib/systemd/system").join(unit));
+        let theirs = exposure(&sid_root.join("usr/lib/systemd/system").join(unit));
+        match (ours, theirs) {
+            (Some(o), Some(t)) if o <= t => println!("{unit}: systemd-analyze security exposure {o} (xfsprogs' unit: {t})"),
+            (Some(o), Some(t)) => {
+                ok = false;
+                println!("{unit}: exposure {o} is above xfsprogs' {t}");
+            }
+            _ => println!("{unit}: systemd-analyze security gave no score; exposure not compared"),
+        }
+    }
     println!("packaging check: {}", if ok { "ok" } else { "FAILED" });
     Ok(ok)
+}
+
+/// `systemd-analyze security --offline` of a unit file: its overall
+/// exposure level (0 = locked down, 10 = exposed).
+fn exposure(unit: &Path) -> Option<f64> {
+    let out = Command::new("systemd-analyze").args(["security", "--offline=true", "--no-pager"]).arg(unit).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("Overall exposure level"))?;
+    line.rsplit_once(": ")?.1.split_whitespace().next()?.parse().ok()
 }

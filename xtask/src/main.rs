@@ -29,6 +29,7 @@ commands:
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
   fuzz [--seconds N] [TARGET...]
                             run the libFuzzer targets in fuzz/ (default 15 s each)
+  corpus                    capture real kernel events in the VM into fuzz/corpus/decode_event
   install [--destdir DIR] [--prefix PREFIX]
                             install binaries, systemd units, man pages, completion
   package-check             install into target/install-check and lint it
@@ -74,6 +75,7 @@ fn run(args: &[String]) -> Result<bool> {
             Ok(true)
         }
         "fuzz" => fuzz::fuzz(rest),
+        "corpus" => fuzz::corpus(),
         "bench" => bench::bench(rest),
         "install" => install::install_command(rest),
         "package-check" => {

@@ -103,11 +103,19 @@ impl Healer {
 /// Builds our healer (release) and returns the binaries' directory.
 pub fn build_ours() -> Result<PathBuf> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--bins", "-p", "xfs-healer", "-p", "xfs-launcher"])
+        .args(["build", "--quiet", "--release", "--bins", "-p", "xfs-healer", "-p", "xfs-launcher", "-p", "xfs-healerctl"])
         .current_dir(repo_root())
         .status()?;
     if !status.success() {
         bail!("building the healer failed");
+    }
+    // The raw event recorder the capture-events scenario runs.
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--release", "-p", "xfs-abi", "--example", "capture_events"])
+        .current_dir(repo_root())
+        .status()?;
+    if !status.success() {
+        bail!("building capture_events failed");
     }
     let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
     Ok(dir.join("release"))
@@ -172,6 +180,12 @@ fn run_once(
             if let Ok(bytes) = fs::read(&launcher) {
                 payload.push(("xfs_healer_start", bytes, 0o755));
             }
+            if let Ok(bytes) = fs::read(path.with_file_name("xfs_healerctl")) {
+                payload.push(("xfs_healerctl", bytes, 0o755));
+            }
+            if let Ok(bytes) = fs::read(path.with_file_name("examples").join("capture_events")) {
+                payload.push(("capture_events", bytes, 0o755));
+            }
             ("/payload/xfs_healer".to_string(), "/payload/xfs_healer_start".to_string())
         }
     };
@@ -214,7 +228,10 @@ fn judge(scenario: &Scenario, healer: &Healer, workdir: &Path, accel: Accel, r: 
     } else if r.timed_out {
         (false, format!("timed out after {} s", scenario.timeout.as_secs()))
     } else if verdict == "pass" {
-        (true, String::new())
+        match host_checks(&r.results_dir) {
+            None => (true, String::new()),
+            Some(problem) => (false, problem),
+        }
     } else if verdict.is_empty() {
         (false, "no verdict: the guest did not finish the scenario".into())
     } else {
@@ -234,6 +251,21 @@ fn judge(scenario: &Scenario, healer: &Healer, workdir: &Path, accel: Accel, r: 
         workdir: workdir.to_path_buf(),
         facts,
     }
+}
+
+/// Checks of what a passing guest left that need the host's tools:
+/// Prometheus text files (`*.prom`) must parse with a strict Prometheus
+/// text-format parser (`openmetrics-parser`) and hold metrics.
+fn host_checks(results: &Path) -> Option<String> {
+    let entries = fs::read_dir(results).ok()?;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "prom")) {
+        match openmetrics_parser::prometheus::parse_prometheus(&read_text(&path)) {
+            Ok(exposition) if exposition.families.is_empty() => return Some(format!("{}: no metrics", path.display())),
+            Ok(_) => {}
+            Err(e) => return Some(format!("{}: not Prometheus text format: {e:?}", path.display())),
+        }
+    }
+    None
 }
 
 fn report(o: &Outcome) {
@@ -470,4 +502,22 @@ pub fn demo(args: &[String]) -> Result<bool> {
     println!("-------------------------------");
     report(&outcome);
     Ok(outcome.passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_files_are_parsed() {
+        let dir = std::env::temp_dir().join(format!("xtask-prom-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("good.prom"), "# HELP a_total A.\n# TYPE a_total counter\na_total{mountpoint=\"/mnt \\\"x\\\"\",kind=\"sick\"} 3\n").unwrap();
+        assert_eq!(host_checks(&dir), None);
+        fs::write(dir.join("empty.prom"), "").unwrap();
+        assert!(host_checks(&dir).is_some(), "an empty file was accepted");
+        fs::write(dir.join("empty.prom"), "a_total{mountpoint=\"/mnt} 3\n").unwrap();
+        assert!(host_checks(&dir).is_some(), "a broken label was accepted");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
