@@ -163,6 +163,14 @@ pub fn check(sid_root: &Path) -> Result<bool> {
             println!("{unit} differs from xfsprogs' unit:\n--- ours\n{ours}--- xfsprogs\n{theirs}");
         }
     }
+    for hook in HOOK_EXAMPLES {
+        let path = prefix.join("share/doc/xfs-healer/examples/hooks.d").join(hook);
+        let syntax = Command::new("sh").arg("-n").arg(&path).output()?;
+        if !syntax.status.success() {
+            ok = false;
+            println!("{}: {}", path.display(), String::from_utf8_lossy(&syntax.stderr));
+        }
+    }
     for unit in UNITS.iter().filter(|u| u.ends_with(".service")) {
         let ours = exposure(&prefix.join("lib/systemd/system").join(unit));
         let theirs = exposure(&sid_root.join("usr/lib/systemd/system").join(unit));
