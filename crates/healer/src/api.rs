@@ -244,6 +244,11 @@ impl Server {
             if !request.oneway {
                 self.clients[i].out.extend_from_slice(&reply);
             }
+            // A client that sends calls without reading the answers is
+            // dropped before its answers grow without bound.
+            if self.clients[i].out.len() > CLIENT_BACKLOG {
+                return false;
+            }
         }
         true
     }
