@@ -116,17 +116,22 @@ dm_scratch() {
 	DEV=/dev/mapper/healer-dm
 }
 
-# dm_fail [START LEN]...: every I/O to these sector ranges (ascending,
-# disjoint) now fails with EIO; the rest maps 1:1. No ranges: all works.
+# dm_fail [START LEN]...: every I/O to these sector ranges (disjoint, in
+# any order) now fails with EIO; the rest maps 1:1. No ranges: all works.
 dm_fail() {
 	pos=0
 	: > /tmp/table
+	: > /tmp/ranges
 	while [ $# -ge 2 ]; do
-		[ "$1" -gt "$pos" ] && echo "$pos $(( $1 - pos )) linear /dev/vda $pos" >> /tmp/table
-		echo "$1 $2 error" >> /tmp/table
-		pos=$(( $1 + $2 ))
+		echo "$1 $2" >> /tmp/ranges
 		shift 2
 	done
+	sort -n /tmp/ranges > /tmp/ranges.sorted
+	while read -r start len; do
+		[ "$start" -gt "$pos" ] && echo "$pos $(( start - pos )) linear /dev/vda $pos" >> /tmp/table
+		echo "$start $len error" >> /tmp/table
+		pos=$(( start + len ))
+	done < /tmp/ranges.sorted
 	echo "$pos $(( DM_SECTORS - pos )) linear /dev/vda $pos" >> /tmp/table
 	dm_load /tmp/table
 }
@@ -143,6 +148,19 @@ dm_flakey_writes() {
 dm_load() {
 	dmsetup suspend --nolockfs healer-dm && dmsetup reload healer-dm "$1" && dmsetup resume healer-dm ||
 		fail "dmsetup reload: $(cat "$1")"
+}
+
+# repairs_in_flight N: on the mounted scratch fs, N files with damaged
+# extent btrees, a repairing healer, their reports piled up while it was
+# stopped, and the first repair just finished: a storm of repairs is
+# running (the rest are queued) when this returns.
+repairs_in_flight() {
+	damaged_file_forks "$1"
+	start_healer --repair
+	kill -STOP "$HEALER_PID"
+	read_storm_files "$1" 2
+	kill -CONT "$HEALER_PID"
+	wait_for_output "datafork: Repairs successful." 30 || fail "no repair started"
 }
 
 # unmount_retrying: unmount $MNT, retrying for up to 30 s while a repair

@@ -15,11 +15,7 @@ inobt_daddr=$(metadata_daddr "agi 1" "addr root")
 note "victim data at sector $file_daddr, AG 1 inode btree root at sector $inobt_daddr"
 mount_scratch
 start_healer --repair
-if [ "$file_daddr" -lt "$inobt_daddr" ]; then
-	dm_fail "$file_daddr" 8 "$inobt_daddr" 8
-else
-	dm_fail "$inobt_daddr" 8 "$file_daddr" 8
-fi
+dm_fail "$file_daddr" 8 "$inobt_daddr" 8
 # verify_range DADDR: XFS_IOC_VERIFY_MEDIA with reporting over one block.
 verify_range() {
 	xfs_io -c "verifymedia -R $(( $1 * 512 )) $(( ($1 + 8) * 512 ))" "$MNT" > /results/verify.out 2>&1

@@ -13,11 +13,7 @@ inobt_daddr=$(metadata_daddr "agi 1" "addr root")
 [ -n "$inobt_daddr" ] || fail "no inode btree root for AG 1"
 note "victim data at sector $file_daddr, AG 1 inode btree root at sector $inobt_daddr"
 mount_scratch
-if [ "$file_daddr" -lt "$inobt_daddr" ]; then
-	dm_fail "$file_daddr" 8 "$inobt_daddr" 8
-else
-	dm_fail "$inobt_daddr" 8 "$file_daddr" 8
-fi
+dm_fail "$file_daddr" 8 "$inobt_daddr" 8
 cat > /tmp/healer.toml <<'CONF'
 [patrol]
 enabled = true

@@ -4,14 +4,7 @@
 N=60
 mkfs_scratch -m rmapbt=1
 mount_scratch
-damaged_file_forks $N
-start_healer --repair
-# Reports pile up while the healer is stopped, so the storm of repairs is
-# still running when the first one finishes.
-kill -STOP "$HEALER_PID"
-read_storm_files $N 2
-kill -CONT "$HEALER_PID"
-wait_for_output "datafork: Repairs successful." 30 || fail "no repair started"
+repairs_in_flight $N
 xfs_io -x -c "shutdown -f" "$MNT" || fail "xfs_io shutdown"
 t0=$(now_ms)
 wait_for_output "$MNT: filesystem shut down due to forced unmount" 20 || fail "no shutdown report"

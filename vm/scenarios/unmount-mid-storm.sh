@@ -4,14 +4,7 @@
 N=60
 mkfs_scratch -m rmapbt=1
 mount_scratch
-damaged_file_forks $N
-start_healer --repair
-# Reports pile up while the healer is stopped, so the storm of repairs is
-# still running when the first one finishes.
-kill -STOP "$HEALER_PID"
-read_storm_files $N 2
-kill -CONT "$HEALER_PID"
-wait_for_output "datafork: Repairs successful." 30 || fail "no repair started"
+repairs_in_flight $N
 record repaired_before_unmount "$(count_lines 'datafork: Repairs successful.')"
 t0=$(now_ms)
 unmount_retrying

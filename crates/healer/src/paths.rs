@@ -110,7 +110,7 @@ fn join(prefix: &[u8], components: &[Vec<u8>]) -> Result<Vec<u8>, NoPath> {
 /// The paths of inode `ino`/`generation`, one per hard link (at most
 /// `max_links`, in the kernel's order): `prefix` followed by `/name` per
 /// level. Resolved afresh every time, so a rename is never missed.
-pub fn resolve(
+fn resolve(
     mount_fd: BorrowedFd<'_>,
     root: &XfsHandle,
     prefix: &[u8],
