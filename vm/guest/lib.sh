@@ -163,6 +163,25 @@ repairs_in_flight() {
 	wait_for_output "datafork: Repairs successful." 30 || fail "no repair started"
 }
 
+# victim_and_inobt [--reflink]: on the mounted scratch fs (agcount >= 2),
+# a 64 KiB file $MNT/victim (and $MNT/twin sharing its blocks), every AG
+# in use; sets file_daddr (the victim's first block) and inobt_daddr (AG
+# 1's inode btree root, read with xfs_db while unmounted), and mounts again.
+victim_and_inobt() {
+	touch_every_ag
+	xfs_io -f -c "pwrite -q 0 64k" -c fsync "$MNT/victim" || fail "could not write the victim file"
+	if [ "${1:-}" = --reflink ]; then
+		xfs_io -f -c "reflink $MNT/victim" "$MNT/twin" > /dev/null || fail "could not reflink the victim"
+	fi
+	file_daddr=$(first_daddr "$MNT/victim")
+	[ -n "$file_daddr" ] || fail "no block map for the victim"
+	umount "$MNT"
+	inobt_daddr=$(metadata_daddr "agi 1" "addr root")
+	[ -n "$inobt_daddr" ] || fail "no inode btree root for AG 1"
+	note "victim data at sector $file_daddr, AG 1 inode btree root at sector $inobt_daddr"
+	mount_scratch
+}
+
 # unmount_retrying: unmount $MNT, retrying for up to 30 s while a repair
 # holds it (EBUSY), as fstests' _kill_xfs_healer does.
 unmount_retrying() {

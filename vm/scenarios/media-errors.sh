@@ -4,16 +4,7 @@
 dm_scratch
 mkfs_scratch -d agcount=4 -m rmapbt=1,reflink=1
 mount_scratch
-touch_every_ag
-xfs_io -f -c "pwrite -q 0 64k" -c fsync "$MNT/victim" || fail "could not write the victim file"
-xfs_io -f -c "reflink $MNT/victim" "$MNT/twin" > /dev/null || fail "could not reflink the victim"
-file_daddr=$(first_daddr "$MNT/victim")
-[ -n "$file_daddr" ] || fail "no block map for the victim"
-umount "$MNT"
-inobt_daddr=$(metadata_daddr "agi 1" "addr root")
-[ -n "$inobt_daddr" ] || fail "no inode btree root for AG 1"
-note "victim data at sector $file_daddr, AG 1 inode btree root at sector $inobt_daddr"
-mount_scratch
+victim_and_inobt --reflink
 start_healer --repair
 dm_fail "$file_daddr" 8 "$inobt_daddr" 8
 # verify_range DADDR: XFS_IOC_VERIFY_MEDIA with reporting over one block.
