@@ -1,47 +1,105 @@
 //! The varlink status API (`io.xfs.Healer`, see `crates/varlink`): one
 //! thread serving `/run/xfs_healer/<uuid>.varlink`, so no client can slow
-//! the event loop. Status and full-scan requests are passed to the loop,
-//! which answers between batches; events reach streaming clients through a
-//! bounded channel, and a client that falls behind loses events (counted),
-//! never the loop's time.
+//! the event loop, and no client can silence another:
+//! - status and full-scan calls are passed to the loop and answered when
+//!   it gets to them, while the thread goes on serving everyone else; a
+//!   client's next request is read only once its call is answered and its
+//!   replies mostly read (backpressure, not disconnection);
+//! - a client idle for [`IDLE_TIMEOUT`] is closed, and when all
+//!   [`MAX_CLIENTS`] places are taken the one idle longest makes room;
+//! - events reach streaming clients through a queue bounded by count and
+//!   by bytes; whoever falls behind (the queue, or a client that does not
+//!   read) is told how many events it lost, in a `lost` event.
 
 use crate::output::err;
-use rustix::event::{PollFd, PollFlags, poll};
+use crate::pending::RUN_DIR_MODE;
+use crate::statedir::{StateDir, uuid_hex};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fs::{AtFlags, Mode, chmodat, mkdirat, renameat, unlinkat};
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use xfs_varlink::{Call, Framer, Status};
 
-/// Most clients at once; more are turned away.
+/// Most clients at once; when full, the one idle longest is closed.
 const MAX_CLIENTS: usize = 16;
-/// Events waiting for the API thread.
+/// A client with no call in flight and no stream is closed after this.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Events waiting for the API thread: at most this many ...
 const EVENT_QUEUE: usize = 4096;
-/// Bytes queued for one client before it loses events.
+/// ... and this many bytes (an event with long escaped paths is ~40 KB).
+const EVENT_QUEUE_BYTES: usize = 4 << 20;
+/// Bytes queued for a streaming client before it loses events.
 const CLIENT_BACKLOG: usize = 1 << 20;
+/// A client's requests are read only while less than this waits for it.
+const READ_PAUSE: usize = 64 * 1024;
 /// How long a call waits for the event loop's answer.
 const LOOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a call gets back from the event loop.
+#[derive(Debug)]
+enum Answer {
+    Status(Box<Status>),
+    FullScan(Result<(bool, bool), String>),
+}
+
+/// Where the loop sends one call's answer: back to the API thread, which
+/// is woken to pass it on.
+#[derive(Debug)]
+pub struct Reply<T> {
+    call: u64,
+    answers: Sender<(u64, Answer)>,
+    wake: Arc<UnixStream>,
+    wrap: fn(T) -> Answer,
+}
+
+impl<T> Reply<T> {
+    pub fn send(self, value: T) {
+        if self.answers.send((self.call, (self.wrap)(value))).is_ok() {
+            let _ = (&*self.wake).write(&[1]);
+        }
+    }
+}
 
 /// What the API asks of the event loop.
 #[derive(Debug)]
 pub enum LoopCall {
-    Status(Sender<Status>),
+    Status(Reply<Status>),
     /// Ok((started, deferred)) or the reason repairs are off.
-    FullScan(Sender<Result<(bool, bool), String>>),
+    FullScan(Reply<Result<(bool, bool), String>>),
+}
+
+/// Events handed from the loop to the API thread, bounded by bytes.
+#[derive(Debug)]
+struct EventQueue {
+    bytes: AtomicUsize,
+    /// Events refused because the queue was full.
+    dropped: AtomicU64,
 }
 
 /// The event loop's end.
 #[derive(Debug)]
 pub struct Api {
     pub calls: Receiver<LoopCall>,
-    events: SyncSender<xfs_varlink::Event>,
-    wake: UnixStream,
+    events: SyncSender<(xfs_varlink::Event, usize)>,
+    queue: Arc<EventQueue>,
+    wake: Arc<UnixStream>,
     streaming: Arc<AtomicUsize>,
-    path: PathBuf,
+    dir: StateDir,
+    name: String,
+}
+
+/// About what an event takes, queued and encoded.
+fn event_bytes(event: &xfs_varlink::Event) -> usize {
+    let field = |f: &Option<String>| f.as_ref().map_or(0, String::len);
+    let structures = event.structures.as_ref().map_or(0, |s| s.iter().map(|n| n.len() + 3).sum());
+    128 + event.kind.len() + event.message.len() + field(&event.object) + field(&event.path) + field(&event.outcome) + structures
 }
 
 impl Api {
@@ -50,109 +108,217 @@ impl Api {
         self.streaming.load(Ordering::Relaxed) > 0
     }
 
-    /// Hands an event to the streaming clients; never blocks.
+    /// Hands an event to the streaming clients; never blocks. An event
+    /// that does not fit is counted, and the clients are told.
     pub fn publish(&self, event: xfs_varlink::Event) {
-        match self.events.try_send(event) {
-            Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => return,
+        let size = event_bytes(&event);
+        if self.queue.bytes.fetch_add(size, Ordering::Relaxed) + size > EVENT_QUEUE_BYTES {
+            self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
+            self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            match self.events.try_send((event, size)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
+                    self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(TrySendError::Disconnected(_)) => return,
+            }
         }
-        let _ = (&self.wake).write(&[1]);
+        let _ = (&*self.wake).write(&[1]);
     }
 }
 
 impl Drop for Api {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.dir.remove(&self.name);
     }
 }
 
-/// The socket of the filesystem with this UUID.
-pub fn socket_path(dir: &Path, uuid: &[u8; 16]) -> PathBuf {
-    let hex: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
-    dir.join(format!("{hex}.varlink"))
+/// The socket's file name for the filesystem with this UUID.
+pub fn socket_name(uuid: &[u8; 16]) -> String {
+    format!("{}.varlink", uuid_hex(uuid))
 }
 
-/// Binds the socket (root only, or group `gid` too) and starts the
-/// thread. `loop_wake` wakes the event loop when a call is waiting.
-pub fn start(path: PathBuf, gid: Option<u32>, loop_wake: Arc<UnixStream>) -> std::io::Result<Api> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// Binds the socket in `dir` (root only, or group `gid` too) and starts
+/// the thread. `loop_wake` wakes the event loop when a call is waiting.
+pub fn start(dir: &Path, uuid: &[u8; 16], gid: Option<u32>, loop_wake: Arc<UnixStream>) -> std::io::Result<Api> {
+    let dir = StateDir::open(dir, Some(RUN_DIR_MODE)).map_err(std::io::Error::other)?;
+    let name = socket_name(uuid);
+    // A socket that still answers is a live healer's (a nouuid clone of
+    // this filesystem, say): never take its place.
+    if dir.exists(&name) && UnixStream::connect(dir.path().join(&name)).is_ok() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another healer answers on this socket"));
     }
-    // Only one healer per filesystem exists (the kernel refuses a second
-    // monitor), so a socket left here is a dead healer's.
-    let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path)?;
-    let mode = if gid.is_some() { 0o660 } else { 0o600 };
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
-    if let Some(gid) = gid {
-        std::os::unix::fs::chown(&path, None, Some(gid))?;
-    }
+    let listener = bind_private(&dir, &name, if gid.is_some() { 0o660 } else { 0o600 }, gid)?;
     listener.set_nonblocking(true)?;
     let (wake, wake_rx) = UnixStream::pair()?;
     wake.set_nonblocking(true)?;
     wake_rx.set_nonblocking(true)?;
+    let wake = Arc::new(wake);
     let (calls_tx, calls) = mpsc::channel();
+    let (answers_tx, answers) = mpsc::channel();
     let (events, events_rx) = mpsc::sync_channel(EVENT_QUEUE);
+    let queue = Arc::new(EventQueue { bytes: AtomicUsize::new(0), dropped: AtomicU64::new(0) });
     let streaming = Arc::new(AtomicUsize::new(0));
-    let server = Server { listener, wake_rx, events: events_rx, calls: calls_tx, loop_wake, streaming: Arc::clone(&streaming), clients: Vec::new() };
+    let server = Server {
+        listener,
+        wake_rx,
+        wake: Arc::clone(&wake),
+        events: events_rx,
+        queue: Arc::clone(&queue),
+        calls: calls_tx,
+        answers,
+        answers_tx,
+        loop_wake,
+        streaming: Arc::clone(&streaming),
+        clients: Vec::new(),
+        next_call: 0,
+    };
+    let api = Api { calls, events, queue, wake, streaming, dir, name };
     std::thread::Builder::new().name("varlink".into()).stack_size(256 * 1024).spawn(move || server.run())?;
-    Ok(Api { calls, events, wake, streaming, path })
+    Ok(api)
+}
+
+/// Binds in a fresh directory of mode 0700, gives the socket its mode and
+/// group there, then moves it into place: nobody can connect before the
+/// mode holds, whatever the umask (bind(2) applies it to the socket).
+fn bind_private(dir: &StateDir, name: &str, mode: u32, gid: Option<u32>) -> std::io::Result<UnixListener> {
+    let private = format!(".{name}.{}", std::process::id());
+    let _ = unlinkat(dir.fd(), format!("{private}/s"), AtFlags::empty());
+    let _ = unlinkat(dir.fd(), &private, AtFlags::REMOVEDIR);
+    mkdirat(dir.fd(), &private, Mode::from_raw_mode(0o700))?;
+    let bound = (|| {
+        // The unit's UMask=7777 made it 0000: without CAP_DAC_OVERRIDE we
+        // could not bind in it.
+        chmodat(dir.fd(), &private, Mode::from_raw_mode(0o700), AtFlags::empty())?;
+        let path = dir.path().join(&private).join("s");
+        let listener = UnixListener::bind(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        if let Some(gid) = gid {
+            std::os::unix::fs::chown(&path, None, Some(gid))?;
+        }
+        renameat(dir.fd(), format!("{private}/s"), dir.fd(), name)?;
+        Ok(listener)
+    })();
+    if bound.is_err() {
+        let _ = unlinkat(dir.fd(), format!("{private}/s"), AtFlags::empty());
+    }
+    let _ = unlinkat(dir.fd(), &private, AtFlags::REMOVEDIR);
+    bound
 }
 
 struct Client {
     stream: UnixStream,
     framer: Framer,
+    /// Requests read but not yet handled (one call at a time).
+    requests: VecDeque<Vec<u8>>,
     out: Vec<u8>,
     streaming: bool,
+    /// The call waiting for the loop: its number, whether it is oneway,
+    /// and until when it waits.
+    waiting: Option<(u64, bool, Instant)>,
+    last_active: Instant,
     /// Events this client missed because it did not read.
     missed: u64,
+}
+
+impl Client {
+    /// Whether to read its next requests now.
+    fn wants_input(&self) -> bool {
+        self.waiting.is_none() && self.requests.is_empty() && self.out.len() < READ_PAUSE
+    }
+
+    /// Closable to make room or for idleness: nothing under way.
+    fn idle(&self) -> bool {
+        !self.streaming && self.waiting.is_none() && self.requests.is_empty() && self.out.is_empty()
+    }
+
+    fn lost_notice(&mut self, time_usec: u64) {
+        let lost = xfs_varlink::Event {
+            time_usec,
+            kind: "lost".into(),
+            message: format!("{} events were not delivered to this client", self.missed),
+            object: None,
+            structures: None,
+            path: None,
+            outcome: None,
+        };
+        self.out.extend_from_slice(&xfs_varlink::reply(serde_json::json!({ "event": lost }), true));
+        self.missed = 0;
+    }
 }
 
 struct Server {
     listener: UnixListener,
     wake_rx: UnixStream,
-    events: Receiver<xfs_varlink::Event>,
+    /// Our own wake-up, for the loop's answers.
+    wake: Arc<UnixStream>,
+    events: Receiver<(xfs_varlink::Event, usize)>,
+    queue: Arc<EventQueue>,
     calls: Sender<LoopCall>,
+    answers: Receiver<(u64, Answer)>,
+    answers_tx: Sender<(u64, Answer)>,
     loop_wake: Arc<UnixStream>,
     streaming: Arc<AtomicUsize>,
     clients: Vec<Client>,
+    next_call: u64,
 }
 
 impl Server {
     fn run(mut self) {
         loop {
-            let (ready_listener, ready_wake, ready): (bool, bool, Vec<(bool, bool, bool)>) = {
+            let timeout = self.next_deadline().map(|at| {
+                let left = at.saturating_duration_since(Instant::now());
+                Timespec { tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX), tv_nsec: i64::from(left.subsec_nanos()) }
+            });
+            let (ready_listener, ready_wake, ready): (bool, bool, Vec<(bool, bool)>) = {
                 let mut fds = vec![PollFd::new(&self.listener, PollFlags::IN), PollFd::new(&self.wake_rx, PollFlags::IN)];
                 for c in &self.clients {
-                    let mut flags = PollFlags::IN;
+                    let mut flags = PollFlags::empty();
+                    if c.wants_input() {
+                        flags |= PollFlags::IN;
+                    }
                     if !c.out.is_empty() {
                         flags |= PollFlags::OUT;
                     }
                     fds.push(PollFd::new(&c.stream, flags));
                 }
-                if poll(&mut fds, None).is_err() {
+                if poll(&mut fds, timeout.as_ref()).is_err() {
                     continue;
                 }
-                let r = |f: &PollFd<'_>, flag| f.revents().contains(flag);
-                let ready = fds[2..].iter().map(|f| (r(f, PollFlags::IN), r(f, PollFlags::OUT), r(f, PollFlags::HUP) || r(f, PollFlags::ERR))).collect();
+                let r = |f: &PollFd<'_>, flag| f.revents().intersects(flag);
+                let ready = fds[2..].iter().map(|f| (r(f, PollFlags::IN), r(f, PollFlags::OUT | PollFlags::HUP | PollFlags::ERR))).collect();
                 (r(&fds[0], PollFlags::IN), r(&fds[1], PollFlags::IN), ready)
             };
             if ready_wake {
                 let mut drain = [0u8; 256];
                 while matches!((&self.wake_rx).read(&mut drain), Ok(n) if n > 0) {}
+                self.take_answers();
                 self.fan_out();
             }
+            let now = Instant::now();
             let mut gone = vec![false; self.clients.len()];
-            for (i, &(readable, writable, hangup)) in ready.iter().enumerate() {
-                if readable && !self.read_client(i) {
+            for (i, &(readable, writable)) in ready.iter().enumerate() {
+                if readable && !self.read_client(i, now) {
+                    gone[i] = true;
+                    continue;
+                }
+                if !self.handle_requests(i, now) || ((writable || readable) && !flush(&mut self.clients[i])) {
                     gone[i] = true;
                 }
-                if (writable || readable) && !gone[i] && !flush(&mut self.clients[i]) {
-                    gone[i] = true;
+            }
+            for (i, c) in self.clients.iter_mut().enumerate() {
+                if let Some((_, oneway, until)) = c.waiting
+                    && until <= now
+                {
+                    c.waiting = None;
+                    if !oneway {
+                        c.out.extend_from_slice(&xfs_varlink::error("io.xfs.Healer.Busy", serde_json::json!({})));
+                    }
+                    gone[i] |= !flush(c);
                 }
-                if hangup && !readable {
-                    gone[i] = true;
-                }
+                gone[i] |= c.idle() && now.duration_since(c.last_active) >= IDLE_TIMEOUT;
             }
             let mut i = 0;
             self.clients.retain(|_| {
@@ -161,23 +327,65 @@ impl Server {
             });
             self.streaming.store(self.clients.iter().filter(|c| c.streaming).count(), Ordering::Relaxed);
             if ready_listener {
-                self.accept();
+                self.accept(now);
             }
         }
     }
 
-    fn accept(&mut self) {
+    /// When a call's wait or an idle client's time runs out.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.clients.iter().filter_map(|c| c.waiting.map(|(_, _, until)| until).or_else(|| c.idle().then(|| c.last_active + IDLE_TIMEOUT))).min()
+    }
+
+    fn accept(&mut self, now: Instant) {
         while let Ok((stream, _)) = self.listener.accept() {
-            if self.clients.len() >= MAX_CLIENTS || stream.set_nonblocking(true).is_err() {
-                continue; // dropped: closed
+            if stream.set_nonblocking(true).is_err() {
+                continue;
             }
-            self.clients.push(Client { stream, framer: Framer::default(), out: Vec::new(), streaming: false, missed: 0 });
+            if self.clients.len() >= MAX_CLIENTS {
+                // Room is made by closing the client idle longest; with
+                // every one busy, the newcomer is turned away.
+                let Some(oldest) = self.clients.iter().enumerate().filter(|(_, c)| c.idle()).min_by_key(|(_, c)| c.last_active).map(|(i, _)| i) else {
+                    continue;
+                };
+                self.clients.swap_remove(oldest);
+            }
+            self.clients.push(Client {
+                stream,
+                framer: Framer::default(),
+                requests: VecDeque::new(),
+                out: Vec::new(),
+                streaming: false,
+                waiting: None,
+                last_active: now,
+                missed: 0,
+            });
         }
     }
 
-    /// Queues every waiting event for each streaming client.
+    /// Passes the loop's answers to the clients that asked.
+    fn take_answers(&mut self) {
+        for (call, answer) in self.answers.try_iter() {
+            let Some(c) = self.clients.iter_mut().find(|c| c.waiting.is_some_and(|(n, _, _)| n == call)) else { continue };
+            let Some((_, oneway, _)) = c.waiting.take() else { continue };
+            let reply = match answer {
+                Answer::Status(status) => xfs_varlink::reply(serde_json::json!({ "status": status }), false),
+                Answer::FullScan(Ok((started, deferred))) => xfs_varlink::reply(serde_json::json!({ "started": started, "deferred": deferred }), false),
+                Answer::FullScan(Err(reason)) => xfs_varlink::error("io.xfs.Healer.RepairsDisabled", serde_json::json!({ "reason": reason })),
+            };
+            if !oneway {
+                c.out.extend_from_slice(&reply);
+            }
+        }
+    }
+
+    /// Queues every waiting event for each streaming client, and tells
+    /// each what it lost.
     fn fan_out(&mut self) {
-        for event in self.events.try_iter() {
+        let mut time_usec = 0;
+        for (event, size) in self.events.try_iter() {
+            self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
+            time_usec = event.time_usec;
             let bytes = xfs_varlink::reply(serde_json::json!({ "event": event }), true);
             for c in self.clients.iter_mut().filter(|c| c.streaming) {
                 if c.out.len() + bytes.len() > CLIENT_BACKLOG {
@@ -185,19 +393,16 @@ impl Server {
                     continue;
                 }
                 if c.missed > 0 {
-                    let lost = xfs_varlink::Event {
-                        time_usec: event.time_usec,
-                        kind: "lost".into(),
-                        message: format!("{} events were not delivered to this client", c.missed),
-                        object: None,
-                        structures: None,
-                        path: None,
-                        outcome: None,
-                    };
-                    c.out.extend_from_slice(&xfs_varlink::reply(serde_json::json!({ "event": lost }), true));
-                    c.missed = 0;
+                    c.lost_notice(event.time_usec);
                 }
                 c.out.extend_from_slice(&bytes);
+            }
+        }
+        let dropped = self.queue.dropped.swap(0, Ordering::Relaxed);
+        for c in self.clients.iter_mut().filter(|c| c.streaming) {
+            c.missed += dropped;
+            if c.missed > 0 && c.out.len() < CLIENT_BACKLOG {
+                c.lost_notice(if time_usec > 0 { time_usec } else { realtime_usec() });
             }
         }
         for c in &mut self.clients {
@@ -205,61 +410,82 @@ impl Server {
         }
     }
 
-    /// Reads and answers a client's requests; false: drop it.
-    fn read_client(&mut self, i: usize) -> bool {
+    /// Reads what a client sent; false: drop it (gone, or not speaking
+    /// varlink).
+    fn read_client(&mut self, i: usize, now: Instant) -> bool {
+        let c = &mut self.clients[i];
         let mut buf = [0u8; 4096];
-        let messages = loop {
-            match (&self.clients[i].stream).read(&mut buf) {
+        loop {
+            match (&c.stream).read(&mut buf) {
                 Ok(0) => return false,
-                Ok(n) => match self.clients[i].framer.feed(&buf[..n]) {
-                    Ok(m) if m.is_empty() => continue,
-                    Ok(m) => break m,
-                    Err(_) => return false,
-                },
+                Ok(n) => {
+                    c.last_active = now;
+                    match c.framer.feed(&buf[..n]) {
+                        Ok(m) => c.requests.extend(m),
+                        Err(_) => return false,
+                    }
+                    if !c.requests.is_empty() {
+                        return true;
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => return false,
             }
-        };
-        for message in messages {
+        }
+    }
+
+    /// Answers a client's requests until one waits for the loop or its
+    /// unread replies pile up; false: drop it.
+    fn handle_requests(&mut self, i: usize, now: Instant) -> bool {
+        while self.clients[i].waiting.is_none() && self.clients[i].out.len() < READ_PAUSE {
+            let Some(message) = self.clients[i].requests.pop_front() else { break };
             let Ok(request) = xfs_varlink::parse_request(&message) else { return false };
+            let c = &mut self.clients[i];
             let reply = match xfs_varlink::dispatch(&request) {
                 Call::Answered(bytes) => bytes,
                 Call::Silent => continue,
-                Call::GetStatus => match self.ask(LoopCall::Status) {
-                    Some(status) => xfs_varlink::reply(serde_json::json!({ "status": status }), false),
-                    None => return false,
-                },
                 Call::Events { more: true } => {
-                    self.clients[i].streaming = true;
+                    c.streaming = true;
                     continue;
                 }
                 Call::Events { more: false } => xfs_varlink::error("org.varlink.service.InvalidParameter", serde_json::json!({ "parameter": "more" })),
-                Call::RequestFullScan => match self.ask(LoopCall::FullScan) {
-                    Some(Ok((started, deferred))) => xfs_varlink::reply(serde_json::json!({ "started": started, "deferred": deferred }), false),
-                    Some(Err(reason)) => xfs_varlink::error("io.xfs.Healer.RepairsDisabled", serde_json::json!({ "reason": reason })),
-                    None => return false,
-                },
+                Call::GetStatus => {
+                    let reply = self.reply_to(|s| Answer::Status(Box::new(s)));
+                    self.ask(i, request.oneway, now, LoopCall::Status(reply));
+                    continue;
+                }
+                Call::RequestFullScan => {
+                    let reply = self.reply_to(Answer::FullScan);
+                    self.ask(i, request.oneway, now, LoopCall::FullScan(reply));
+                    continue;
+                }
             };
             if !request.oneway {
-                self.clients[i].out.extend_from_slice(&reply);
-            }
-            // A client that sends calls without reading the answers is
-            // dropped before its answers grow without bound.
-            if self.clients[i].out.len() > CLIENT_BACKLOG {
-                return false;
+                c.out.extend_from_slice(&reply);
             }
         }
         true
     }
 
-    /// Passes a call to the event loop and waits for its answer.
-    fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> LoopCall) -> Option<T> {
-        let (tx, rx) = mpsc::channel();
-        self.calls.send(make(tx)).ok()?;
-        let _ = (&*self.loop_wake).write(&[1]);
-        rx.recv_timeout(LOOP_TIMEOUT).ok()
+    fn reply_to<T>(&mut self, wrap: fn(T) -> Answer) -> Reply<T> {
+        self.next_call += 1;
+        Reply { call: self.next_call, answers: self.answers_tx.clone(), wake: Arc::clone(&self.wake), wrap }
     }
+
+    /// Passes a call to the event loop; the client waits for its answer.
+    fn ask(&mut self, i: usize, oneway: bool, now: Instant, call: LoopCall) {
+        let until = now + LOOP_TIMEOUT;
+        // A loop that has gone answers nothing: the wait runs out (Busy).
+        if self.calls.send(call).is_ok() {
+            let _ = (&*self.loop_wake).write(&[1]);
+        }
+        self.clients[i].waiting = Some((self.next_call, oneway, until));
+    }
+}
+
+fn realtime_usec() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Writes what a client can take now; false: drop it.
@@ -316,50 +542,196 @@ mod tests {
 
     #[test]
     fn sockets_are_named_by_uuid() {
-        assert_eq!(socket_path(Path::new("/run/xfs_healer"), &[0x01; 16]), Path::new("/run/xfs_healer/01010101010101010101010101010101.varlink"));
+        assert_eq!(socket_name(&[0x01; 16]), "01010101010101010101010101010101.varlink");
+    }
+
+    fn scratch(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xfs-healer-api-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn send(client: &mut UnixStream, text: &str) {
+        client.write_all(text.as_bytes()).unwrap();
+        client.write_all(&[0]).unwrap();
+    }
+
+    /// The next reply; panics if the server closed the connection.
+    fn receive(client: &mut UnixStream) -> serde_json::Value {
+        client.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut reply = Vec::new();
+        let mut byte = [0u8];
+        loop {
+            match client.read(&mut byte) {
+                Ok(1) if byte[0] != 0 => reply.push(byte[0]),
+                Ok(1) => break,
+                other => panic!("connection ended ({other:?}) after {} bytes", reply.len()),
+            }
+        }
+        serde_json::from_slice(&reply).unwrap()
+    }
+
+    fn started(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Api) {
+        let dir = scratch(tag);
+        let (loop_wake, loop_wake_rx) = UnixStream::pair().unwrap();
+        std::mem::forget(loop_wake_rx);
+        let api = start(&dir, &[7; 16], None, Arc::new(loop_wake)).unwrap();
+        let path = dir.join(socket_name(&[7; 16]));
+        (dir, path, api)
+    }
+
+    fn stream_events(client: &mut UnixStream, api: &Api) {
+        send(client, r#"{"method":"io.xfs.Healer.Events","more":true}"#);
+        for _ in 0..500 {
+            if api.streaming() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("never streaming");
+    }
+
+    fn event(message: String) -> xfs_varlink::Event {
+        xfs_varlink::Event { time_usec: 1, kind: "sick".into(), message, object: None, structures: None, path: None, outcome: None }
     }
 
     /// A real socket: introspection, a status call answered by a stand-in
     /// loop, and an event stream.
     #[test]
     fn serves_calls_and_streams_events() {
-        let dir = std::env::temp_dir().join(format!("xfs-healer-api-test-{}", std::process::id()));
-        let path = socket_path(&dir, &[7; 16]);
-        let (loop_wake, _loop_wake_rx) = UnixStream::pair().unwrap();
-        let api = start(path.clone(), None, Arc::new(loop_wake)).unwrap();
+        let (dir, path, api) = started("serve");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "the private bind directory was left");
         let mut client = UnixStream::connect(&path).unwrap();
-        let send = |client: &mut UnixStream, text: &str| {
-            client.write_all(text.as_bytes()).unwrap();
-            client.write_all(&[0]).unwrap();
-        };
-        let receive = |client: &mut UnixStream| -> serde_json::Value {
-            let mut reply = Vec::new();
-            let mut byte = [0u8];
-            while client.read(&mut byte).unwrap() == 1 && byte[0] != 0 {
-                reply.push(byte[0]);
-            }
-            serde_json::from_slice(&reply).unwrap()
-        };
         send(&mut client, r#"{"method":"org.varlink.service.GetInfo"}"#);
         assert_eq!(receive(&mut client)["parameters"]["product"], "xfs_healer");
         send(&mut client, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
         let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
-        answer.send(Status { mountpoint: "/mnt".into(), ..Status::default() }).unwrap();
+        answer.send(Status { mountpoint: "/mnt".into(), ..Status::default() });
         assert_eq!(receive(&mut client)["parameters"]["status"]["mountpoint"], "/mnt");
-        send(&mut client, r#"{"method":"io.xfs.Healer.Events","more":true}"#);
-        for _ in 0..500 {
-            if api.streaming() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(api.streaming());
-        api.publish(xfs_varlink::Event { time_usec: 1, kind: "sick".into(), message: "/mnt/a directory: sick".into(), object: None, structures: None, path: None, outcome: None });
-        let event = receive(&mut client);
-        assert_eq!((event["continues"].as_bool(), event["parameters"]["event"]["kind"].as_str()), (Some(true), Some("sick")));
+        stream_events(&mut client, &api);
+        api.publish(event("/mnt/a directory: sick".into()));
+        let got = receive(&mut client);
+        assert_eq!((got["continues"].as_bool(), got["parameters"]["event"]["kind"].as_str()), (Some(true), Some("sick")));
         drop(api);
         assert!(!path.exists(), "the socket outlived the healer");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// One client's status call, not yet answered by the loop, holds up
+    /// no one else; and the waiting client still gets its answer.
+    #[test]
+    fn a_call_waiting_for_the_loop_stalls_no_other_client() {
+        let (dir, path, api) = started("fair");
+        let mut asker = UnixStream::connect(&path).unwrap();
+        send(&mut asker, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
+        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
+        let mut other = UnixStream::connect(&path).unwrap();
+        send(&mut other, r#"{"method":"org.varlink.service.GetInfo"}"#);
+        assert_eq!(receive(&mut other)["parameters"]["product"], "xfs_healer");
+        answer.send(Status { mountpoint: "/late".into(), ..Status::default() });
+        assert_eq!(receive(&mut asker)["parameters"]["status"]["mountpoint"], "/late");
+        drop(api);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A reply larger than any backlog limit is delivered, not a reason
+    /// to drop the client that asked.
+    #[test]
+    fn a_large_status_reply_is_delivered() {
+        let (dir, path, api) = started("large");
+        let mut asker = UnixStream::connect(&path).unwrap();
+        send(&mut asker, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
+        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
+        let last_events = (0..32).map(|_| event("\\x01".repeat(10_000))).collect();
+        answer.send(Status { mountpoint: "/big".into(), last_events, ..Status::default() });
+        let got = receive(&mut asker);
+        assert_eq!(got["parameters"]["status"]["last_events"].as_array().map(Vec::len), Some(32));
+        drop(api);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Idle connections filling every place do not lock a new client out.
+    #[test]
+    fn idle_clients_make_room_for_new_ones() {
+        let (dir, path, api) = started("idle");
+        let idle: Vec<UnixStream> = (0..MAX_CLIENTS).map(|_| UnixStream::connect(&path).unwrap()).collect();
+        // Each is accepted before the next client connects.
+        std::thread::sleep(Duration::from_millis(200));
+        let mut late = UnixStream::connect(&path).unwrap();
+        send(&mut late, r#"{"method":"org.varlink.service.GetInfo"}"#);
+        assert_eq!(receive(&mut late)["parameters"]["product"], "xfs_healer");
+        drop((idle, api));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every event published is either delivered or counted in a `lost`
+    /// event, including the ones lost last.
+    #[test]
+    fn lost_events_are_always_told() {
+        let (dir, path, api) = started("lost");
+        let mut follower = UnixStream::connect(&path).unwrap();
+        stream_events(&mut follower, &api);
+        // ~40 KB each, as with long escaped paths: far beyond the bounds.
+        const PUBLISHED: u64 = 400;
+        for n in 0..PUBLISHED {
+            api.publish(event(format!("{n} {}", "x".repeat(40_000))));
+        }
+        let (mut delivered, mut lost) = (0u64, 0u64);
+        while delivered + lost < PUBLISHED {
+            let got = receive(&mut follower);
+            let event = &got["parameters"]["event"];
+            if event["kind"] == "lost" {
+                let text = event["message"].as_str().unwrap();
+                lost += text.split(' ').next().unwrap().parse::<u64>().unwrap();
+            } else {
+                delivered += 1;
+            }
+        }
+        assert_eq!(delivered + lost, PUBLISHED);
+        assert!(lost > 0, "nothing was lost: the test did not overflow anything");
+        drop(api);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The socket never exists under its name with a mode other than its
+    /// own, so no one connects in a window between bind and chmod.
+    #[test]
+    fn the_socket_appears_only_with_its_mode() {
+        let dir = scratch("window");
+        let path = dir.join(socket_name(&[7; 16]));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let (path, stop) = (path.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut wrong = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(m) = std::fs::symlink_metadata(&path)
+                        && m.permissions().mode() & 0o777 != 0o600
+                    {
+                        wrong += 1;
+                    }
+                }
+                wrong
+            })
+        };
+        for _ in 0..200 {
+            let (loop_wake, _rx) = UnixStream::pair().unwrap();
+            drop(start(&dir, &[7; 16], None, Arc::new(loop_wake)).unwrap());
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(watcher.join().unwrap(), 0, "the socket was seen with another mode");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A live healer's socket is never taken over.
+    #[test]
+    fn a_socket_that_answers_is_not_replaced() {
+        let (dir, _path, api) = started("live");
+        let (loop_wake, _rx) = UnixStream::pair().unwrap();
+        let second = start(&dir, &[7; 16], None, Arc::new(loop_wake));
+        assert_eq!(second.err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+        drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

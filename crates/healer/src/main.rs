@@ -20,6 +20,7 @@ mod patrol;
 mod pending;
 mod repair;
 mod startup;
+mod statedir;
 mod status;
 
 use cli::Command;

@@ -15,6 +15,7 @@ use crate::paths;
 use crate::pending::{self, PendingMarker};
 use crate::repair::{self, Attempt, FullScan, RepairText};
 use crate::startup::Healer;
+use crate::statedir::StateDir;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use std::collections::HashSet;
@@ -109,7 +110,8 @@ struct Loop {
 /// at most once per interval; removed at exit.
 #[derive(Debug)]
 struct Metrics {
-    path: std::path::PathBuf,
+    dir: StateDir,
+    name: String,
     interval_ms: u64,
     written_at: Option<u64>,
     dirty: bool,
@@ -148,7 +150,24 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
 
     let config = Config { repair: healer.mode == Mode::Repair, ..settings.policy.clone() };
     let healer_uuid = healer.uuid;
-    let (pending, interrupted) = PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
+    let (pending, interrupted, refused) = PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
+    if let Some(e) = refused {
+        err(&format!("{mnt}: pending-work marker: {e}"));
+    }
+    // Refused once, here: a directory others can write is never written.
+    let metrics = settings.metrics.textfile_dir.as_deref().and_then(|dir| match StateDir::open(dir, None) {
+        Ok(dir) => Some(Metrics {
+            dir,
+            name: format!("xfs_healer_{}.prom", uuid_text(&healer_uuid)),
+            interval_ms: u64::try_from(settings.metrics.interval.as_millis()).unwrap_or(u64::MAX),
+            written_at: None,
+            dirty: true,
+        }),
+        Err(e) => {
+            err(&format!("{mnt}: metrics: {e}"));
+            None
+        }
+    });
     let mut state = Loop {
         monitor,
         mnt,
@@ -173,25 +192,19 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         api: None,
         book: StatusBook::default(),
         started_usec: realtime_usec(),
-        metrics: settings.metrics.textfile_dir.as_ref().map(|dir| Metrics {
-            path: dir.join(format!("xfs_healer_{}.prom", uuid_text(&healer_uuid))),
-            interval_ms: u64::try_from(settings.metrics.interval.as_millis()).unwrap_or(u64::MAX),
-            written_at: None,
-            dirty: true,
-        }),
+        metrics,
         hooks: None,
         healer,
     };
     state.hooks = Hooks::start(&settings.hooks, &state.mnt);
     if settings.api.enabled {
-        let path = api::socket_path(&settings.api.dir, &state.healer.uuid);
         let gid = settings.api.group.as_deref().and_then(api::group_id);
         if settings.api.group.is_some() && gid.is_none() {
             err(&format!("{}: status API group {:?} not found; root only", state.mnt, settings.api.group.as_deref().unwrap_or_default()));
         }
-        match api::start(path.clone(), gid, Arc::clone(&state.wake_tx)) {
+        match api::start(&settings.api.dir, &state.healer.uuid, gid, Arc::clone(&state.wake_tx)) {
             Ok(api) => state.api = Some(api),
-            Err(e) => api::start_failed(&state.mnt, &path, &e),
+            Err(e) => api::start_failed(&state.mnt, &settings.api.dir.join(api::socket_name(&state.healer.uuid)), &e),
         }
     }
     if settings.patrol.enabled {
@@ -205,7 +218,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     let result = state.event_loop(&wake_rx, &done_rx);
     state.flush_suppressed();
     if let Some(metrics) = &state.metrics {
-        let _ = std::fs::remove_file(&metrics.path);
+        let _ = metrics.dir.remove(&metrics.name);
     }
     if let Some(samples) = state.latencies.as_mut() {
         err(&format!("{}: debug: {}", state.mnt, latency_summary(samples)));
@@ -704,10 +717,9 @@ impl Loop {
             return;
         }
         let text = self.book.prometheus(&self.mnt, &uuid_text(&self.healer.uuid), gauges);
-        let tmp = metrics.path.with_extension("prom.tmp");
-        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &metrics.path));
-        if let Err(e) = written {
-            err(&format!("{}: metrics: {}: {e}", self.mnt, metrics.path.display()));
+        // Readable by the node exporter, which runs as its own user.
+        if let Err(e) = metrics.dir.replace(&metrics.name, text.as_bytes(), 0o644) {
+            err(&format!("{}: metrics: {}: {e}", self.mnt, metrics.dir.path().join(&metrics.name).display()));
             // Said once: no more attempts.
             self.metrics = None;
             return;
@@ -723,7 +735,7 @@ impl Loop {
         for call in calls {
             match call {
                 api::LoopCall::Status(reply) => {
-                    let _ = reply.send(self.status());
+                    reply.send(self.status());
                 }
                 api::LoopCall::FullScan(reply) => {
                     let answer = if self.healer.mode != Mode::Repair {
@@ -737,7 +749,7 @@ impl Loop {
                         self.run_actions(actions);
                         Ok((started, self.engine.full_scan_deferred()))
                     };
-                    let _ = reply.send(answer);
+                    reply.send(answer);
                 }
             }
         }
@@ -745,6 +757,7 @@ impl Loop {
 
     fn status(&self) -> xfs_varlink::Status {
         let (sick, sick_truncated) = self.book.sick_objects();
+        let (last_events, last_events_shortened) = self.book.last_events();
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
             uuid: uuid_text(&self.healer.uuid),
@@ -756,7 +769,8 @@ impl Loop {
             full_scan_running: self.engine.full_scan_running(),
             sick,
             sick_truncated,
-            last_events: self.book.last_events(),
+            last_events,
+            last_events_shortened,
             counters: self.book.counters.clone(),
         }
     }

@@ -8,6 +8,7 @@
 use xfs_healer::config::PatrolSettings;
 use crate::output::{err, out};
 use crate::paths;
+use crate::statedir::{StateDir, StateDirError, uuid_hex};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,19 +73,29 @@ impl Saved {
     }
 }
 
-fn state_file(dir: &Path, uuid: &[u8; 16]) -> PathBuf {
-    let hex: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
-    dir.join(format!("{hex}.patrol"))
+/// Where the saved state lives: `<state_dir>/<uuid>.patrol`.
+#[derive(Debug)]
+struct CursorFile {
+    dir: StateDir,
+    name: String,
 }
 
-/// Writes the state atomically (a crash leaves the old or the new one).
-fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+impl CursorFile {
+    fn open(dir: &Path, uuid: &[u8; 16]) -> Result<CursorFile, StateDirError> {
+        Ok(CursorFile { dir: StateDir::open(dir, Some(0o755))?, name: format!("{}.patrol", uuid_hex(uuid)) })
     }
-    let tmp = path.with_extension("patrol.tmp");
-    std::fs::write(&tmp, saved.render())?;
-    std::fs::rename(&tmp, path)
+
+    fn load(&self) -> Saved {
+        match self.dir.read(&self.name) {
+            Ok(Some(bytes)) => Saved::parse(&String::from_utf8_lossy(&bytes)),
+            Ok(None) | Err(_) => Saved::default(),
+        }
+    }
+
+    /// Writes the state atomically (a crash leaves the old or the new one).
+    fn save(&self, saved: &Saved) -> Result<(), String> {
+        self.dir.replace(&self.name, saved.render().as_bytes(), 0o644).map_err(|e| format!("{}: {e}", self.dir.path().join(&self.name).display()))
+    }
 }
 
 fn unix_now() -> u64 {
@@ -98,9 +109,12 @@ fn pause(stop: &Receiver<()>, how_long: Duration) -> bool {
 
 /// Runs passes until `stop` is signalled or dropped.
 pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
-    let path = state_file(&settings.state_dir, &target.uuid);
+    let cursor = match CursorFile::open(&settings.state_dir, &target.uuid) {
+        Ok(cursor) => cursor,
+        Err(e) => return err(&format!("{}: media patrol not started: {e}", target.mnt)),
+    };
     loop {
-        let mut saved = std::fs::read_to_string(&path).map(|t| Saved::parse(&t)).unwrap_or_default();
+        let mut saved = cursor.load();
         // A cursor for a device of another size is no cursor.
         if saved.end != target.data_sectors || saved.next == 0 {
             saved = Saved { next: 0, end: target.data_sectors, bad: 0, completed: saved.completed };
@@ -120,12 +134,12 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
         } else {
             out(&format!("{}: media patrol resumed at {}% of the data device.", target.mnt, walk.per_mille() / 10));
         }
-        match pass(target, settings, stop, &mut walk, &path, saved) {
+        match pass(target, settings, stop, &mut walk, &cursor, saved) {
             Ok(true) => {
                 out(&format!("{}: media patrol complete: {} bad blocks.", target.mnt, saved.bad + walk.bad_blocks()));
                 let done = Saved { next: 0, end: walk.end(), bad: 0, completed: Some(unix_now()) };
-                if let Err(e) = save(&path, &done) {
-                    err(&format!("{}: media patrol: {}: {e}", target.mnt, path.display()));
+                if let Err(e) = cursor.save(&done) {
+                    err(&format!("{}: media patrol: {e}", target.mnt));
                 }
             }
             Ok(false) => return,
@@ -139,12 +153,12 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
 
 /// One pass from the walk's cursor. Ok(true): finished; Ok(false): told to
 /// stop (the cursor is saved).
-fn pass(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>, walk: &mut Walk, path: &Path, from: Saved) -> Result<bool, String> {
+fn pass(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>, walk: &mut Walk, cursor: &CursorFile, from: Saved) -> Result<bool, String> {
     let mut last_tenth = walk.per_mille() / 100;
     let mut saved_at = Instant::now();
     let store = |walk: &Walk| {
         let saved = Saved { next: walk.cursor(), end: walk.end(), bad: from.bad + walk.bad_blocks(), completed: from.completed };
-        save(path, &saved).map_err(|e| format!("{}: {e}", path.display()))
+        cursor.save(&saved)
     };
     while let Some(request) = walk.request() {
         if !matches!(stop.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)) {
@@ -198,12 +212,14 @@ mod tests {
     #[test]
     fn state_is_saved_atomically_per_filesystem() {
         let dir = std::env::temp_dir().join(format!("xfs-healer-patrol-test-{}", std::process::id()));
-        let path = state_file(&dir, &[0xab; 16]);
-        assert!(path.ends_with("abababababababababababababababab.patrol"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cursor = CursorFile::open(&dir, &[0xab; 16]).unwrap();
+        let path = dir.join("abababababababababababababababab.patrol");
         let saved = Saved { next: 8, end: 16, bad: 0, completed: None };
-        save(&path, &saved).unwrap();
+        cursor.save(&saved).unwrap();
         assert_eq!(Saved::parse(&std::fs::read_to_string(&path).unwrap()), saved);
-        assert!(!path.with_extension("patrol.tmp").exists());
+        assert_eq!(cursor.load(), saved);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "a temporary was left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

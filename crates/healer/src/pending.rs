@@ -8,46 +8,43 @@
 //! the engine has work; a healer that stops idle (unmount, SIGTERM between
 //! repairs) leaves none, so routine restarts cost nothing.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use crate::statedir::{StateDir, StateDirError, uuid_hex};
+use std::path::Path;
 
 pub const RUN_DIR: &str = "/run/xfs_healer";
+/// `/run/xfs_healer` itself: searchable by all, so an API group can reach
+/// its socket (each file keeps its own mode).
+pub const RUN_DIR_MODE: u32 = 0o755;
 
 #[derive(Debug)]
 pub struct PendingMarker {
-    path: PathBuf,
+    dir: Option<StateDir>,
+    name: String,
     present: bool,
 }
 
 impl PendingMarker {
     /// The marker for the filesystem with this UUID, under `dir`; also says
-    /// whether a previous healer left it behind.
-    pub fn open(dir: &Path, uuid: &[u8; 16]) -> (PendingMarker, bool) {
-        let mut name = String::with_capacity(40);
-        for byte in uuid {
-            let _ = write!(name, "{byte:02x}");
-        }
-        name.push_str(".pending");
-        let path = dir.join(name);
-        let left_behind = path.exists();
-        (PendingMarker { path, present: left_behind }, left_behind)
+    /// whether a previous healer left it behind. A directory that cannot
+    /// be used (said by the caller) costs only the crash detection.
+    pub fn open(dir: &Path, uuid: &[u8; 16]) -> (PendingMarker, bool, Option<StateDirError>) {
+        let name = format!("{}.pending", uuid_hex(uuid));
+        let (dir, refused) = match StateDir::open(dir, Some(RUN_DIR_MODE)) {
+            Ok(dir) => (Some(dir), None),
+            Err(e) => (None, Some(e)),
+        };
+        let left_behind = dir.as_ref().is_some_and(|d| d.exists(&name));
+        (PendingMarker { dir, name, present: left_behind }, left_behind, refused)
     }
 
-    /// Records whether work is queued or running (best effort: a read-only
-    /// /run costs only the crash detection).
+    /// Records whether work is queued or running (best effort, see `open`).
     pub fn set(&mut self, busy: bool) {
         if busy == self.present {
             return;
         }
         self.present = busy;
-        if busy {
-            if let Some(dir) = self.path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let _ = std::fs::write(&self.path, format!("{}\n", std::process::id()));
-        } else {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let Some(dir) = &self.dir else { return };
+        let _ = if busy { dir.replace(&self.name, format!("{}\n", std::process::id()).as_bytes(), 0o644) } else { dir.remove(&self.name) };
     }
 }
 
@@ -58,17 +55,35 @@ mod tests {
     #[test]
     fn present_only_while_busy_and_seen_by_the_next_run() {
         let dir = std::env::temp_dir().join(format!("xfs-healer-pending-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         let uuid = [0xab; 16];
-        let (mut marker, left) = PendingMarker::open(&dir, &uuid);
-        assert!(!left);
+        let (mut marker, left, refused) = PendingMarker::open(&dir, &uuid);
+        assert!(!left && refused.is_none(), "{refused:?}");
         marker.set(true);
         assert!(dir.join(format!("{}.pending", "ab".repeat(16))).exists());
         // Killed here: the next healer finds the marker.
-        let (mut next, left) = PendingMarker::open(&dir, &uuid);
+        let (mut next, left, _) = PendingMarker::open(&dir, &uuid);
         assert!(left);
         next.set(false);
-        let (_, left) = PendingMarker::open(&dir, &uuid);
+        let (_, left, _) = PendingMarker::open(&dir, &uuid);
         assert!(!left, "an idle healer leaves no marker");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_link_planted_as_the_marker_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("xfs-healer-pending-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep\n").unwrap();
+        let uuid = [0xcd; 16];
+        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.pending", "cd".repeat(16)))).unwrap();
+        let (mut marker, left, _) = PendingMarker::open(&dir, &uuid);
+        assert!(left);
+        marker.set(false);
+        marker.set(true);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

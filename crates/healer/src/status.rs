@@ -13,6 +13,10 @@ const MAX_SICK: usize = 4096;
 const LISTED_SICK: usize = 256;
 /// Latest events kept.
 const LAST_EVENTS: usize = 32;
+/// Bytes of a kept event's message, path or outcome: with any user able
+/// to make paths of 4 KiB that escape to 16, unbounded fields would let
+/// one user's file names fill every status reply.
+const KEPT_FIELD: usize = 1024;
 
 #[derive(Debug, Clone, Copy)]
 struct Sick {
@@ -26,6 +30,8 @@ pub struct StatusBook {
     sick: BTreeMap<Object, Sick>,
     sick_untracked: bool,
     last: VecDeque<xfs_varlink::Event>,
+    /// How many of `last` were shortened to [`KEPT_FIELD`].
+    last_shortened: usize,
     pub counters: Counters,
     /// Kernel reports by kind (a fixed, small set of keys).
     by_kind: BTreeMap<&'static str, u64>,
@@ -118,11 +124,19 @@ impl StatusBook {
         self.counters.full_scans += 1;
     }
 
-    /// Keeps the latest events.
-    pub fn record(&mut self, event: xfs_varlink::Event) {
-        if self.last.len() == LAST_EVENTS {
-            self.last.pop_front();
+    /// Keeps the latest events, each field shortened to [`KEPT_FIELD`].
+    pub fn record(&mut self, mut event: xfs_varlink::Event) {
+        if self.last.len() == LAST_EVENTS
+            && let Some(old) = self.last.pop_front()
+            && shortened(&old)
+        {
+            self.last_shortened -= 1;
         }
+        let mut cut = shorten(&mut event.message);
+        for field in [&mut event.path, &mut event.outcome, &mut event.object].into_iter().flatten() {
+            cut |= shorten(field);
+        }
+        self.last_shortened += usize::from(cut);
         self.last.push_back(event);
     }
 
@@ -136,9 +150,32 @@ impl StatusBook {
         (listed, self.sick_untracked || self.sick.len() > LISTED_SICK)
     }
 
-    pub fn last_events(&self) -> Vec<xfs_varlink::Event> {
-        self.last.iter().cloned().collect()
+    /// The latest events, oldest first, and whether any was shortened.
+    pub fn last_events(&self) -> (Vec<xfs_varlink::Event>, bool) {
+        (self.last.iter().cloned().collect(), self.last_shortened > 0)
     }
+}
+
+/// Marks a shortened field's end (not a character an escaped name has).
+const SHORTENED: &str = "\u{2026}";
+
+fn shortened(event: &xfs_varlink::Event) -> bool {
+    [Some(&event.message), event.path.as_ref(), event.outcome.as_ref(), event.object.as_ref()].into_iter().flatten().any(|f| f.ends_with(SHORTENED))
+}
+
+/// Cuts `text` to at most [`KEPT_FIELD`] bytes at a character boundary,
+/// ending it with [`SHORTENED`]; true if it was cut.
+fn shorten(text: &mut String) -> bool {
+    if text.len() <= KEPT_FIELD {
+        return false;
+    }
+    let mut end = KEPT_FIELD - SHORTENED.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(SHORTENED);
+    true
 }
 
 /// The kind of a kernel report, as the API and metrics name it.
@@ -258,10 +295,38 @@ mod tests {
         for i in 0..100 {
             book.record(xfs_varlink::Event { time_usec: i, kind: "x".into(), message: String::new(), object: None, structures: None, path: None, outcome: None });
         }
-        let last = book.last_events();
-        assert_eq!((last.len(), last[0].time_usec), (LAST_EVENTS, 100 - LAST_EVENTS as u64));
+        let (last, shortened) = book.last_events();
+        assert_eq!((last.len(), last[0].time_usec, shortened), (LAST_EVENTS, 100 - LAST_EVENTS as u64, false));
         book.on_event(&Event::Lost { count: 3 }, 0);
         book.on_lost(2);
         assert_eq!(book.counters.lost_events, 5);
+    }
+
+    /// Hostile file names (4 KiB of control bytes, escaped to 16 KiB) in
+    /// every kept event and a full sick list still make a status reply
+    /// far below the API's per-client bound.
+    #[test]
+    fn status_replies_are_bounded_whatever_the_names() {
+        let mut book = StatusBook::default();
+        for agno in 0..(MAX_SICK as u32) {
+            book.on_event(&Event::Health { verdict: Verdict::Sick, object: HealthObject::Ag { agno, mask: Mask(u32::MAX) } }, 0);
+        }
+        let hostile = "\\x01".repeat(4096);
+        for i in 0..100 {
+            let text = || Some(format!("ä{hostile}"));
+            book.record(xfs_varlink::Event { time_usec: i, kind: "sick".into(), message: format!("{hostile} directory: sick"), object: text(), structures: None, path: text(), outcome: text() });
+        }
+        let (last_events, last_events_shortened) = book.last_events();
+        assert!(last_events_shortened);
+        assert!(last_events.iter().all(|e| e.message.len() <= KEPT_FIELD && e.path.as_ref().is_some_and(|p| p.len() <= KEPT_FIELD && p.ends_with(SHORTENED))));
+        let (sick, sick_truncated) = book.sick_objects();
+        let status = xfs_varlink::Status { mountpoint: hostile.clone(), sick, sick_truncated, last_events, last_events_shortened, ..xfs_varlink::Status::default() };
+        let bytes = serde_json::to_vec(&status).unwrap().len();
+        assert!(bytes < 512 * 1024, "a status reply of {bytes} bytes");
+        // Shortened events leave the count when they leave the book.
+        for i in 0..LAST_EVENTS as u64 {
+            book.record(xfs_varlink::Event { time_usec: i, kind: "x".into(), message: String::new(), object: None, structures: None, path: None, outcome: None });
+        }
+        assert!(!book.last_events().1);
     }
 }

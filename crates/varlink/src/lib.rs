@@ -209,6 +209,9 @@ pub struct Status {
     pub sick: Vec<SickObject>,
     pub sick_truncated: bool,
     pub last_events: Vec<Event>,
+    /// Some of `last_events` had a field cut to 1 KiB (ending in "…").
+    #[serde(default)]
+    pub last_events_shortened: bool,
     pub counters: Counters,
 }
 
