@@ -1,11 +1,16 @@
 //! `xfs_report::escape_name` on arbitrary bytes. Checks: the output has no
-//! ASCII control byte (so no newline, no terminal escape); undoing the
-//! escapes gives back the input exactly (so the mapping is injective);
-//! names that need no escaping come out unchanged.
+//! ASCII control byte (so no newline, no terminal escape) and no character
+//! of category Cc, Cf, Zl, Zp, Co, Cn or Cs (so no bidi override, invisible
+//! format character, U+2028/U+2029 line split, private-use or unassigned
+//! character); undoing the escapes gives back the input exactly (so the
+//! mapping is injective); names that need no escaping come out unchanged
+//! and borrowed, and only those.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::borrow::Cow;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 fuzz_target!(|data: &[u8]| {
     let out = xfs_report::escape_name(data);
@@ -18,12 +23,44 @@ fuzz_target!(|data: &[u8]| {
         data,
         "escape_name is not reversible for {data:?} -> {out:?}"
     );
-    if let Ok(text) = std::str::from_utf8(data)
-        && text.chars().all(|c| !c.is_control() && c != '\\')
-    {
-        assert_eq!(&*out, text);
+    if let Some(c) = out.chars().find(|&c| forbidden(c)) {
+        panic!(
+            "U+{:04X} ({:?}) printed raw in {out:?}",
+            c as u32,
+            c.general_category()
+        );
+    }
+    let plain = std::str::from_utf8(data)
+        .ok()
+        .filter(|text| text.chars().all(|c| !forbidden(c) && c != '\\'));
+    match plain {
+        Some(text) => {
+            assert_eq!(&*out, text);
+            assert!(
+                matches!(out, Cow::Borrowed(_)),
+                "plain name {text:?} copied"
+            );
+        }
+        None => assert_ne!(out.as_bytes(), data, "{data:?} needs escaping"),
     }
 });
+
+/// The characters escape_name must never print raw, straight from the
+/// Unicode tables: controls, format characters (bidi overrides, zero-width
+/// characters, tags), line and paragraph separators, surrogates, private
+/// use and unassigned code points.
+fn forbidden(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::Surrogate
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Unassigned
+    )
+}
 
 /// The inverse of the documented escaping: `\\` is a backslash, `\xNN` (two
 /// lowercase hex digits) a byte, anything else itself. Panics on any other

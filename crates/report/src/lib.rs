@@ -1,21 +1,52 @@
 //! The text lines xfsprogs 7.2's `xfs_healer` prints, byte for byte, as
 //! pure functions. One deliberate difference: mount points and file names
-//! are escaped ([`escape_name`]) instead of printed raw, so a file name with
-//! a newline cannot forge a log line; ordinary names print unchanged.
+//! are escaped ([`escape_name`]) instead of printed raw. Whoever can create
+//! a file can choose its name, so a name must not be able to forge a log
+//! line (newline, U+2028 LINE SEPARATOR), drive a terminal (ESC), or make
+//! the line read other than it is (bidi overrides such as U+202E, invisible
+//! format characters such as U+200B). Every control, format, line or
+//! paragraph separator, private-use and unassigned character is therefore
+//! escaped as `\xNN` per UTF-8 byte, as are invalid bytes and the backslash
+//! (`\\`); ordinary names, including non-ASCII letters and emoji, print
+//! unchanged.
 
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
 use xfs_policy::media::Damage;
 use std::fmt::Write as _;
+use unicode_properties::UnicodeGeneralCategory as _;
 use xfs_events::{Event, HealthObject, Mask, SHUTDOWN_NAMES};
 
-/// Escapes a name for a log line. Printable ASCII and valid UTF-8 other
-/// than control characters pass unchanged; a backslash becomes `\\`, and
-/// every other byte (control bytes, DEL, bytes of invalid UTF-8) `\xNN`.
-/// The mapping is injective: distinct names give distinct text.
+/// Escapes a name for a log line.
+///
+/// A character passes unchanged unless it is a backslash or its Unicode
+/// general category is one of
+///
+/// - `Cc` control: C0, DEL and C1, so no newline, carriage return or
+///   terminal escape sequence reaches the log;
+/// - `Cf` format: the bidi controls (U+202A–202E, U+2066–2069, U+200E,
+///   U+200F, U+061C), which reorder what follows so `invoice\u{202E}fdp.exe`
+///   would read as `invoiceexe.pdf`; the invisible U+200B, U+200C, U+200D,
+///   U+2060, U+FEFF and U+00AD; the tag characters U+E0001 and
+///   U+E0020–E007F;
+/// - `Zl` and `Zp`: U+2028 and U+2029, which end a line for Unicode-aware
+///   readers (journal viewers, editors, JSON consumers);
+/// - `Co` private use and `Cn` unassigned (noncharacters included): no
+///   agreed rendering, and a later Unicode version may give them one;
+/// - `Cs` surrogates cannot occur in a `str` (they arrive as invalid bytes).
+///
+/// A backslash becomes `\\`; an escaped character and every byte of
+/// invalid UTF-8 become `\xNN` (two lowercase hex digits) per byte. Since
+/// plain output characters are never a backslash, the mapping is injective
+/// and reversible: distinct names give distinct text. Categories come from
+/// the `unicode-properties` tables (their version is
+/// `unicode_properties::UNICODE_VERSION`), so a character assigned after
+/// that version is still escaped as `Cn`. Other spaces (`Zs`, such as
+/// U+00A0) and combining marks are visible or attach to a visible
+/// character, and pass. Printable ASCII is decided without a table lookup,
+/// and a name needing no escape is returned borrowed.
 pub fn escape_name(bytes: &[u8]) -> Cow<'_, str> {
-    let plain = |c: char| !c.is_control() && c != '\\';
     if let Ok(text) = std::str::from_utf8(bytes)
         && text.chars().all(plain)
     {
@@ -40,6 +71,27 @@ pub fn escape_name(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether [`escape_name`] prints `c` as itself: printable ASCII other than
+/// the backslash (no table lookup), or a non-ASCII character outside the
+/// categories Cc, Cf, Zl, Zp, Cs, Co and Cn.
+#[inline]
+fn plain(c: char) -> bool {
+    if c.is_ascii() {
+        return matches!(c, ' '..='~') && c != '\\';
+    }
+    use unicode_properties::GeneralCategory as Gc;
+    !matches!(
+        c.general_category(),
+        Gc::Control
+            | Gc::Format
+            | Gc::LineSeparator
+            | Gc::ParagraphSeparator
+            | Gc::Surrogate
+            | Gc::PrivateUse
+            | Gc::Unassigned
+    )
 }
 
 /// The names of the set bits, joined with ", "; unnamed bits as `0x<hex>`.
@@ -351,19 +403,141 @@ mod tests {
         assert_eq!(escape_name(b"\x1b[31m"), "\\x1b[31m");
     }
 
+    /// The code points the escaping exists for: bidi controls, invisible
+    /// format characters, line and paragraph separators, soft hyphen, tag
+    /// characters, private use, unassigned and noncharacters, C1 controls.
+    const HOSTILE: &[char] = &[
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+        '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}',
+        '\u{FEFF}', '\u{2028}', '\u{2029}', '\u{00AD}', '\u{E0000}', '\u{E0001}', '\u{E0020}', '\u{E0041}',
+        '\u{E007F}', '\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}', '\u{0378}', '\u{FFFF}', '\u{10FFFF}',
+        '\u{0085}', '\u{009B}',
+    ];
+
+    /// Characters that must print as themselves.
+    const ORDINARY: &[char] = &['é', 'ü', 'ñ', '日', '本', 'Ж', 'ع', 'א', '\u{1F600}', '\u{0301}', '\u{FE0F}', '\u{00A0}', '€'];
+
+    fn hex(c: char) -> String {
+        c.to_string().bytes().map(|b| format!("\\x{b:02x}")).collect()
+    }
+
+    /// Whether a character has a category escape_name must never print raw,
+    /// checked against the tables directly rather than through `plain`.
+    fn forbidden(c: char) -> bool {
+        use unicode_properties::GeneralCategoryGroup as Group;
+        use unicode_properties::GeneralCategory as Gc;
+        c.general_category_group() == Group::Other
+            || matches!(c.general_category(), Gc::LineSeparator | Gc::ParagraphSeparator)
+    }
+
+    /// The inverse of the documented escaping (`\\` and `\xNN`).
+    fn unescape(text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1)) {
+                (b'\\', Some(b'\\')) => {
+                    out.push(b'\\');
+                    i += 2;
+                }
+                (b'\\', Some(b'x')) => {
+                    let digits = std::str::from_utf8(&bytes[i + 2..i + 4]).unwrap();
+                    assert!(digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{text:?}");
+                    out.push(u8::from_str_radix(digits, 16).unwrap());
+                    i += 4;
+                }
+                (b'\\', other) => panic!("stray backslash before {other:?} in {text:?}"),
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bidi_invisible_and_separator_characters_are_escaped() {
+        assert_eq!(escape_name("\u{202E}".as_bytes()), "\\xe2\\x80\\xae");
+        assert_eq!(escape_name("/mnt/invoice\u{202E}fdp.exe".as_bytes()), "/mnt/invoice\\xe2\\x80\\xaefdp.exe");
+        assert_eq!(escape_name("/mnt/a\u{2028}b".as_bytes()), "/mnt/a\\xe2\\x80\\xa8b");
+        assert_eq!(escape_name("\u{FEFF}".as_bytes()), "\\xef\\xbb\\xbf");
+        assert_eq!(escape_name("\u{00AD}".as_bytes()), "\\xc2\\xad");
+        assert_eq!(escape_name("\u{E0041}".as_bytes()), "\\xf3\\xa0\\x81\\x81");
+        for &c in HOSTILE {
+            let name = format!("/mnt/a{c}b");
+            let want = format!("/mnt/a{}b", hex(c));
+            assert_eq!(escape_name(name.as_bytes()), want, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn tag_characters_are_all_escaped() {
+        for cp in 0xE0000..=0xE007F {
+            let c = char::from_u32(cp).unwrap();
+            assert_eq!(escape_name(c.to_string().as_bytes()), hex(c), "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn private_use_and_unassigned_are_escaped() {
+        assert_eq!(escape_name("\u{E000}".as_bytes()), "\\xee\\x80\\x80");
+        assert_eq!(escape_name("\u{0378}".as_bytes()), "\\xcd\\xb8");
+        assert_eq!(escape_name("\u{10FFFF}".as_bytes()), "\\xf4\\x8f\\xbf\\xbf");
+    }
+
+    #[test]
+    fn ordinary_unicode_passes_unchanged() {
+        for name in ["/mnt/café", "/mnt/über", "/mnt/日本", "/mnt/\u{1F600}", "/mnt/e\u{0301}", "/mnt/Жук عربي עברית"] {
+            assert!(matches!(escape_name(name.as_bytes()), Cow::Borrowed(n) if n == name), "{name:?}");
+        }
+        for &c in ORDINARY {
+            let name = format!("x{c}y");
+            assert_eq!(escape_name(name.as_bytes()), name, "U+{:04X}", c as u32);
+        }
+        let ascii: Vec<u8> = (0x20..=0x7e).filter(|&b| b != b'\\').collect();
+        assert!(matches!(escape_name(&ascii), Cow::Borrowed(_)));
+    }
+
+    /// Names mixing raw bytes, ASCII, any char, and the hostile and
+    /// ordinary characters above.
+    fn names() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            any::<u8>().prop_map(|b| vec![b]),
+            (0x20u8..0x7f).prop_map(|b| vec![b]),
+            any::<char>().prop_map(|c| c.to_string().into_bytes()),
+            proptest::sample::select(HOSTILE).prop_map(|c| c.to_string().into_bytes()),
+            proptest::sample::select(ORDINARY).prop_map(|c| c.to_string().into_bytes()),
+            Just(b"\\x41".to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
     proptest! {
         #[test]
-        fn escaping_is_injective_and_line_safe(a in proptest::collection::vec(any::<u8>(), 0..40), b in proptest::collection::vec(any::<u8>(), 0..40)) {
+        fn escaping_is_injective_and_line_safe(a in names(), b in names()) {
             let (ea, eb) = (escape_name(&a), escape_name(&b));
             prop_assert!(!ea.chars().any(char::is_control));
+            prop_assert!(!ea.chars().any(forbidden), "{:?}", ea);
             prop_assert_eq!(a == b, ea == eb);
         }
 
         #[test]
-        fn event_lines_never_contain_control_characters(mount in proptest::collection::vec(any::<u8>(), 0..30), path in proptest::collection::vec(any::<u8>(), 0..30), raw in proptest::collection::vec(any::<u8>(), 64)) {
+        fn escaping_round_trips(name in names()) {
+            let escaped = escape_name(&name);
+            prop_assert!(!escaped.chars().any(forbidden), "{:?}", escaped);
+            prop_assert_eq!(unescape(&escaped), name.clone());
+            let needs_none = std::str::from_utf8(&name).is_ok_and(|t| t.chars().all(|c| !forbidden(c) && c != '\\'));
+            prop_assert_eq!(needs_none, matches!(escaped, Cow::Borrowed(_)));
+        }
+
+        #[test]
+        fn event_lines_never_contain_control_characters(mount in names(), path in names(), raw in proptest::collection::vec(any::<u8>(), 64)) {
             let record = xfs_events::decode(&raw.clone().try_into().unwrap());
             if let Some(l) = event_line(&mount, &record.event, Some(&path), |_| "x".into()) {
                 prop_assert!(!l.chars().any(char::is_control));
+                prop_assert!(!l.chars().any(forbidden), "{:?}", l);
             }
         }
     }
