@@ -13,10 +13,10 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use xfs_policy::media::Damage;
 use std::fmt::Write as _;
 use unicode_properties::UnicodeGeneralCategory as _;
 use xfs_events::{Event, HealthObject, Mask, SHUTDOWN_NAMES};
+use xfs_policy::media::Damage;
 
 /// Escapes a name for a log line.
 ///
@@ -99,7 +99,11 @@ fn mask_words(mask: Mask, names: &[&str]) -> String {
     let mut words: Vec<String> = Vec::new();
     for bit in 0..32 {
         if mask.0 & (1 << bit) != 0 {
-            words.push(names.get(bit).map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()));
+            words.push(
+                names
+                    .get(bit)
+                    .map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()),
+            );
         }
     }
     words.join(", ")
@@ -119,7 +123,9 @@ fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> St
         HealthObject::Fs { .. } => mnt.into_owned(),
         HealthObject::Ag { agno, .. } => format!("{mnt} agno {agno:#x}"),
         HealthObject::RtGroup { rgno, .. } => format!("{mnt} rgno {rgno:#x}"),
-        HealthObject::Inode { ino, generation, .. } => inode_prefix(mount, path, ino, generation),
+        HealthObject::Inode {
+            ino, generation, ..
+        } => inode_prefix(mount, path, ino, generation),
     }
 }
 
@@ -129,10 +135,18 @@ fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> St
 /// kernel reports each lost file range itself (DATALOST, printed as the
 /// reference does) and marks a hit block map sick, and extra lines naming
 /// a file would change what tests that grep for it see.
-pub fn media_lines(mount: &[u8], range: (xfs_events::Device, u64, u64), damages: &[Damage], more: usize) -> Vec<String> {
+pub fn media_lines(
+    mount: &[u8],
+    range: (xfs_events::Device, u64, u64),
+    damages: &[Damage],
+    more: usize,
+) -> Vec<String> {
     let mnt = escape_name(mount);
     let (device, daddr, bbcount) = range;
-    let range = format!("{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}", device.word());
+    let range = format!(
+        "{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}",
+        device.word()
+    );
     let mut lines = Vec::new();
     let mut files: Vec<u64> = Vec::new();
     let mut maps: Vec<u64> = Vec::new();
@@ -152,7 +166,9 @@ pub fn media_lines(mount: &[u8], range: (xfs_events::Device, u64, u64), damages:
                 }
                 continue;
             }
-            Damage::AgMetadata { agno, what, .. } => format!("{mnt} agno {agno:#x} {what}: on failed media"),
+            Damage::AgMetadata { agno, what, .. } => {
+                format!("{mnt} agno {agno:#x} {what}: on failed media")
+            }
             Damage::Log => format!("{range}: log on failed media, which online repair cannot move"),
             Damage::Free => format!("{range}: free space, no data lost"),
             Damage::Unknown => format!("{range}: owner unknown without a reverse-mapping btree"),
@@ -165,11 +181,23 @@ pub fn media_lines(mount: &[u8], range: (xfs_events::Device, u64, u64), damages:
     }
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if !files.is_empty() {
-        let reflink = if shared { ", in blocks shared between files (reflink)" } else { "" };
-        lines.push(format!("{range}: data of {} file{} on failed media{reflink}", files.len(), plural(files.len())));
+        let reflink = if shared {
+            ", in blocks shared between files (reflink)"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "{range}: data of {} file{} on failed media{reflink}",
+            files.len(),
+            plural(files.len())
+        ));
     }
     if !maps.is_empty() {
-        lines.push(format!("{range}: block maps of {} file{} on failed media", maps.len(), plural(maps.len())));
+        lines.push(format!(
+            "{range}: block maps of {} file{} on failed media",
+            maps.len(),
+            plural(maps.len())
+        ));
     }
     if more > 0 {
         lines.push(format!("{range}: {more} more owners not listed"));
@@ -180,14 +208,22 @@ pub fn media_lines(mount: &[u8], range: (xfs_events::Device, u64, u64), damages:
 /// The line for one event, or None where the reference prints nothing.
 /// `path` is the resolved path for inode and file events; `strerror` maps
 /// a positive errno to glibc's text.
-pub fn event_line(mount: &[u8], event: &Event, path: Option<&[u8]>, strerror: impl Fn(u32) -> String) -> Option<String> {
+pub fn event_line(
+    mount: &[u8],
+    event: &Event,
+    path: Option<&[u8]>,
+    strerror: impl Fn(u32) -> String,
+) -> Option<String> {
     let mnt = escape_name(mount);
     Some(match *event {
         Event::Running => format!("{mnt}: monitoring started"),
         Event::Lost { count } => format!("{mnt}: {count} events lost"),
         Event::Unmount => format!("{mnt}: filesystem unmounted"),
         Event::Shutdown { reasons } => {
-            format!("{mnt}: filesystem shut down due to {}", mask_words(Mask(reasons.0), SHUTDOWN_NAMES))
+            format!(
+                "{mnt}: filesystem shut down due to {}",
+                mask_words(Mask(reasons.0), SHUTDOWN_NAMES)
+            )
         }
         Event::Health { verdict, object } => format!(
             "{} {}: {}",
@@ -195,19 +231,39 @@ pub fn event_line(mount: &[u8], event: &Event, path: Option<&[u8]>, strerror: im
             mask_words(object.mask(), object.names()),
             verdict.word()
         ),
-        Event::Media { device, daddr, bbcount } => {
-            format!("{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}: media error", device.word())
+        Event::Media {
+            device,
+            daddr,
+            bbcount,
+        } => {
+            format!(
+                "{mnt} {} daddr {daddr:#x} bbcount {bbcount:#x}: media error",
+                device.word()
+            )
         }
-        Event::FileIo { kind, ino, generation, pos, len, error } => {
+        Event::FileIo {
+            kind,
+            ino,
+            generation,
+            pos,
+            len,
+            error,
+        } => {
             let prefix = inode_prefix(mount, path, ino, generation);
             if error == 0 || kind == xfs_events::FileIoKind::DataLost {
                 format!("{prefix} pos {pos} len {len}: {} failed", kind.word())
             } else {
-                format!("{prefix} pos {pos} len {len}: {}: {}", kind.word(), strerror(error))
+                format!(
+                    "{prefix} pos {pos} len {len}: {}: {}",
+                    kind.word(),
+                    strerror(error)
+                )
             }
         }
         // The reference drops these silently; we say what arrived.
-        Event::Unknown { domain, kind } => format!("{mnt}: unknown event domain {domain:#x} type {kind:#x}"),
+        Event::Unknown { domain, kind } => {
+            format!("{mnt}: unknown event domain {domain:#x} type {kind:#x}")
+        }
     })
 }
 
@@ -263,15 +319,34 @@ pub enum ObjectRef {
 
 /// `<prefix> <struct>: <text>` for one repaired structure (`bit` is the
 /// single sick bit repaired; an unnamed one prints `unknown flag`).
-pub fn repair_line(mount: &[u8], object: &ObjectRef, bit: u32, path: Option<&[u8]>, text: &str) -> String {
+pub fn repair_line(
+    mount: &[u8],
+    object: &ObjectRef,
+    bit: u32,
+    path: Option<&[u8]>,
+    text: &str,
+) -> String {
     let index = bit.trailing_zeros() as usize;
     let (prefix, names) = match *object {
         ObjectRef::Fs => (escape_name(mount).into_owned(), xfs_events::FS_NAMES),
-        ObjectRef::Ag(agno) => (format!("{} agno {agno:#x}", escape_name(mount)), xfs_events::AG_NAMES),
-        ObjectRef::RtGroup(rgno) => (format!("{} rgno {rgno:#x}", escape_name(mount)), xfs_events::RTGROUP_NAMES),
-        ObjectRef::Inode { ino, generation } => (inode_prefix(mount, path, ino, generation), xfs_events::INODE_NAMES),
+        ObjectRef::Ag(agno) => (
+            format!("{} agno {agno:#x}", escape_name(mount)),
+            xfs_events::AG_NAMES,
+        ),
+        ObjectRef::RtGroup(rgno) => (
+            format!("{} rgno {rgno:#x}", escape_name(mount)),
+            xfs_events::RTGROUP_NAMES,
+        ),
+        ObjectRef::Inode { ino, generation } => (
+            inode_prefix(mount, path, ino, generation),
+            xfs_events::INODE_NAMES,
+        ),
     };
-    let name = names.get(index).filter(|_| bit.is_power_of_two()).copied().unwrap_or("unknown flag");
+    let name = names
+        .get(index)
+        .filter(|_| bit.is_power_of_two())
+        .copied()
+        .unwrap_or("unknown flag");
     format!("{prefix} {name}: {text}")
 }
 
@@ -282,7 +357,14 @@ mod tests {
     use xfs_events::{Device, FileIoKind, ShutdownReasons, Verdict};
 
     fn line(event: Event, path: Option<&[u8]>) -> String {
-        event_line(b"/mnt", &event, path, |e| if e == 5 { "Input/output error".into() } else { format!("E{e}") }).unwrap()
+        event_line(b"/mnt", &event, path, |e| {
+            if e == 5 {
+                "Input/output error".into()
+            } else {
+                format!("E{e}")
+            }
+        })
+        .unwrap()
     }
 
     #[test]
@@ -292,55 +374,132 @@ mod tests {
             (Event::Lost { count: 32 }, None, "/mnt: 32 events lost"),
             (Event::Running, None, "/mnt: monitoring started"),
             (Event::Unmount, None, "/mnt: filesystem unmounted"),
-            (Event::Shutdown { reasons: ShutdownReasons(4) }, None, "/mnt: filesystem shut down due to forced unmount"),
             (
-                Event::Shutdown { reasons: ShutdownReasons(6) },
+                Event::Shutdown {
+                    reasons: ShutdownReasons(4),
+                },
+                None,
+                "/mnt: filesystem shut down due to forced unmount",
+            ),
+            (
+                Event::Shutdown {
+                    reasons: ShutdownReasons(6),
+                },
                 None,
                 "/mnt: filesystem shut down due to log I/O error, forced unmount",
             ),
-            (health(Verdict::Sick, HealthObject::Fs { mask: Mask(0x81) }), None, "/mnt fscounters, nlinks: sick"),
             (
-                health(Verdict::Sick, HealthObject::Ag { agno: 5, mask: Mask(0x110) }),
+                health(Verdict::Sick, HealthObject::Fs { mask: Mask(0x81) }),
+                None,
+                "/mnt fscounters, nlinks: sick",
+            ),
+            (
+                health(
+                    Verdict::Sick,
+                    HealthObject::Ag {
+                        agno: 5,
+                        mask: Mask(0x110),
+                    },
+                ),
                 None,
                 "/mnt agno 0x5 bnobt, rmapbt: sick",
             ),
-            (health(Verdict::Sick, HealthObject::RtGroup { rgno: 5, mask: Mask(2) }), None, "/mnt rgno 0x5 bitmap: sick"),
             (
-                health(Verdict::Healthy, HealthObject::Inode { ino: 13, generation: 3, mask: Mask(1) }),
+                health(
+                    Verdict::Sick,
+                    HealthObject::RtGroup {
+                        rgno: 5,
+                        mask: Mask(2),
+                    },
+                ),
+                None,
+                "/mnt rgno 0x5 bitmap: sick",
+            ),
+            (
+                health(
+                    Verdict::Healthy,
+                    HealthObject::Inode {
+                        ino: 13,
+                        generation: 3,
+                        mask: Mask(1),
+                    },
+                ),
                 None,
                 "/mnt ino 13 gen 0x3 core: healthy",
             ),
             (
-                health(Verdict::Corrupt, HealthObject::Inode { ino: 13, generation: 3, mask: Mask(0x10) }),
+                health(
+                    Verdict::Corrupt,
+                    HealthObject::Inode {
+                        ino: 13,
+                        generation: 3,
+                        mask: Mask(0x10),
+                    },
+                ),
                 Some(b"/mnt/a"),
                 "/mnt/a directory: corrupt",
             ),
             (
-                health(Verdict::Sick, HealthObject::Ag { agno: 0, mask: Mask(0x1_0001) }),
+                health(
+                    Verdict::Sick,
+                    HealthObject::Ag {
+                        agno: 0,
+                        mask: Mask(0x1_0001),
+                    },
+                ),
                 None,
                 "/mnt agno 0x0 super, 0x10000: sick",
             ),
             (
-                Event::Media { device: Device::Data, daddr: 0x13, bbcount: 5 },
+                Event::Media {
+                    device: Device::Data,
+                    daddr: 0x13,
+                    bbcount: 5,
+                },
                 None,
                 "/mnt datadev daddr 0x13 bbcount 0x5: media error",
             ),
             (
-                Event::FileIo { kind: FileIoKind::DirectRead, ino: 9, generation: 1, pos: 4096, len: 4096, error: 5 },
+                Event::FileIo {
+                    kind: FileIoKind::DirectRead,
+                    ino: 9,
+                    generation: 1,
+                    pos: 4096,
+                    len: 4096,
+                    error: 5,
+                },
                 Some(b"/mnt/a"),
                 "/mnt/a pos 4096 len 4096: directio_read: Input/output error",
             ),
             (
-                Event::FileIo { kind: FileIoKind::DataLost, ino: 9, generation: 1, pos: 0, len: 4096, error: 5 },
+                Event::FileIo {
+                    kind: FileIoKind::DataLost,
+                    ino: 9,
+                    generation: 1,
+                    pos: 0,
+                    len: 4096,
+                    error: 5,
+                },
                 Some(b"/mnt/a"),
                 "/mnt/a pos 0 len 4096: media failed",
             ),
             (
-                Event::FileIo { kind: FileIoKind::BufferedWrite, ino: 9, generation: 0xa, pos: 0, len: 0, error: 0 },
+                Event::FileIo {
+                    kind: FileIoKind::BufferedWrite,
+                    ino: 9,
+                    generation: 0xa,
+                    pos: 0,
+                    len: 0,
+                    error: 0,
+                },
                 None,
                 "/mnt ino 9 gen 0xa pos 0 len 0: buffered_write failed",
             ),
-            (Event::Unknown { domain: 9, kind: 2 }, None, "/mnt: unknown event domain 0x9 type 0x2"),
+            (
+                Event::Unknown { domain: 9, kind: 2 },
+                None,
+                "/mnt: unknown event domain 0x9 type 0x2",
+            ),
         ];
         for (event, path, want) in cases {
             assert_eq!(line(event, path), want);
@@ -353,44 +512,100 @@ mod tests {
         assert_eq!(RepairOutcome::from_oflags(0x81), RepairOutcome::NotNeeded);
         assert_eq!(RepairOutcome::from_oflags(0x3), RepairOutcome::Failed);
         assert_eq!(RepairOutcome::from_oflags(0x21), RepairOutcome::Failed);
-        assert_eq!(RepairOutcome::from_oflags(0x99), RepairOutcome::CrossReferenceFailed);
+        assert_eq!(
+            RepairOutcome::from_oflags(0x99),
+            RepairOutcome::CrossReferenceFailed
+        );
         assert_eq!(RepairOutcome::from_oflags(0x45), RepairOutcome::Success);
         let ok = RepairOutcome::Success.message();
-        assert_eq!(repair_line(b"/mnt", &ObjectRef::Ag(1), 0x2, None, ok), "/mnt agno 0x1 agf: Repairs successful.");
-        assert_eq!(repair_line(b"/mnt", &ObjectRef::Fs, 0x1, None, ok), "/mnt fscounters: Repairs successful.");
         assert_eq!(
-            repair_line(b"/mnt", &ObjectRef::Inode { ino: 131, generation: 2 }, 0x10, Some(b"/mnt/d"), ok),
+            repair_line(b"/mnt", &ObjectRef::Ag(1), 0x2, None, ok),
+            "/mnt agno 0x1 agf: Repairs successful."
+        );
+        assert_eq!(
+            repair_line(b"/mnt", &ObjectRef::Fs, 0x1, None, ok),
+            "/mnt fscounters: Repairs successful."
+        );
+        assert_eq!(
+            repair_line(
+                b"/mnt",
+                &ObjectRef::Inode {
+                    ino: 131,
+                    generation: 2
+                },
+                0x10,
+                Some(b"/mnt/d"),
+                ok
+            ),
             "/mnt/d directory: Repairs successful."
         );
         assert_eq!(
-            repair_line(b"/mnt", &ObjectRef::Inode { ino: 131, generation: 2 }, 0x10, None, ok),
+            repair_line(
+                b"/mnt",
+                &ObjectRef::Inode {
+                    ino: 131,
+                    generation: 2
+                },
+                0x10,
+                None,
+                ok
+            ),
             "/mnt ino 131 gen 0x2 directory: Repairs successful."
         );
-        assert_eq!(repair_line(b"/mnt", &ObjectRef::RtGroup(0), 1 << 20, None, ok), "/mnt rgno 0x0 unknown flag: Repairs successful.");
+        assert_eq!(
+            repair_line(b"/mnt", &ObjectRef::RtGroup(0), 1 << 20, None, ok),
+            "/mnt rgno 0x0 unknown flag: Repairs successful."
+        );
     }
 
     #[test]
     fn media_lines_name_structures_and_count_files() {
         let range = (Device::Data, 0x4c0, 8);
-        let data = |ino, shared| Damage::FileData { ino, attr_fork: false, pos: 0, len: 4096, shared };
+        let data = |ino, shared| Damage::FileData {
+            ino,
+            attr_fork: false,
+            pos: 0,
+            len: 4096,
+            shared,
+        };
         let damages = [
             data(9, true),
             data(10, true),
             data(9, false),
-            Damage::FileMap { ino: 11, attr_fork: true },
-            Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" },
-            Damage::AgMetadata { agno: 1, mask: 0xc0, what: "inode btrees" },
+            Damage::FileMap {
+                ino: 11,
+                attr_fork: true,
+            },
+            Damage::AgMetadata {
+                agno: 1,
+                mask: 0xc0,
+                what: "inode btrees",
+            },
+            Damage::AgMetadata {
+                agno: 1,
+                mask: 0xc0,
+                what: "inode btrees",
+            },
             Damage::Free,
         ];
-        assert_eq!(media_lines(b"/mnt", range, &damages, 2), [
-            "/mnt agno 0x1 inode btrees: on failed media",
-            "/mnt datadev daddr 0x4c0 bbcount 0x8: free space, no data lost",
-            "/mnt datadev daddr 0x4c0 bbcount 0x8: data of 2 files on failed media, in blocks shared between files (reflink)",
-            "/mnt datadev daddr 0x4c0 bbcount 0x8: block maps of 1 file on failed media",
-            "/mnt datadev daddr 0x4c0 bbcount 0x8: 2 more owners not listed",
-        ]);
-        assert_eq!(media_lines(b"/mnt", range, &[data(9, false)], 0), ["/mnt datadev daddr 0x4c0 bbcount 0x8: data of 1 file on failed media"]);
-        assert_eq!(media_lines(b"/mnt", range, &[Damage::Unknown], 0), ["/mnt datadev daddr 0x4c0 bbcount 0x8: owner unknown without a reverse-mapping btree"]);
+        assert_eq!(
+            media_lines(b"/mnt", range, &damages, 2),
+            [
+                "/mnt agno 0x1 inode btrees: on failed media",
+                "/mnt datadev daddr 0x4c0 bbcount 0x8: free space, no data lost",
+                "/mnt datadev daddr 0x4c0 bbcount 0x8: data of 2 files on failed media, in blocks shared between files (reflink)",
+                "/mnt datadev daddr 0x4c0 bbcount 0x8: block maps of 1 file on failed media",
+                "/mnt datadev daddr 0x4c0 bbcount 0x8: 2 more owners not listed",
+            ]
+        );
+        assert_eq!(
+            media_lines(b"/mnt", range, &[data(9, false)], 0),
+            ["/mnt datadev daddr 0x4c0 bbcount 0x8: data of 1 file on failed media"]
+        );
+        assert_eq!(
+            media_lines(b"/mnt", range, &[Damage::Unknown], 0),
+            ["/mnt datadev daddr 0x4c0 bbcount 0x8: owner unknown without a reverse-mapping btree"]
+        );
         assert!(media_lines(b"/mnt", range, &[], 0).is_empty());
     }
 
@@ -406,28 +621,34 @@ mod tests {
     /// The code points the escaping exists for: bidi controls, invisible
     /// format characters, line and paragraph separators, soft hyphen, tag
     /// characters, private use, unassigned and noncharacters, C1 controls.
-    const HOSTILE: &[char] = &[
-        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-        '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}',
-        '\u{FEFF}', '\u{2028}', '\u{2029}', '\u{00AD}', '\u{E0000}', '\u{E0001}', '\u{E0020}', '\u{E0041}',
-        '\u{E007F}', '\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}', '\u{0378}', '\u{FFFF}', '\u{10FFFF}',
-        '\u{0085}', '\u{009B}',
-    ];
+    const HOSTILE: &str = concat!(
+        "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2066}\u{2067}\u{2068}\u{2069}\u{200E}\u{200F}\u{061C}",
+        "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}\u{2028}\u{2029}\u{00AD}",
+        "\u{E0000}\u{E0001}\u{E0020}\u{E0041}\u{E007F}",
+        "\u{E000}\u{F8FF}\u{F0000}\u{10FFFD}\u{0378}\u{FFFF}\u{10FFFF}\u{0085}\u{009B}",
+    );
 
-    /// Characters that must print as themselves.
-    const ORDINARY: &[char] = &['é', 'ü', 'ñ', '日', '本', 'Ж', 'ع', 'א', '\u{1F600}', '\u{0301}', '\u{FE0F}', '\u{00A0}', '€'];
+    /// Characters that must print as themselves (letters, CJK, RTL
+    /// letters, emoji, a combining mark, a variation selector, NBSP).
+    const ORDINARY: &str = "éüñ日本Жعא\u{1F600}\u{0301}\u{FE0F}\u{00A0}€";
 
     fn hex(c: char) -> String {
-        c.to_string().bytes().map(|b| format!("\\x{b:02x}")).collect()
+        c.to_string()
+            .bytes()
+            .map(|b| format!("\\x{b:02x}"))
+            .collect()
     }
 
     /// Whether a character has a category escape_name must never print raw,
     /// checked against the tables directly rather than through `plain`.
     fn forbidden(c: char) -> bool {
-        use unicode_properties::GeneralCategoryGroup as Group;
         use unicode_properties::GeneralCategory as Gc;
+        use unicode_properties::GeneralCategoryGroup as Group;
         c.general_category_group() == Group::Other
-            || matches!(c.general_category(), Gc::LineSeparator | Gc::ParagraphSeparator)
+            || matches!(
+                c.general_category(),
+                Gc::LineSeparator | Gc::ParagraphSeparator
+            )
     }
 
     /// The inverse of the documented escaping (`\\` and `\xNN`).
@@ -443,7 +664,12 @@ mod tests {
                 }
                 (b'\\', Some(b'x')) => {
                     let digits = std::str::from_utf8(&bytes[i + 2..i + 4]).unwrap();
-                    assert!(digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{text:?}");
+                    assert!(
+                        digits
+                            .bytes()
+                            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                        "{text:?}"
+                    );
                     out.push(u8::from_str_radix(digits, 16).unwrap());
                     i += 4;
                 }
@@ -460,12 +686,18 @@ mod tests {
     #[test]
     fn bidi_invisible_and_separator_characters_are_escaped() {
         assert_eq!(escape_name("\u{202E}".as_bytes()), "\\xe2\\x80\\xae");
-        assert_eq!(escape_name("/mnt/invoice\u{202E}fdp.exe".as_bytes()), "/mnt/invoice\\xe2\\x80\\xaefdp.exe");
-        assert_eq!(escape_name("/mnt/a\u{2028}b".as_bytes()), "/mnt/a\\xe2\\x80\\xa8b");
+        assert_eq!(
+            escape_name("/mnt/invoice\u{202E}fdp.exe".as_bytes()),
+            "/mnt/invoice\\xe2\\x80\\xaefdp.exe"
+        );
+        assert_eq!(
+            escape_name("/mnt/a\u{2028}b".as_bytes()),
+            "/mnt/a\\xe2\\x80\\xa8b"
+        );
         assert_eq!(escape_name("\u{FEFF}".as_bytes()), "\\xef\\xbb\\xbf");
         assert_eq!(escape_name("\u{00AD}".as_bytes()), "\\xc2\\xad");
         assert_eq!(escape_name("\u{E0041}".as_bytes()), "\\xf3\\xa0\\x81\\x81");
-        for &c in HOSTILE {
+        for c in HOSTILE.chars() {
             let name = format!("/mnt/a{c}b");
             let want = format!("/mnt/a{}b", hex(c));
             assert_eq!(escape_name(name.as_bytes()), want, "U+{:04X}", c as u32);
@@ -489,10 +721,20 @@ mod tests {
 
     #[test]
     fn ordinary_unicode_passes_unchanged() {
-        for name in ["/mnt/café", "/mnt/über", "/mnt/日本", "/mnt/\u{1F600}", "/mnt/e\u{0301}", "/mnt/Жук عربي עברית"] {
-            assert!(matches!(escape_name(name.as_bytes()), Cow::Borrowed(n) if n == name), "{name:?}");
+        for name in [
+            "/mnt/café",
+            "/mnt/über",
+            "/mnt/日本",
+            "/mnt/\u{1F600}",
+            "/mnt/e\u{0301}",
+            "/mnt/Жук عربي עברית",
+        ] {
+            assert!(
+                matches!(escape_name(name.as_bytes()), Cow::Borrowed(n) if n == name),
+                "{name:?}"
+            );
         }
-        for &c in ORDINARY {
+        for c in ORDINARY.chars() {
             let name = format!("x{c}y");
             assert_eq!(escape_name(name.as_bytes()), name, "U+{:04X}", c as u32);
         }
@@ -507,8 +749,10 @@ mod tests {
             any::<u8>().prop_map(|b| vec![b]),
             (0x20u8..0x7f).prop_map(|b| vec![b]),
             any::<char>().prop_map(|c| c.to_string().into_bytes()),
-            proptest::sample::select(HOSTILE).prop_map(|c| c.to_string().into_bytes()),
-            proptest::sample::select(ORDINARY).prop_map(|c| c.to_string().into_bytes()),
+            proptest::sample::select(HOSTILE.chars().collect::<Vec<_>>())
+                .prop_map(|c| c.to_string().into_bytes()),
+            proptest::sample::select(ORDINARY.chars().collect::<Vec<_>>())
+                .prop_map(|c| c.to_string().into_bytes()),
             Just(b"\\x41".to_vec()),
         ];
         proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
