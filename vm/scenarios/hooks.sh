@@ -1,4 +1,4 @@
-# summary: hook scripts: two damaged files read 50 times each (log-only) run the sick hook once per file, with the event in XFS_* variables and as JSON on stdin and nothing else of the daemon's environment; a hook that hangs is killed at its timeout
+# summary: hook scripts: two damaged files read 50 times each (log-only) run the sick hook once per file, with the event in XFS_* variables and as JSON on stdin and nothing else of the daemon's environment; a hook that hangs is killed at its timeout, together with the background child it started
 # healers: ours
 # timeout: 240
 mkfs_scratch -m rmapbt=1
@@ -13,7 +13,8 @@ cat > /tmp/hooks/sick-record <<'HOOK'
 	echo "stdin: $(cat)"
 } >> /tmp/hook-runs
 HOOK
-printf '#!/bin/sh\nsleep 60\n' > /tmp/hooks/all-hang
+# Each run leaves a grandchild in the background, which must die with it.
+printf '#!/bin/sh\nsleep 300 &\necho $! >> /tmp/hang-grandchild\nsleep 60\n' > /tmp/hooks/all-hang
 printf '#!/bin/sh\necho ran >> /tmp/not-executable-ran\n' > /tmp/hooks/sick-not-executable
 chmod 755 /tmp/hooks/sick-record /tmp/hooks/all-hang
 chmod 644 /tmp/hooks/sick-not-executable
@@ -33,6 +34,21 @@ grep -q 'SECRET_TOKEN' /tmp/hook-runs && fail "the daemon's environment leaked i
 grep -q '^stdin: {.*"kind":"sick".*"mountpoint":"/mnt/test".*"v":1}$' /tmp/hook-runs || fail "no JSON event on the hook's stdin: $(grep stdin /tmp/hook-runs | head -1)"
 [ -e /tmp/not-executable-ran ] && fail "a hook without execute permission ran"
 wait_for_output "hook /tmp/hooks/all-hang ran longer than 2 s; killed" 10 || fail "the hanging hook was not killed: $(tail -3 "$HEALER_OUT")"
+# Several runs may overlap: wait until every one that started was killed.
+deadline=$(( $(now_ms) + 15000 ))
+while [ "$(count_lines "hook /tmp/hooks/all-hang ran longer than 2 s; killed")" -lt "$(wc -l < /tmp/hang-grandchild)" ]; do
+	[ "$(now_ms)" -ge "$deadline" ] && fail "$(wc -l < /tmp/hang-grandchild) runs of the hanging hook, $(count_lines 'all-hang ran longer') killed"
+	sleep 0.1
+done
+record hang_runs "$(wc -l < /tmp/hang-grandchild)"
+# SIGKILL lands asynchronously, and a zombie only awaits its reaper: give
+# each a second and do not count zombies.
+sleep 1
+for gc in $(cat /tmp/hang-grandchild); do
+	if kill -0 "$gc" 2>/dev/null && ! grep -q ') Z' "/proc/$gc/stat" 2>/dev/null; then
+		fail "the hanging hook's background child $gc outlived the hook: $(cat "/proc/$gc/cmdline" | tr '\0' ' ')"
+	fi
+done
 umount "$MNT"
 wait_exit "$HEALER_PID" 20 || fail "healer did not exit after unmount"
 expect_status 0 "$EXIT_STATUS" "healer after unmount"

@@ -1,10 +1,15 @@
 //! Child processes: asking the kernel to signal a child when its parent
 //! dies (so a supervised healer never outlives its launcher), and waiting
-//! for a child with a deadline through a pidfd.
+//! for a child with a deadline through a pidfd, alone or with the whole
+//! process group it leads.
 
 use crate::Errno;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
-use rustix::process::{Pid, PidfdFlags, pidfd_open};
+use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+use rustix::process::{
+    Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, kill_process_group, pidfd_open, waitid,
+};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
@@ -19,7 +24,9 @@ pub const HELPER_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 /// so nothing else is inherited either.
 pub fn helper_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = Command::new(program);
-    cmd.env_clear().env("PATH", HELPER_PATH).stdin(std::process::Stdio::null());
+    cmd.env_clear()
+        .env("PATH", HELPER_PATH)
+        .stdin(std::process::Stdio::null());
     cmd
 }
 
@@ -30,7 +37,14 @@ pub fn terminate_with_parent(cmd: &mut Command) {
     // ours; its arguments are plain integers.
     unsafe {
         cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -75,6 +89,103 @@ pub fn wait_with_timeout(mut child: Child, limit: Duration) -> ChildEnd {
     }
 }
 
+/// How often a child is looked at when the kernel has no pidfds.
+const NO_PIDFD_TICK: Duration = Duration::from_millis(50);
+
+/// Feeds `input` to the child's stdin (if piped) and waits for it, all
+/// within `limit` from now; then SIGKILLs its whole process group, so
+/// nothing it started outlives it, and reaps it. The child must lead its
+/// own group (`CommandExt::process_group(0)`); a member that left the
+/// group (setsid, setpgid) escapes. The writes are non-blocking, so a
+/// child that never reads its stdin still ends at the deadline; one that
+/// closes it early just gets less.
+pub fn wait_group_with_timeout(mut child: Child, input: &[u8], limit: Duration) -> ChildEnd {
+    let deadline = Instant::now() + limit;
+    let leader = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
+    let pidfd = pidfd(&child);
+    let mut stdin = child.stdin.take().filter(|s| {
+        fcntl_getfl(s)
+            .and_then(|f| fcntl_setfl(s, f | OFlags::NONBLOCK))
+            .is_ok()
+    });
+    let mut written = 0;
+    let timed_out = loop {
+        if written == input.len() {
+            // EOF for the child.
+            stdin = None;
+        }
+        if leader.is_none_or(exited) {
+            break false;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break true;
+        }
+        let nap = if pidfd.is_some() {
+            left
+        } else {
+            left.min(NO_PIDFD_TICK)
+        };
+        let timeout = Timespec {
+            tv_sec: i64::try_from(nap.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(nap.subsec_nanos()),
+        };
+        let mut fds = Vec::with_capacity(2);
+        if let Some(pipe) = &stdin {
+            fds.push(PollFd::new(pipe, PollFlags::OUT));
+        }
+        if let Some(pidfd) = &pidfd {
+            fds.push(PollFd::new(pidfd, PollFlags::IN));
+        }
+        let polled = poll(&mut fds, Some(&timeout));
+        let writable = stdin.is_some() && fds.first().is_some_and(|fd| !fd.revents().is_empty());
+        drop(fds);
+        match (polled, &mut stdin) {
+            (Err(Errno::INTR), _) => {}
+            // Cannot sleep on the fds: stop feeding, keep the deadline.
+            (Err(_), _) => {
+                stdin = None;
+                std::thread::sleep(nap.min(NO_PIDFD_TICK));
+            }
+            (Ok(_), Some(pipe)) if writable => match pipe.write(&input[written..]) {
+                Ok(n) => written += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                // EPIPE: the child closed its stdin, which it may.
+                Err(_) => stdin = None,
+            },
+            (Ok(_), _) => {}
+        }
+    };
+    drop(stdin);
+    // The leader is not reaped yet (a zombie at worst), so its pid, the
+    // group's id, cannot have been reused. Pid 1 would mean kill(-1).
+    if let Some(pgid) = leader.filter(|p| p.as_raw_nonzero().get() > 1) {
+        let _ = kill_process_group(pgid, Signal::KILL);
+    }
+    let code = child.wait().ok().and_then(|s| s.code());
+    if timed_out {
+        ChildEnd::TimedOut
+    } else {
+        ChildEnd::Exited(code)
+    }
+}
+
+/// Whether the child has exited, without reaping it (so its pid stays
+/// ours); a child we cannot ask about counts as gone.
+fn exited(pid: Pid) -> bool {
+    !matches!(
+        waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT
+        ),
+        Ok(None)
+    )
+}
+
 /// A pidfd for the child (readable once it exits), if the kernel has them.
 pub fn pidfd(child: &Child) -> Option<OwnedFd> {
     let pid = i32::try_from(child.id()).ok().and_then(Pid::from_raw)?;
@@ -89,20 +200,115 @@ mod tests {
     fn helpers_get_only_a_fixed_path() {
         // cargo runs tests with dozens of variables set; none may pass.
         let out = helper_command("env").output().expect("env runs");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("PATH={HELPER_PATH}\n"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("PATH={HELPER_PATH}\n")
+        );
     }
 
     #[test]
     fn a_child_that_exits_is_reported_with_its_status() {
-        let child = Command::new("sh").args(["-c", "exit 3"]).spawn().expect("sh");
-        assert_eq!(wait_with_timeout(child, Duration::from_secs(30)), ChildEnd::Exited(Some(3)));
+        let child = Command::new("sh")
+            .args(["-c", "exit 3"])
+            .spawn()
+            .expect("sh");
+        assert_eq!(
+            wait_with_timeout(child, Duration::from_secs(30)),
+            ChildEnd::Exited(Some(3))
+        );
     }
 
     #[test]
     fn a_child_past_its_deadline_is_killed() {
         let child = Command::new("sleep").arg("30").spawn().expect("sleep");
         let t0 = Instant::now();
-        assert_eq!(wait_with_timeout(child, Duration::from_millis(100)), ChildEnd::TimedOut);
-        assert!(t0.elapsed() < Duration::from_secs(20), "the child was waited for, not killed");
+        assert_eq!(
+            wait_with_timeout(child, Duration::from_millis(100)),
+            ChildEnd::TimedOut
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the child was waited for, not killed"
+        );
+    }
+
+    fn in_own_group(script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]).process_group(0);
+        cmd
+    }
+
+    /// Whether `pid` is still alive (not a zombie, which only awaits its
+    /// reaper) after a grace period: SIGKILL takes effect asynchronously.
+    fn survives(pid: i32) -> bool {
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rfind(')').is_some_and(|i| {
+                    !matches!(stat[i + 1..].split_whitespace().next(), Some("Z" | "X"))
+                })
+            })
+        };
+        let t0 = Instant::now();
+        while alive() {
+            if t0.elapsed() > Duration::from_secs(5) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn what_a_child_leaves_running_in_its_group_is_killed_when_it_exits() {
+        use std::io::BufRead;
+        let mut child = in_own_group("sleep 300 & echo $!")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let stdout = child.stdout.take().expect("piped");
+        assert_eq!(
+            wait_group_with_timeout(child, b"", Duration::from_secs(30)),
+            ChildEnd::Exited(Some(0))
+        );
+        // One line only: the sleep holds the pipe open while it lives.
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the pid");
+        let sleep: i32 = line.trim().parse().expect("a pid");
+        let survived = survives(sleep);
+        if survived {
+            let _ = rustix::process::kill_process(Pid::from_raw(sleep).expect("pid"), Signal::KILL);
+        }
+        assert!(!survived, "the background sleep outlived its parent");
+    }
+
+    #[test]
+    fn the_input_reaches_the_child_whole_even_past_a_pipe_buffer() {
+        let child = in_own_group("[ \"$(wc -c)\" -eq 3000000 ]")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        assert_eq!(
+            wait_group_with_timeout(child, &vec![b'x'; 3_000_000], Duration::from_secs(30)),
+            ChildEnd::Exited(Some(0))
+        );
+    }
+
+    #[test]
+    fn a_group_past_its_deadline_is_killed_even_with_its_stdin_unread() {
+        let child = in_own_group("exec sleep 300")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let t0 = Instant::now();
+        assert_eq!(
+            wait_group_with_timeout(child, &vec![b'x'; 2 << 20], Duration::from_millis(200)),
+            ChildEnd::TimedOut
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the child was waited for, not killed"
+        );
     }
 }

@@ -8,14 +8,22 @@
 //! they are dropped and counted), each killed after `timeout`, and one per
 //! (class, object) per `interval` (`XFS_SUPPRESSED` says how many were
 //! held back since the last).
+//!
+//! A hook must not leave anything running: each starts in a process group
+//! of its own, and when it exits (or is killed at its timeout) the whole
+//! group gets SIGKILL, background children included. Work that must
+//! outlive the hook belongs to a service the hook starts (`systemctl start
+//! --no-block`). A hook also gets SIGTERM if the healer dies; what it
+//! started in the background is then left to the unit's cgroup.
 
 use crate::output::err;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
+use xfs_abi::process::ChildEnd;
 use xfs_healer::config::HookSettings;
 use xfs_policy::{Admit, LineLimiter};
 use xfs_varlink::Event;
@@ -46,7 +54,11 @@ pub struct Hooks {
 /// The class of an event: its kind, with repairs split by outcome.
 pub fn class_of(event: &Event) -> &str {
     match (event.kind.as_str(), event.outcome.as_deref()) {
-        ("repair", Some(o)) if o.starts_with("Repairs successful") || o.starts_with("No modification") => "repaired",
+        ("repair", Some(o))
+            if o.starts_with("Repairs successful") || o.starts_with("No modification") =>
+        {
+            "repaired"
+        }
         ("repair", _) => "repair_failed",
         (kind, _) => kind,
     }
@@ -55,15 +67,22 @@ pub fn class_of(event: &Event) -> &str {
 /// The hooks in `dir` for `class`: executable regular files named
 /// `<class>-*` or `all-*`, in name order.
 fn hooks_for(dir: &Path, class: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.strip_prefix(class).or_else(|| name.strip_prefix("all")).is_some_and(|rest| rest.starts_with('-'))
+            name.strip_prefix(class)
+                .or_else(|| name.strip_prefix("all"))
+                .is_some_and(|rest| rest.starts_with('-'))
         })
-        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .filter(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
         .map(|e| e.path())
         .collect();
     found.sort();
@@ -78,13 +97,22 @@ impl Hooks {
         let max = settings.max_running.max(1);
         let timeout = settings.timeout;
         let mnt_owned = mnt.to_string();
-        let spawned = std::thread::Builder::new().name("hooks".into()).stack_size(128 * 1024).spawn(move || runner(queue, max, timeout, &mnt_owned));
+        let spawned = std::thread::Builder::new()
+            .name("hooks".into())
+            .stack_size(128 * 1024)
+            .spawn(move || runner(queue, max, timeout, &mnt_owned));
         if let Err(e) = spawned {
             err(&format!("{mnt}: hooks not started: {e}"));
             return None;
         }
         let interval_ms = u64::try_from(settings.interval.as_millis()).unwrap_or(u64::MAX);
-        Some(Hooks { settings: settings.clone(), limiter: LineLimiter::new(interval_ms, KEYS), runs, dropped: 0, mnt: mnt.to_string() })
+        Some(Hooks {
+            settings: settings.clone(),
+            limiter: LineLimiter::new(interval_ms, KEYS),
+            runs,
+            dropped: 0,
+            mnt: mnt.to_string(),
+        })
     }
 
     /// Runs the hooks for `event` unless its class is off or rate limited.
@@ -93,7 +121,9 @@ impl Hooks {
         if !self.settings.classes.iter().any(|c| c == class) {
             return;
         }
-        let Some(dir) = self.settings.dir.as_deref() else { return };
+        let Some(dir) = self.settings.dir.as_deref() else {
+            return;
+        };
         let key = (class.to_string(), event.object.clone().unwrap_or_default());
         let suppressed = match self.limiter.admit(&key, now_ms) {
             Admit::Print { suppressed } => suppressed,
@@ -111,12 +141,19 @@ impl Hooks {
         json["mountpoint"] = self.mnt.clone().into();
         let stdin = json.to_string().into_bytes();
         for program in programs {
-            match self.runs.try_send(Run { program, env: env.clone(), stdin: stdin.clone() }) {
+            match self.runs.try_send(Run {
+                program,
+                env: env.clone(),
+                stdin: stdin.clone(),
+            }) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
                     self.dropped += 1;
                     if self.dropped.is_power_of_two() {
-                        err(&format!("{}: hooks falling behind: {} runs dropped", self.mnt, self.dropped));
+                        err(&format!(
+                            "{}: hooks falling behind: {} runs dropped",
+                            self.mnt, self.dropped
+                        ));
                     }
                 }
                 Err(TrySendError::Disconnected(_)) => return,
@@ -135,10 +172,30 @@ fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(S
         ("XFS_TIME_USEC".into(), event.time_usec.to_string()),
         ("XFS_SUPPRESSED".into(), suppressed.to_string()),
     ];
-    env.extend(event.object.iter().map(|o| ("XFS_OBJECT".to_string(), o.clone())));
-    env.extend(event.structures.iter().map(|s| ("XFS_STRUCTURES".to_string(), s.join(","))));
-    env.extend(event.path.iter().map(|p| ("XFS_PATH".to_string(), p.clone())));
-    env.extend(event.outcome.iter().map(|o| ("XFS_OUTCOME".to_string(), o.clone())));
+    env.extend(
+        event
+            .object
+            .iter()
+            .map(|o| ("XFS_OBJECT".to_string(), o.clone())),
+    );
+    env.extend(
+        event
+            .structures
+            .iter()
+            .map(|s| ("XFS_STRUCTURES".to_string(), s.join(","))),
+    );
+    env.extend(
+        event
+            .path
+            .iter()
+            .map(|p| ("XFS_PATH".to_string(), p.clone())),
+    );
+    env.extend(
+        event
+            .outcome
+            .iter()
+            .map(|o| ("XFS_OUTCOME".to_string(), o.clone())),
+    );
     env
 }
 
@@ -157,62 +214,113 @@ fn runner(queue: Receiver<Run>, max: usize, timeout: std::time::Duration, mnt: &
         }
         let slot = Arc::clone(&running);
         let mnt = mnt.to_string();
-        let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-            run_one(&run, timeout, &mnt);
-            let (count, freed) = &*slot;
-            *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-            freed.notify_one();
-        });
+        let spawned = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                run_one(&run, timeout, &mnt);
+                let (count, freed) = &*slot;
+                *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                freed.notify_one();
+            });
         if spawned.is_err() {
             *running.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         }
     }
 }
 
-fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) {
+/// Runs one hook to its end; None if it could not be started.
+fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) -> Option<ChildEnd> {
     let mut cmd = xfs_abi::process::helper_command(&run.program);
-    cmd.envs(run.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::piped()).stdout(Stdio::null());
-    let mut child = match cmd.spawn() {
+    cmd.envs(run.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .process_group(0);
+    // The signal is tied to this thread, which outlives the child: it
+    // waits for it below.
+    xfs_abi::process::terminate_with_parent(&mut cmd);
+    let child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) => return err(&format!("{mnt}: hook {}: {e}", run.program.display())),
+        Err(e) => {
+            err(&format!("{mnt}: hook {}: {e}", run.program.display()));
+            return None;
+        }
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is fine.
-        let _ = stdin.write_all(&run.stdin);
+    let end = xfs_abi::process::wait_group_with_timeout(child, &run.stdin, timeout);
+    match end {
+        ChildEnd::Exited(Some(0)) => {}
+        ChildEnd::Exited(Some(code)) => err(&format!(
+            "{mnt}: hook {} exited with status {code}",
+            run.program.display()
+        )),
+        ChildEnd::Exited(None) => err(&format!(
+            "{mnt}: hook {} was killed by a signal",
+            run.program.display()
+        )),
+        ChildEnd::TimedOut => err(&format!(
+            "{mnt}: hook {} ran longer than {} s; killed",
+            run.program.display(),
+            timeout.as_secs()
+        )),
     }
-    match xfs_abi::process::wait_with_timeout(child, timeout) {
-        xfs_abi::process::ChildEnd::Exited(Some(0)) => {}
-        xfs_abi::process::ChildEnd::Exited(Some(code)) => err(&format!("{mnt}: hook {} exited with status {code}", run.program.display())),
-        xfs_abi::process::ChildEnd::Exited(None) => err(&format!("{mnt}: hook {} was killed by a signal", run.program.display())),
-        xfs_abi::process::ChildEnd::TimedOut => err(&format!("{mnt}: hook {} ran longer than {} s; killed", run.program.display(), timeout.as_secs())),
-    }
+    Some(end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn event(kind: &str, outcome: Option<&str>) -> Event {
-        Event { time_usec: 5, kind: kind.into(), message: "/mnt/a directory: sick".into(), object: Some("ino 131 gen 0x5".into()), structures: Some(vec!["directory".into()]), path: Some("/mnt/a".into()), outcome: outcome.map(String::from) }
+        Event {
+            time_usec: 5,
+            kind: kind.into(),
+            message: "/mnt/a directory: sick".into(),
+            object: Some("ino 131 gen 0x5".into()),
+            structures: Some(vec!["directory".into()]),
+            path: Some("/mnt/a".into()),
+            outcome: outcome.map(String::from),
+        }
     }
 
     #[test]
     fn classes_split_repairs_by_outcome() {
         assert_eq!(class_of(&event("sick", None)), "sick");
-        assert_eq!(class_of(&event("repair", Some("Repairs successful."))), "repaired");
-        assert_eq!(class_of(&event("repair", Some("Repair unsuccessful; offline repair required."))), "repair_failed");
+        assert_eq!(
+            class_of(&event("repair", Some("Repairs successful."))),
+            "repaired"
+        );
+        assert_eq!(
+            class_of(&event(
+                "repair",
+                Some("Repair unsuccessful; offline repair required.")
+            )),
+            "repair_failed"
+        );
     }
 
     #[test]
     fn hooks_are_chosen_by_name_and_mode() {
-        let dir = std::env::temp_dir().join(format!("xfs-healer-hooks-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("xfs-healer-hooks-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for (name, mode) in [("sick-mail", 0o755), ("all-log", 0o700), ("sick-off", 0o644), ("sickly-x", 0o755), ("repaired-x", 0o755), ("all", 0o755)] {
+        for (name, mode) in [
+            ("sick-mail", 0o755),
+            ("all-log", 0o700),
+            ("sick-off", 0o644),
+            ("sickly-x", 0o755),
+            ("repaired-x", 0o755),
+            ("all", 0o755),
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, "#!/bin/sh\n").unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
-        let names = |class| hooks_for(&dir, class).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let names = |class| {
+            hooks_for(&dir, class)
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names("sick"), ["all-log", "sick-mail"]);
         assert_eq!(names("repaired"), ["all-log", "repaired-x"]);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -221,11 +329,121 @@ mod tests {
     #[test]
     fn the_environment_carries_the_event_verbatim() {
         let env = environment(&event("sick", None), "sick", "/mnt", 3);
-        let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            env.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("XFS_EVENT"), Some("sick"));
         assert_eq!(get("XFS_PATH"), Some("/mnt/a"));
         assert_eq!(get("XFS_SUPPRESSED"), Some("3"));
         assert_eq!(get("XFS_STRUCTURES"), Some("directory"));
         assert_eq!(get("XFS_OUTCOME"), None);
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("xfs-healer-hooks-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Runs `body` as a hook; retries the spawn, which another test's fork
+    /// holding the script open for writing (ETXTBSY) can fail.
+    fn run_script(dir: &Path, body: &str, stdin: Vec<u8>, timeout: Duration) -> Option<ChildEnd> {
+        let program = dir.join("all-test");
+        std::fs::write(&program, body).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let run = Run {
+            program,
+            env: Vec::new(),
+            stdin,
+        };
+        for _ in 0..4 {
+            if let Some(end) = run_one(&run, timeout, "/mnt") {
+                return Some(end);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        run_one(&run, timeout, "/mnt")
+    }
+
+    /// The process group of `pid` while it is alive (a zombie is not: it
+    /// only awaits its reaper).
+    fn group_of(pid: i32) -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+        if matches!(fields.first(), Some(&"Z" | &"X")) {
+            return None;
+        }
+        fields.get(2)?.parse().ok()
+    }
+
+    #[test]
+    fn a_hook_killed_at_its_timeout_takes_its_background_children_along() {
+        let dir = scratch("group");
+        let pids = dir.join("pids");
+        let body = format!(
+            "#!/bin/sh\nsleep 300 &\necho $$ $! > {0}.tmp\nmv {0}.tmp {0}\nsleep 300\n",
+            pids.display()
+        );
+        let end = run_script(&dir, &body, Vec::new(), Duration::from_secs(1));
+        let pids: Vec<i32> = std::fs::read_to_string(&pids)
+            .expect("the hook wrote its pids")
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let hook = pids[0];
+        // The background sleep, and anything else in the hook's group, after
+        // a grace period: SIGKILL takes effect asynchronously.
+        let survivors = || -> Vec<i32> {
+            let all = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok());
+            all.filter(|&pid| group_of(pid).is_some_and(|group| pid == pids[1] || group == hook))
+                .collect()
+        };
+        let t0 = std::time::Instant::now();
+        let mut left = survivors();
+        while !left.is_empty() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+            left = survivors();
+        }
+        // Leave no sleeps behind on failure either.
+        for pid in &left {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(*pid).unwrap(),
+                rustix::process::Signal::KILL,
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(end, Some(ChildEnd::TimedOut));
+        assert!(
+            left.is_empty(),
+            "processes the hook started outlived it: {left:?}"
+        );
+    }
+
+    #[test]
+    fn a_hook_that_never_reads_a_large_stdin_is_still_killed_at_its_timeout() {
+        let dir = scratch("stdin");
+        let (done, finished) = mpsc::channel();
+        let worker_dir = dir.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(run_script(
+                &worker_dir,
+                "#!/bin/sh\nexec sleep 300\n",
+                vec![b'x'; 2 << 20],
+                Duration::from_secs(1),
+            ));
+        });
+        // Generous: the point is that it ends at all, not how promptly.
+        let end = finished.recv_timeout(Duration::from_secs(10));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            end,
+            Ok(Some(ChildEnd::TimedOut)),
+            "the hook's stdin blocked the run past its timeout"
+        );
     }
 }
