@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     let posixly_correct = std::env::var_os("POSIXLY_CORRECT").is_some();
     match cli::parse_args(&args, posixly_correct) {
         Command::Version { stdout } => {
+            // As the reference, which ignores printf's result: exit 0.
             let _ = std::io::stdout().write_all(&stdout);
             ExitCode::SUCCESS
         }
@@ -46,15 +47,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// Hidden `--svcname`: the unit name `xfs_healer_start` would start.
+/// Hidden `--svcname`: the unit name `xfs_healer_start` would start. A
+/// name that could not be written is a failure (1), said on stderr, never
+/// a panic: a caller capturing it must not take a truncated name.
 fn svcname(mount: &OsString) -> ExitCode {
+    let mut stderr = std::io::stderr();
     match xfs_systemd::template_instance("xfs_healer@.service", mount.as_bytes()) {
         Ok(name) => {
-            println!("{name}");
-            ExitCode::SUCCESS
+            let mut stdout = std::io::stdout();
+            match stdout
+                .write_all(format!("{name}\n").as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    let why = e.raw_os_error().map_or_else(
+                        || e.to_string(),
+                        |n| xfs_abi::strerror(xfs_abi::Errno::from_raw_os_error(n)),
+                    );
+                    let _ =
+                        stderr.write_all(format!("xfs_healer: write error: {why}\n").as_bytes());
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(_) => {
-            eprintln!("{}: {}", output::display(mount.as_bytes()), xfs_abi::strerror(xfs_abi::Errno::INVAL));
+            let _ = stderr.write_all(
+                format!(
+                    "{}: {}\n",
+                    output::display(mount.as_bytes()),
+                    xfs_abi::strerror(xfs_abi::Errno::INVAL)
+                )
+                .as_bytes(),
+            );
             ExitCode::from(1)
         }
     }

@@ -35,7 +35,9 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     match cli::parse_args(&args) {
         cli::Command::Version(text) => {
-            print!("{text}");
+            // As the reference, which ignores printf's result (print! would
+            // panic on EPIPE or ENOSPC): exit 0, like `xfs_healer -V`.
+            let _ = std::io::stdout().write_all(text.as_bytes());
             ExitCode::SUCCESS
         }
         cli::Command::Usage(text) => {
