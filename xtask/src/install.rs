@@ -13,6 +13,8 @@ use std::process::Command;
 
 const BINARIES: [&str; 2] = ["xfs_healer", "xfs_healer_start"];
 const UNITS: [&str; 3] = ["xfs_healer@.service", "xfs_healer_start.service", "system-xfs_healer.slice"];
+/// Drop-ins of ours for xfsprogs' healer unit, in `xfs_healer@.service.d/`.
+const DROPINS: [&str; 1] = ["least-privilege.conf"];
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
 /// Example hook scripts, installed for operators to copy.
 const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
@@ -31,6 +33,16 @@ impl Layout {
     fn libexec(&self) -> PathBuf {
         self.prefix.join("libexec/xfsprogs")
     }
+}
+
+/// Where the drop-ins are in the source tree.
+pub fn dropin_dir() -> PathBuf {
+    repo_root().join("packaging/systemd/xfs_healer@.service.d")
+}
+
+/// The drop-ins, as (name, contents), for the VM payload.
+pub fn dropins() -> Result<Vec<(&'static str, Vec<u8>)>> {
+    DROPINS.iter().map(|d| Ok((*d, fs::read(dropin_dir().join(d))?))).collect()
 }
 
 /// A unit file's sections and directives in order, without comments and
@@ -92,6 +104,9 @@ pub fn install(layout: &Layout) -> Result<()> {
         fs::create_dir_all(&unit_dir)?;
         fs::write(unit_dir.join(unit), text)?;
         println!("installed {}", unit_dir.join(unit).display());
+    }
+    for dropin in DROPINS {
+        put(&dropin_dir().join(dropin), unit_dir.join("xfs_healer@.service.d").join(dropin), 0o644)?;
     }
     for page in MAN_PAGES {
         put(&packaging.join("man").join(page), layout.under(&layout.prefix.join("share/man/man8").join(page)), 0o644)?;

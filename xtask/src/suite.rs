@@ -186,6 +186,11 @@ fn run_once(
             if let Ok(bytes) = fs::read(path.with_file_name("examples").join("capture_events")) {
                 payload.push(("capture_events", bytes, 0o755));
             }
+            // Our drop-ins for the healer unit, installed by the guest's
+            // init as a package would install them.
+            for (name, bytes) in crate::install::dropins()? {
+                payload.push((name, bytes, 0o644));
+            }
             ("/payload/xfs_healer".to_string(), "/payload/xfs_healer_start".to_string())
         }
     };
