@@ -27,18 +27,27 @@ pub fn bench(args: &[String]) -> Result<bool> {
             other => bail!("unknown bench argument {other:?}"),
         }
     }
-    let command = std::iter::once("cargo xtask bench".to_string()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let command = std::iter::once("cargo xtask bench".to_string())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let built = build_ours()?;
     let ours = built.join("xfs_healer");
     let workloads: Vec<Scenario> = scenarios_in(&repo_root().join("vm/bench"))?
         .into_iter()
-        .filter(|s| only.as_ref().is_none_or(|o| o.split(',').any(|part| s.name.contains(part))))
+        .filter(|s| {
+            only.as_ref()
+                .is_none_or(|o| o.split(',').any(|part| s.name.contains(part)))
+        })
         .collect();
     let mut work = Vec::new();
     for rep in 1..=reps {
         for s in &workloads {
             // `# reps: N` caps the repetitions of a slow workload.
-            let cap = fs::read_to_string(&s.path).ok().and_then(|t| header(&t, "reps")).and_then(|r| r.parse().ok());
+            let cap = fs::read_to_string(&s.path)
+                .ok()
+                .and_then(|t| header(&t, "reps"))
+                .and_then(|r| r.parse().ok());
             if cap.is_some_and(|cap: usize| rep > cap) {
                 continue;
             }
@@ -55,11 +64,27 @@ pub fn bench(args: &[String]) -> Result<bool> {
     let decode = decode_rates();
     let root = crate::fetch::fetch(&Cache::locate()?)?;
     let sizes = [
-        ("xfs_healer", built.join("xfs_healer"), root.join("usr/libexec/xfsprogs/xfs_healer")),
-        ("xfs_healer_start", built.join("xfs_healer_start"), root.join("usr/libexec/xfsprogs/xfs_healer_start")),
+        (
+            "xfs_healer",
+            built.join("xfs_healer"),
+            root.join("usr/libexec/xfsprogs/xfs_healer"),
+        ),
+        (
+            "xfs_healer_start",
+            built.join("xfs_healer_start"),
+            root.join("usr/libexec/xfsprogs/xfs_healer_start"),
+        ),
     ]
     .map(|(name, ours, theirs)| (name, file_size(&ours), file_size(&theirs)));
-    let text = render(&command, accel.name(), &workloads, &outcomes, decode, &sizes, &root)?;
+    let text = render(
+        &command,
+        accel.name(),
+        &workloads,
+        &outcomes,
+        decode,
+        &sizes,
+        &root,
+    )?;
     fs::write(repo_root().join("BENCHMARKS.md"), &text)?;
     if let Some(svg) = growth_svg(&collect(&outcomes)) {
         fs::write(repo_root().join(GROWTH_SVG), svg)?;
@@ -79,12 +104,20 @@ fn stats(values: &mut [f64]) -> Option<(f64, f64, f64)> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    let median = if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] };
+    let median = if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    };
     Some((median, values[0], values[values.len() - 1]))
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+    if v.abs() >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// workload -> fact -> healer -> values, from the runs that passed.
@@ -93,10 +126,21 @@ type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
 fn collect(outcomes: &[Outcome]) -> Table {
     let mut table = Table::new();
     for o in outcomes.iter().filter(|o| o.passed) {
-        let workload = o.scenario.rsplit_once('.').map_or(o.scenario.as_str(), |(w, _)| w).to_string();
+        let workload = o
+            .scenario
+            .rsplit_once('.')
+            .map_or(o.scenario.as_str(), |(w, _)| w)
+            .to_string();
         for (key, value) in &o.facts {
             if let Ok(v) = value.parse::<f64>() {
-                table.entry(workload.clone()).or_default().entry(key.clone()).or_default().entry(o.healer.clone()).or_default().push(v);
+                table
+                    .entry(workload.clone())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(o.healer.clone())
+                    .or_default()
+                    .push(v);
             }
         }
     }
@@ -115,7 +159,10 @@ const GROWTH_FACTS: [&str; 4] = ["repairs", "output_lines", "time_to_clean_ms", 
 
 /// The object counts of the `storm-N` workloads that ran, ascending.
 fn storm_sizes(table: &Table) -> Vec<u64> {
-    let mut sizes: Vec<u64> = table.keys().filter_map(|w| w.strip_prefix("storm-")?.parse().ok()).collect();
+    let mut sizes: Vec<u64> = table
+        .keys()
+        .filter_map(|w| w.strip_prefix("storm-")?.parse().ok())
+        .collect();
     sizes.sort_unstable();
     sizes
 }
@@ -160,8 +207,19 @@ fn growth_svg(table: &Table) -> Option<String> {
     );
     for (i, fact) in GROWTH_FACTS.iter().enumerate() {
         let (ox, oy) = ((i % 2) as f64 * W, (i / 2) as f64 * H);
-        let series = ["ours", "reference"].map(|h| sizes.iter().filter_map(|&n| Some((n, median(table, &format!("storm-{n}"), fact, h)?))).collect::<Vec<_>>());
-        let top = series.iter().flatten().map(|&(_, v)| v).fold(0.0, f64::max).max(1.0) * 1.1;
+        let series = ["ours", "reference"].map(|h| {
+            sizes
+                .iter()
+                .filter_map(|&n| Some((n, median(table, &format!("storm-{n}"), fact, h)?)))
+                .collect::<Vec<_>>()
+        });
+        let top = series
+            .iter()
+            .flatten()
+            .map(|&(_, v)| v)
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.1;
         let y = |v: f64| H - PAD - v / top * (H - 2.0 * PAD);
         let _ = writeln!(
             svg,
@@ -175,13 +233,30 @@ fn growth_svg(table: &Table) -> Option<String> {
             ty = y(top / 1.1),
         );
         for &n in &sizes {
-            let _ = write!(svg, "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>", x(n), H - PAD + 14.0);
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>",
+                x(n),
+                H - PAD + 14.0
+            );
         }
         for (points, colour) in series.iter().zip(["#1f77b4", "#ff7f0e"]) {
-            let line: Vec<String> = points.iter().map(|&(n, v)| format!("{:.1},{:.1}", x(n), y(v))).collect();
-            let _ = write!(svg, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>", line.join(" "));
+            let line: Vec<String> = points
+                .iter()
+                .map(|&(n, v)| format!("{:.1},{:.1}", x(n), y(v)))
+                .collect();
+            let _ = write!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
+                line.join(" ")
+            );
             for &(n, v) in points {
-                let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"/>", x(n), y(v));
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"/>",
+                    x(n),
+                    y(v)
+                );
             }
         }
         svg.push_str("</g>\n");
@@ -206,10 +281,19 @@ fn render(
     root: &std::path::Path,
 ) -> Result<String> {
     let table = &collect(outcomes);
-    let failures: Vec<String> = outcomes.iter().filter(|o| !o.passed).map(|o| format!("{} [{}]: {}", o.scenario, o.healer, o.reason)).collect();
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{} [{}]: {}", o.scenario, o.healer, o.reason))
+        .collect();
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let kernel = fs::read_dir(root.join("usr/lib/modules"))?
@@ -224,7 +308,10 @@ fn render(
         .unwrap_or_default();
     let mut md = String::new();
     writeln!(md, "# Benchmarks\n")?;
-    writeln!(md, "Generated by `{command}`; rerun it to regenerate this file. Do not edit by hand.\n")?;
+    writeln!(
+        md,
+        "Generated by `{command}`; rerun it to regenerate this file. Do not edit by hand.\n"
+    )?;
     writeln!(
         md,
         "Machine: {cpu}, {cores} host cores; guest: Debian sid Linux {kernel}, QEMU {accel}, 2 vCPUs, 1 GiB. \
@@ -233,16 +320,24 @@ fn render(
          Guest times have 10 ms resolution (`/proc/uptime`).\n"
     )?;
     for s in workloads {
-        let Some(facts) = table.get(&s.name) else { continue };
+        let Some(facts) = table.get(&s.name) else {
+            continue;
+        };
         writeln!(md, "## {}\n\n{}\n", s.name, s.summary)?;
         writeln!(md, "Reproduce: `cargo xtask bench --only {}`\n", s.name)?;
-        writeln!(md, "| measure | ours | reference | ratio |\n|---|---|---|---|")?;
+        writeln!(
+            md,
+            "| measure | ours | reference | ratio |\n|---|---|---|---|"
+        )?;
         for (fact, by_healer) in facts {
             let cell = |h: &str| -> (String, Option<f64>) {
                 let mut values = by_healer.get(h).cloned().unwrap_or_default();
                 match stats(&mut values) {
                     Some((med, min, max)) if min == max => (fmt_num(med), Some(med)),
-                    Some((med, min, max)) => (format!("{} ({}–{})", fmt_num(med), fmt_num(min), fmt_num(max)), Some(med)),
+                    Some((med, min, max)) => (
+                        format!("{} ({}–{})", fmt_num(med), fmt_num(min), fmt_num(max)),
+                        Some(med),
+                    ),
                     None => ("–".into(), None),
                 }
             };
@@ -258,8 +353,15 @@ fn render(
     }
     if storm_sizes(table).len() >= 2 {
         writeln!(md, "## storm growth\n")?;
-        writeln!(md, "How the storm figures grow with the number of damaged objects (medians of the storm-N tables above).\n")?;
-        writeln!(md, "{}\n![storm figures against the number of objects]({GROWTH_SVG})\n", growth_table(table)?)?;
+        writeln!(
+            md,
+            "How the storm figures grow with the number of damaged objects (medians of the storm-N tables above).\n"
+        )?;
+        writeln!(
+            md,
+            "{}\n![storm figures against the number of objects]({GROWTH_SVG})\n",
+            growth_table(table)?
+        )?;
     }
     writeln!(md, "## decode (host)\n")?;
     writeln!(
@@ -268,13 +370,27 @@ fn render(
          de-duplication path runs), on one core of the host. Reproduce: `cargo xtask bench --only none`.\n"
     )?;
     writeln!(md, "| measure | events/s |\n|---|---|")?;
-    writeln!(md, "| decode + dispatch, in memory | {:.1} million |", decode.in_memory / 1e6)?;
-    writeln!(md, "| read() from a pipe + decode + dispatch | {:.1} million |\n", decode.through_pipe / 1e6)?;
-    writeln!(md, "## binaries\n\n| program | ours (bytes) | reference (bytes) |\n|---|---|---|")?;
+    writeln!(
+        md,
+        "| decode + dispatch, in memory | {:.1} million |",
+        decode.in_memory / 1e6
+    )?;
+    writeln!(
+        md,
+        "| read() from a pipe + decode + dispatch | {:.1} million |\n",
+        decode.through_pipe / 1e6
+    )?;
+    writeln!(
+        md,
+        "## binaries\n\n| program | ours (bytes) | reference (bytes) |\n|---|---|---|"
+    )?;
     for (name, ours, theirs) in sizes {
         writeln!(md, "| {name} | {ours} | {theirs} |")?;
     }
-    writeln!(md, "\nFile sizes of the stripped release binaries; shared libraries they load are not counted.\n")?;
+    writeln!(
+        md,
+        "\nFile sizes of the stripped release binaries; shared libraries they load are not counted.\n"
+    )?;
     if !failures.is_empty() {
         writeln!(md, "## runs that failed (left out of the tables)\n")?;
         for f in failures {
@@ -305,21 +421,43 @@ fn sick_record(ino: u64) -> [u8; RECORD_LEN] {
 }
 
 fn dispatch(engine: &mut Engine, now: u64, event: &Event) -> usize {
-    if let Event::Health { verdict: Verdict::Sick, object: HealthObject::Inode { ino, generation, mask } } = *event {
-        engine.handle(now, Input::Sick { object: Object::Inode { ino, generation }, mask: mask.0 });
+    if let Event::Health {
+        verdict: Verdict::Sick,
+        object:
+            HealthObject::Inode {
+                ino,
+                generation,
+                mask,
+            },
+    } = *event
+    {
+        engine.handle(
+            now,
+            Input::Sick {
+                object: Object::Inode { ino, generation },
+                mask: mask.0,
+            },
+        );
     }
     engine.pending()
 }
 
 fn decode_rates() -> DecodeRates {
     const N: usize = 4_000_000;
-    let stream: Vec<u8> = (0..1024u64).flat_map(|i| sick_record(128 + i % 64)).collect();
-    let mut engine = Engine::new(Config { storm_targets: usize::MAX, ..Config::default() });
+    let stream: Vec<u8> = (0..1024u64)
+        .flat_map(|i| sick_record(128 + i % 64))
+        .collect();
+    let mut engine = Engine::new(Config {
+        storm_targets: usize::MAX,
+        ..Config::default()
+    });
     let t0 = Instant::now();
     let mut sink = 0usize;
     for i in 0..N {
         let start = (i % 1024) * RECORD_LEN;
-        let raw: &[u8; RECORD_LEN] = stream[start..start + RECORD_LEN].try_into().expect("64 bytes");
+        let raw: &[u8; RECORD_LEN] = stream[start..start + RECORD_LEN]
+            .try_into()
+            .expect("64 bytes");
         let record = decode(std::hint::black_box(raw));
         sink = sink.wrapping_add(dispatch(&mut engine, 0, &record.event));
     }
@@ -336,7 +474,10 @@ fn decode_rates() -> DecodeRates {
             }
         }
     });
-    let mut engine = Engine::new(Config { storm_targets: usize::MAX, ..Config::default() });
+    let mut engine = Engine::new(Config {
+        storm_targets: usize::MAX,
+        ..Config::default()
+    });
     let mut assembler = RecordAssembler::default();
     let mut buf = vec![0u8; 1024 * RECORD_LEN];
     let mut count = 0usize;
@@ -353,7 +494,10 @@ fn decode_rates() -> DecodeRates {
     let through_pipe = count as f64 / t0.elapsed().as_secs_f64();
     let _ = producer.join();
     std::hint::black_box(sink);
-    DecodeRates { in_memory, through_pipe }
+    DecodeRates {
+        in_memory,
+        through_pipe,
+    }
 }
 
 #[cfg(test)]
@@ -363,7 +507,14 @@ mod tests {
     fn table_of(rows: &[(&str, &str, &str, f64)]) -> Table {
         let mut table = Table::new();
         for &(workload, fact, healer, v) in rows {
-            table.entry(workload.into()).or_default().entry(fact.into()).or_default().entry(healer.into()).or_default().push(v);
+            table
+                .entry(workload.into())
+                .or_default()
+                .entry(fact.into())
+                .or_default()
+                .entry(healer.into())
+                .or_default()
+                .push(v);
         }
         table
     }

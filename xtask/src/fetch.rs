@@ -47,7 +47,11 @@ fn read_pins() -> Result<Vec<Pin>> {
         let [name, version, ..] = fields[..] else {
             bail!("{}: bad line {line:?}", path.display());
         };
-        pins.push(Pin { name: name.into(), version: version.into(), role });
+        pins.push(Pin {
+            name: name.into(),
+            version: version.into(),
+            role,
+        });
     }
     Ok(pins)
 }
@@ -62,15 +66,21 @@ fn system_mirror() -> Result<String> {
     if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut files: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
         files.sort();
-        for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "sources")) {
+        for file in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "sources"))
+        {
             let text = fs::read_to_string(file).unwrap_or_default();
             for stanza in text.split("\n\n") {
                 let field = |key: &str| {
                     stanza.lines().find_map(|l| {
-                        l.strip_prefix(key).and_then(|r| r.strip_prefix(':')).map(str::trim)
+                        l.strip_prefix(key)
+                            .and_then(|r| r.strip_prefix(':'))
+                            .map(str::trim)
                     })
                 };
-                let signed_by_debian = field("Signed-By").is_some_and(|s| s.contains("debian-archive-keyring"));
+                let signed_by_debian =
+                    field("Signed-By").is_some_and(|s| s.contains("debian-archive-keyring"));
                 if let (Some(uris), true) = (field("URIs"), signed_by_debian) {
                     candidates.extend(uris.split_whitespace().map(String::from));
                 }
@@ -90,7 +100,9 @@ fn system_mirror() -> Result<String> {
     candidates
         .into_iter()
         .find(|uri| uri.trim_end_matches('/').ends_with("/debian"))
-        .context("no Debian mirror found in /etc/apt/sources.list{,.d}; set XFS_HEALER_DEBIAN_MIRROR")
+        .context(
+            "no Debian mirror found in /etc/apt/sources.list{,.d}; set XFS_HEALER_DEBIAN_MIRROR",
+        )
 }
 
 /// apt-get / apt-cache bound to the private sid configuration in the cache.
@@ -111,7 +123,9 @@ impl PrivateApt {
         let mirror = system_mirror()?;
         fs::write(
             dir.join("etc/sources.list"),
-            format!("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} sid main\n"),
+            format!(
+                "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} sid main\n"
+            ),
         )?;
         Ok(PrivateApt { dir })
     }
@@ -129,9 +143,18 @@ impl PrivateApt {
             ("Dir::Cache::srcpkgcache", d("srcpkgcache.bin")),
             ("APT::Architecture", "amd64".into()),
             ("APT::Sandbox::User", "root".into()),
-            ("Acquire::IndexTargets::deb::DEP-11::DefaultEnabled", "false".into()),
-            ("Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled", "false".into()),
-            ("Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled", "false".into()),
+            (
+                "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled",
+                "false".into(),
+            ),
+            (
+                "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled",
+                "false".into(),
+            ),
+            (
+                "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled",
+                "false".into(),
+            ),
         ] {
             cmd.arg("-o").arg(format!("{key}={value}"));
         }
@@ -140,7 +163,11 @@ impl PrivateApt {
 
     fn update(&self) -> Result<()> {
         eprintln!("xtask: refreshing the sid package lists");
-        let ok = self.command("apt-get").args(["-qq", "update"]).status()?.success();
+        let ok = self
+            .command("apt-get")
+            .args(["-qq", "update"])
+            .status()?
+            .success();
         if !ok {
             bail!("apt-get update for the private sid configuration failed");
         }
@@ -158,7 +185,10 @@ impl PrivateApt {
             .args(["-qq", "download", &format!("{name}={version}")])
             .current_dir(&tmp)
             .output()?;
-        let deb = fs::read_dir(&tmp)?.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "deb"));
+        let deb = fs::read_dir(&tmp)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"));
         match (out.status.success(), deb) {
             (true, Some(deb)) => {
                 let final_path = dest.join(deb.file_name().expect("a file"));
@@ -171,15 +201,24 @@ impl PrivateApt {
 
     /// The newest version apt knows of NAME, if any.
     fn candidate(&self, name: &str) -> Result<Option<String>> {
-        let out = self.command("apt-cache").args(["show", "--no-all-versions", name]).output()?;
+        let out = self
+            .command("apt-cache")
+            .args(["show", "--no-all-versions", name])
+            .output()?;
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .find_map(|l| l.strip_prefix("Version: ").map(String::from)))
     }
 
     fn package_names(&self, prefix: &str) -> Result<Vec<String>> {
-        let out = self.command("apt-cache").args(["pkgnames", prefix]).output()?;
-        Ok(String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect())
+        let out = self
+            .command("apt-cache")
+            .args(["pkgnames", prefix])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect())
     }
 }
 
@@ -203,7 +242,8 @@ fn newest_cloud_kernel(apt: &PrivateApt) -> Result<(String, String, String)> {
             best = Some((name, version));
         }
     }
-    let (binary, version) = best.context("sid has no linux-binary-7.*-cloud-amd64 package any more")?;
+    let (binary, version) =
+        best.context("sid has no linux-binary-7.*-cloud-amd64 package any more")?;
     let modules = binary.replacen("linux-binary-", "linux-modules-", 1);
     Ok((binary, modules, version))
 }
@@ -216,12 +256,19 @@ fn resolve_and_download(cache: &Cache, pins: &[Pin]) -> Result<Vec<PathBuf>> {
     let manifest: BTreeMap<String, String> = fs::read_to_string(&manifest_path)
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     // Fast path: every pin already downloaded, no network needed.
     let cached: Option<Vec<PathBuf>> = pins
         .iter()
-        .map(|p| manifest.get(&format!("{}={}", p.name, p.version)).map(|f| debs_dir.join(f)))
+        .map(|p| {
+            manifest
+                .get(&format!("{}={}", p.name, p.version))
+                .map(|f| debs_dir.join(f))
+        })
         .map(|p| p.filter(|p| p.exists()))
         .collect();
     if let Some(debs) = cached {
@@ -251,7 +298,11 @@ fn resolve_and_download(cache: &Cache, pins: &[Pin]) -> Result<Vec<PathBuf>> {
                     kernel_fallback = Some(newest_cloud_kernel(&apt)?);
                 }
                 let (binary, modules, version) = kernel_fallback.clone().expect("set above");
-                let name = if pin.role == Role::KernelBinary { binary } else { modules };
+                let name = if pin.role == Role::KernelBinary {
+                    binary
+                } else {
+                    modules
+                };
                 (name, version)
             }
             Role::Xfsprogs | Role::Library => {
@@ -259,7 +310,10 @@ fn resolve_and_download(cache: &Cache, pins: &[Pin]) -> Result<Vec<PathBuf>> {
                     .candidate(&pin.name)?
                     .with_context(|| format!("{} is no longer in sid at all", pin.name))?;
                 if pin.role == Role::Xfsprogs && version_gt("7.2", &version) {
-                    bail!("sid's {} is {version}, older than the 7.2 the tests need", pin.name);
+                    bail!(
+                        "sid's {} is {version}, older than the 7.2 the tests need",
+                        pin.name
+                    );
                 }
                 (pin.name.clone(), version)
             }
@@ -275,13 +329,19 @@ fn resolve_and_download(cache: &Cache, pins: &[Pin]) -> Result<Vec<PathBuf>> {
         new_manifest.insert(key, file_name(&deb));
         debs.push(deb);
     }
-    let text: String = new_manifest.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
+    let text: String = new_manifest
+        .iter()
+        .map(|(k, v)| format!("{k} {v}\n"))
+        .collect();
     fs::write(&manifest_path, text)?;
     Ok(debs)
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().expect("a file").to_string_lossy().into_owned()
+    path.file_name()
+        .expect("a file")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Makes sure the pinned packages are downloaded and unpacked; returns the
@@ -299,7 +359,12 @@ pub fn fetch(cache: &Cache) -> Result<PathBuf> {
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root)?;
     for deb in &debs {
-        let ok = Command::new("dpkg-deb").arg("-x").arg(deb).arg(&root).status()?.success();
+        let ok = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(deb)
+            .arg(&root)
+            .status()?
+            .success();
         if !ok {
             bail!("dpkg-deb -x {} failed", deb.display());
         }

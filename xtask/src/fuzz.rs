@@ -34,7 +34,9 @@ pub fn fuzz(args: &[String]) -> Result<bool> {
         match arg.as_str() {
             "--seconds" => {
                 let value = it.next().context("--seconds needs a value")?;
-                seconds = value.parse().with_context(|| format!("--seconds {value:?}"))?;
+                seconds = value
+                    .parse()
+                    .with_context(|| format!("--seconds {value:?}"))?;
             }
             other if other.starts_with('-') => {
                 bail!("usage: cargo xtask fuzz [--seconds N] [TARGET...]")
@@ -52,7 +54,14 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
     let triple = host_triple()?;
     println!("==> building fuzz targets ({triple}, stable sancov)");
     let built = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bins", "--locked", "--target", &triple])
+        .args([
+            "build",
+            "--release",
+            "--bins",
+            "--locked",
+            "--target",
+            &triple,
+        ])
         .env("RUSTFLAGS", RUSTFLAGS)
         .env("CARGO_TARGET_DIR", &target_dir)
         .current_dir(&fuzz_dir)
@@ -67,7 +76,10 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
         }
     }
     let mut ok = true;
-    for name in targets.iter().filter(|t| only.is_empty() || only.contains(t)) {
+    for name in targets
+        .iter()
+        .filter(|t| only.is_empty() || only.contains(t))
+    {
         let corpus = repo_root().join("target/fuzz-corpus").join(name);
         std::fs::create_dir_all(&corpus)?;
         let binary = target_dir.join(&triple).join("release").join(name);
@@ -75,7 +87,10 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
         let status = Command::new(&binary)
             .arg(format!("-max_total_time={seconds}"))
             .arg("-print_final_stats=0")
-            .arg(format!("-artifact_prefix={}/", corpus.parent().unwrap_or(&corpus).display()))
+            .arg(format!(
+                "-artifact_prefix={}/",
+                corpus.parent().unwrap_or(&corpus).display()
+            ))
             .arg(&corpus)
             .args(Some(repo_root().join("fuzz/corpus").join(name)).filter(|seeds| seeds.is_dir()))
             .stderr(std::process::Stdio::piped())
@@ -106,9 +121,20 @@ pub fn corpus() -> Result<bool> {
         .find(|s| s.name == "capture-events")
         .context("no capture-events scenario")?;
     let (images, accel) = crate::suite::prepare()?;
-    let outcomes = crate::suite::run_all(&images, accel, vec![(scenario, crate::suite::Healer::Ours(ours))], 1, false);
+    let outcomes = crate::suite::run_all(
+        &images,
+        accel,
+        vec![(scenario, crate::suite::Healer::Ours(ours))],
+        1,
+        false,
+    );
     let Some(outcome) = outcomes.first().filter(|o| o.passed) else {
-        println!("capture-events failed: {}", outcomes.first().map_or("did not run", |o| o.reason.as_str()));
+        println!(
+            "capture-events failed: {}",
+            outcomes
+                .first()
+                .map_or("did not run", |o| o.reason.as_str())
+        );
         return Ok(false);
     };
     let raw = std::fs::read(outcome.workdir.join("results/events.raw"))?;
@@ -127,13 +153,20 @@ pub fn corpus() -> Result<bool> {
     for seed in &seeds {
         std::fs::write(dir.join(format!("vm-{:016x}", fnv1a(seed))), seed)?;
     }
-    println!("{} seeds from {} captured records in {}", seeds.len(), raw.len() / xfs_events::RECORD_LEN, dir.display());
+    println!(
+        "{} seeds from {} captured records in {}",
+        seeds.len(),
+        raw.len() / xfs_events::RECORD_LEN,
+        dir.display()
+    );
     Ok(true)
 }
 
 /// A stable name for a seed's content.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The `fuzz_targets/*.rs` names, which are also the binary names.
@@ -148,7 +181,10 @@ fn target_names(fuzz_dir: &std::path::Path) -> Result<Vec<String>> {
 }
 
 fn host_triple() -> Result<String> {
-    let out = Command::new("rustc").arg("-vV").output().context("rustc -vV")?;
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("rustc -vV")?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))

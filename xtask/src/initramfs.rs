@@ -99,7 +99,10 @@ fn module_name(path: &Path) -> String {
 /// and writes the load order (dependencies first) to STAGE/etc/modules.order.
 fn stage_modules(root: &Path, release: &str, stage: &Path) -> Result<()> {
     let mut all = Vec::new();
-    find_modules(&root.join("usr/lib/modules").join(release).join("kernel"), &mut all)?;
+    find_modules(
+        &root.join("usr/lib/modules").join(release).join("kernel"),
+        &mut all,
+    )?;
     let dest = stage.join("lib/modules");
     fs::create_dir_all(&dest)?;
     let mut order: Vec<String> = Vec::new();
@@ -154,13 +157,20 @@ pub fn build_base(cache: &Cache, root: &Path) -> Result<Images> {
         release,
         String::from_utf8_lossy(&init)
     );
-    if base_initrd.exists() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
-        return Ok(Images { kernel, base_initrd });
+    if base_initrd.exists()
+        && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str())
+    {
+        return Ok(Images {
+            kernel,
+            base_initrd,
+        });
     }
     eprintln!("xtask: building the base initramfs for {release}");
     let stage = cache.path("stage");
     let _ = fs::remove_dir_all(&stage);
-    for dir in ["bin", "etc", "proc", "sys", "dev", "run", "tmp", "mnt", "results", "payload", "var/tmp"] {
+    for dir in [
+        "bin", "etc", "proc", "sys", "dev", "run", "tmp", "mnt", "results", "payload", "var/tmp",
+    ] {
         fs::create_dir_all(stage.join(dir))?;
     }
     for part in ROOT_PARTS {
@@ -186,12 +196,19 @@ pub fn build_base(cache: &Cache, root: &Path) -> Result<Images> {
     fs::rename(&tmp, &base_initrd)?;
     fs::write(&stamp_path, stamp)?;
     let _ = fs::remove_dir_all(&stage);
-    Ok(Images { kernel, base_initrd })
+    Ok(Images {
+        kernel,
+        base_initrd,
+    })
 }
 
 /// Writes the per-run payload archive and returns base + payload as one
 /// initrd file in WORKDIR.
-pub fn build_initrd(images: &Images, workdir: &Path, payload: &[(&str, Vec<u8>, u32)]) -> Result<PathBuf> {
+pub fn build_initrd(
+    images: &Images,
+    workdir: &Path,
+    payload: &[(&str, Vec<u8>, u32)],
+) -> Result<PathBuf> {
     let stage = workdir.join("payload-stage");
     let _ = fs::remove_dir_all(&stage);
     fs::create_dir_all(stage.join("payload"))?;

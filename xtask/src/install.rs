@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BINARIES: [&str; 2] = ["xfs_healer", "xfs_healer_start"];
-const UNITS: [&str; 3] = ["xfs_healer@.service", "xfs_healer_start.service", "system-xfs_healer.slice"];
+const UNITS: [&str; 3] = [
+    "xfs_healer@.service",
+    "xfs_healer_start.service",
+    "system-xfs_healer.slice",
+];
 /// Drop-ins of ours for xfsprogs' healer unit, in `xfs_healer@.service.d/`.
 const DROPINS: [&str; 1] = ["least-privilege.conf"];
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
@@ -42,7 +46,10 @@ pub fn dropin_dir() -> PathBuf {
 
 /// The drop-ins, as (name, contents), for the VM payload.
 pub fn dropins() -> Result<Vec<(&'static str, Vec<u8>)>> {
-    DROPINS.iter().map(|d| Ok((*d, fs::read(dropin_dir().join(d))?))).collect()
+    DROPINS
+        .iter()
+        .map(|d| Ok((*d, fs::read(dropin_dir().join(d))?)))
+        .collect()
 }
 
 /// A unit file's sections and directives in order, without comments and
@@ -63,9 +70,13 @@ pub fn install_command(args: &[String]) -> Result<bool> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--destdir" => layout.destdir = it.next().context("--destdir needs a directory")?.into(),
+            "--destdir" => {
+                layout.destdir = it.next().context("--destdir needs a directory")?.into()
+            }
             "--prefix" => layout.prefix = it.next().context("--prefix needs a directory")?.into(),
-            other => bail!("unknown install argument {other:?}; usage: cargo xtask install [--destdir DIR] [--prefix PREFIX]"),
+            other => bail!(
+                "unknown install argument {other:?}; usage: cargo xtask install [--destdir DIR] [--prefix PREFIX]"
+            ),
         }
     }
     if !layout.prefix.is_absolute() {
@@ -91,12 +102,24 @@ pub fn install(layout: &Layout) -> Result<()> {
         put(&built.join(bin), layout.under(&libexec.join(bin)), 0o755)?;
     }
     // The operator's client is a command, not a helper.
-    put(&built.join("xfs_healerctl"), layout.under(&layout.prefix.join("sbin/xfs_healerctl")), 0o755)?;
+    put(
+        &built.join("xfs_healerctl"),
+        layout.under(&layout.prefix.join("sbin/xfs_healerctl")),
+        0o755,
+    )?;
     let examples = layout.under(&layout.prefix.join("share/doc/xfs-healer/examples/hooks.d"));
     for hook in HOOK_EXAMPLES {
-        put(&packaging.join("hooks").join(hook), examples.join(hook), 0o755)?;
+        put(
+            &packaging.join("hooks").join(hook),
+            examples.join(hook),
+            0o755,
+        )?;
     }
-    put(&repo_root().join("crates/varlink/io.xfs.Healer.varlink"), layout.under(&layout.prefix.join("share/varlink/io.xfs.Healer.varlink")), 0o644)?;
+    put(
+        &repo_root().join("crates/varlink/io.xfs.Healer.varlink"),
+        layout.under(&layout.prefix.join("share/varlink/io.xfs.Healer.varlink")),
+        0o644,
+    )?;
     let unit_dir = layout.under(&layout.prefix.join("lib/systemd/system"));
     for unit in UNITS {
         let text = fs::read_to_string(packaging.join("systemd").join(unit))?
@@ -106,13 +129,25 @@ pub fn install(layout: &Layout) -> Result<()> {
         println!("installed {}", unit_dir.join(unit).display());
     }
     for dropin in DROPINS {
-        put(&dropin_dir().join(dropin), unit_dir.join("xfs_healer@.service.d").join(dropin), 0o644)?;
+        put(
+            &dropin_dir().join(dropin),
+            unit_dir.join("xfs_healer@.service.d").join(dropin),
+            0o644,
+        )?;
     }
     for page in MAN_PAGES {
-        put(&packaging.join("man").join(page), layout.under(&layout.prefix.join("share/man/man8").join(page)), 0o644)?;
+        put(
+            &packaging.join("man").join(page),
+            layout.under(&layout.prefix.join("share/man/man8").join(page)),
+            0o644,
+        )?;
     }
     let completions = layout.under(&layout.prefix.join("share/bash-completion/completions"));
-    put(&packaging.join("completions/xfs_healer.bash"), completions.join("xfs_healer"), 0o644)?;
+    put(
+        &packaging.join("completions/xfs_healer.bash"),
+        completions.join("xfs_healer"),
+        0o644,
+    )?;
     // bash-completion loads by command name.
     let alias = completions.join("xfs_healer_start");
     let _ = fs::remove_file(&alias);
@@ -129,7 +164,10 @@ pub fn check(sid_root: &Path) -> Result<bool> {
     // name binaries that exist and systemd-analyze can check them.
     let prefix = repo_root().join("target/install-check/usr");
     let _ = fs::remove_dir_all(&prefix);
-    let layout = Layout { destdir: PathBuf::from("/"), prefix: prefix.clone() };
+    let layout = Layout {
+        destdir: PathBuf::from("/"),
+        prefix: prefix.clone(),
+    };
     install(&layout)?;
     let mut ok = true;
     for page in MAN_PAGES {
@@ -154,11 +192,21 @@ pub fn check(sid_root: &Path) -> Result<bool> {
         let version = Command::new(&path).arg("-V").output()?;
         if String::from_utf8_lossy(&version.stdout) != format!("{bin} version 7.2.0\n") {
             ok = false;
-            println!("{bin} -V printed {:?}", String::from_utf8_lossy(&version.stdout));
+            println!(
+                "{bin} -V printed {:?}",
+                String::from_utf8_lossy(&version.stdout)
+            );
         }
     }
-    let units: Vec<PathBuf> = UNITS.iter().map(|u| prefix.join("lib/systemd/system").join(u)).collect();
-    match Command::new("systemd-analyze").arg("verify").args(&units).output() {
+    let units: Vec<PathBuf> = UNITS
+        .iter()
+        .map(|u| prefix.join("lib/systemd/system").join(u))
+        .collect();
+    match Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+    {
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let problems: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -170,27 +218,42 @@ pub fn check(sid_root: &Path) -> Result<bool> {
         Err(e) => println!("systemd-analyze not installed ({e}): units not verified"),
     }
     for unit in UNITS {
-        let ours = directives(&fs::read_to_string(prefix.join("lib/systemd/system").join(unit))?)
-            .replace(&*prefix.join("libexec/xfsprogs").to_string_lossy(), "/usr/libexec/xfsprogs");
-        let theirs = directives(&fs::read_to_string(sid_root.join("usr/lib/systemd/system").join(unit))?);
+        let ours = directives(&fs::read_to_string(
+            prefix.join("lib/systemd/system").join(unit),
+        )?)
+        .replace(
+            &*prefix.join("libexec/xfsprogs").to_string_lossy(),
+            "/usr/libexec/xfsprogs",
+        );
+        let theirs = directives(&fs::read_to_string(
+            sid_root.join("usr/lib/systemd/system").join(unit),
+        )?);
         if ours != theirs {
             ok = false;
             println!("{unit} differs from xfsprogs' unit:\n--- ours\n{ours}--- xfsprogs\n{theirs}");
         }
     }
     for hook in HOOK_EXAMPLES {
-        let path = prefix.join("share/doc/xfs-healer/examples/hooks.d").join(hook);
+        let path = prefix
+            .join("share/doc/xfs-healer/examples/hooks.d")
+            .join(hook);
         let syntax = Command::new("sh").arg("-n").arg(&path).output()?;
         if !syntax.status.success() {
             ok = false;
-            println!("{}: {}", path.display(), String::from_utf8_lossy(&syntax.stderr));
+            println!(
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&syntax.stderr)
+            );
         }
     }
     for unit in UNITS.iter().filter(|u| u.ends_with(".service")) {
         let ours = exposure(&prefix.join("lib/systemd/system").join(unit));
         let theirs = exposure(&sid_root.join("usr/lib/systemd/system").join(unit));
         match (ours, theirs) {
-            (Some(o), Some(t)) if o <= t => println!("{unit}: systemd-analyze security exposure {o} (xfsprogs' unit: {t})"),
+            (Some(o), Some(t)) if o <= t => {
+                println!("{unit}: systemd-analyze security exposure {o} (xfsprogs' unit: {t})")
+            }
             (Some(o), Some(t)) => {
                 ok = false;
                 println!("{unit}: exposure {o} is above xfsprogs' {t}");
@@ -205,8 +268,19 @@ pub fn check(sid_root: &Path) -> Result<bool> {
 /// `systemd-analyze security --offline` of a unit file: its overall
 /// exposure level (0 = locked down, 10 = exposed).
 fn exposure(unit: &Path) -> Option<f64> {
-    let out = Command::new("systemd-analyze").args(["security", "--offline=true", "--no-pager"]).arg(unit).output().ok()?;
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(unit)
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.contains("Overall exposure level"))?;
-    line.rsplit_once(": ")?.1.split_whitespace().next()?.parse().ok()
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))?;
+    line.rsplit_once(": ")?
+        .1
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -38,7 +38,11 @@ pub struct Scenario {
 pub fn header(text: &str, key: &str) -> Option<String> {
     text.lines()
         .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.strip_prefix("# ").and_then(|l| l.strip_prefix(key)).and_then(|l| l.strip_prefix(':')))
+        .find_map(|l| {
+            l.strip_prefix("# ")
+                .and_then(|l| l.strip_prefix(key))
+                .and_then(|l| l.strip_prefix(':'))
+        })
         .map(|v| v.trim().to_string())
 }
 
@@ -55,13 +59,19 @@ pub fn scenarios_in(dir: &Path) -> Result<Vec<Scenario>> {
             continue;
         }
         let text = fs::read_to_string(&path)?;
-        let name = path.file_stem().expect("file").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("file")
+            .to_string_lossy()
+            .into_owned();
         let healers = header(&text, "healers")
             .with_context(|| format!("{}: no '# healers:' header", path.display()))?
             .split_whitespace()
             .map(String::from)
             .collect();
-        let timeout = header(&text, "timeout").map_or(Ok(120), |t| t.parse()).context("bad timeout")?;
+        let timeout = header(&text, "timeout")
+            .map_or(Ok(120), |t| t.parse())
+            .context("bad timeout")?;
         out.push(Scenario {
             known_kernel_bug: header(&text, "known-kernel-bug"),
             summary: header(&text, "summary").unwrap_or_default(),
@@ -103,7 +113,18 @@ impl Healer {
 /// Builds our healer (release) and returns the binaries' directory.
 pub fn build_ours() -> Result<PathBuf> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--bins", "-p", "xfs-healer", "-p", "xfs-launcher", "-p", "xfs-healerctl"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--bins",
+            "-p",
+            "xfs-healer",
+            "-p",
+            "xfs-launcher",
+            "-p",
+            "xfs-healerctl",
+        ])
         .current_dir(repo_root())
         .status()?;
     if !status.success() {
@@ -111,13 +132,22 @@ pub fn build_ours() -> Result<PathBuf> {
     }
     // The raw event recorder the capture-events scenario runs.
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "-p", "xfs-abi", "--example", "capture_events"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "xfs-abi",
+            "--example",
+            "capture_events",
+        ])
         .current_dir(repo_root())
         .status()?;
     if !status.success() {
         bail!("building capture_events failed");
     }
-    let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| repo_root().join("target"), PathBuf::from);
     Ok(dir.join("release"))
 }
 
@@ -165,15 +195,28 @@ fn run_once(
 ) -> Result<Outcome> {
     let mut payload: Vec<(&str, Vec<u8>, u32)> = vec![
         ("scenario.sh", fs::read(&scenario.path)?, 0o644),
-        ("lib.sh", fs::read(repo_root().join("vm/guest/lib.sh"))?, 0o644),
-        ("run.sh", fs::read(repo_root().join("vm/guest/run.sh"))?, 0o644),
+        (
+            "lib.sh",
+            fs::read(repo_root().join("vm/guest/lib.sh"))?,
+            0o644,
+        ),
+        (
+            "run.sh",
+            fs::read(repo_root().join("vm/guest/run.sh"))?,
+            0o644,
+        ),
     ];
     let (healer_path, launcher_path) = match healer {
-        Healer::Reference => {
-            ("/usr/libexec/xfsprogs/xfs_healer".to_string(), "/usr/libexec/xfsprogs/xfs_healer_start".to_string())
-        }
+        Healer::Reference => (
+            "/usr/libexec/xfsprogs/xfs_healer".to_string(),
+            "/usr/libexec/xfsprogs/xfs_healer_start".to_string(),
+        ),
         Healer::Ours(path) => {
-            payload.push(("xfs_healer", fs::read(path).with_context(|| format!("reading {}", path.display()))?, 0o755));
+            payload.push((
+                "xfs_healer",
+                fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                0o755,
+            ));
             // The launcher built alongside, if any (a healer given by path
             // may come alone): it finds the healer next to itself.
             let launcher = path.with_file_name("xfs_healer_start");
@@ -191,7 +234,10 @@ fn run_once(
             for (name, bytes) in crate::install::dropins()? {
                 payload.push((name, bytes, 0o644));
             }
-            ("/payload/xfs_healer".to_string(), "/payload/xfs_healer_start".to_string())
+            (
+                "/payload/xfs_healer".to_string(),
+                "/payload/xfs_healer_start".to_string(),
+            )
         }
     };
     let env = format!(
@@ -212,7 +258,11 @@ fn run_once(
     };
     let mut result = vm::boot(&boot)?;
     if !result.scenario_started && !result.timed_out {
-        eprintln!("xtask: {} [{}]: guest died before the scenario started; retrying once", scenario.name, healer.kind());
+        eprintln!(
+            "xtask: {} [{}]: guest died before the scenario started; retrying once",
+            scenario.name,
+            healer.kind()
+        );
         result = vm::boot(&boot)?;
     }
     let _ = fs::remove_file(workdir.join("initrd"));
@@ -220,31 +270,51 @@ fn run_once(
     Ok(judge(scenario, healer, workdir, accel, &result))
 }
 
-fn judge(scenario: &Scenario, healer: &Healer, workdir: &Path, accel: Accel, r: &BootResult) -> Outcome {
+fn judge(
+    scenario: &Scenario,
+    healer: &Healer,
+    workdir: &Path,
+    accel: Accel,
+    r: &BootResult,
+) -> Outcome {
     let verdict = read_text(&r.results_dir.join("verdict")).trim().to_string();
-    let known = scenario
-        .known_kernel_bug
-        .as_deref()
-        .filter(|symbol| r.kernel_trouble.is_some() && read_text(&workdir.join("console.log")).contains(symbol));
+    let known = scenario.known_kernel_bug.as_deref().filter(|symbol| {
+        r.kernel_trouble.is_some() && read_text(&workdir.join("console.log")).contains(symbol)
+    });
     let (passed, reason) = if let (Some(trouble), Some(symbol)) = (&r.kernel_trouble, known) {
-        (true, format!("KNOWN KERNEL BUG in {symbol} ({trouble}); console: {}", workdir.join("console.log").display()))
+        (
+            true,
+            format!(
+                "KNOWN KERNEL BUG in {symbol} ({trouble}); console: {}",
+                workdir.join("console.log").display()
+            ),
+        )
     } else if let Some(trouble) = &r.kernel_trouble {
         (false, format!("kernel trouble: {trouble}"))
     } else if r.timed_out {
-        (false, format!("timed out after {} s", scenario.timeout.as_secs()))
+        (
+            false,
+            format!("timed out after {} s", scenario.timeout.as_secs()),
+        )
     } else if verdict == "pass" {
         match host_checks(&r.results_dir) {
             None => (true, String::new()),
             Some(problem) => (false, problem),
         }
     } else if verdict.is_empty() {
-        (false, "no verdict: the guest did not finish the scenario".into())
+        (
+            false,
+            "no verdict: the guest did not finish the scenario".into(),
+        )
     } else {
         (false, verdict.trim_start_matches("fail: ").to_string())
     };
     let facts = read_text(&r.results_dir.join("facts"))
         .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     Outcome {
         scenario: scenario.name.clone(),
@@ -263,11 +333,21 @@ fn judge(scenario: &Scenario, healer: &Healer, workdir: &Path, accel: Accel, r: 
 /// text-format parser (`openmetrics-parser`) and hold metrics.
 fn host_checks(results: &Path) -> Option<String> {
     let entries = fs::read_dir(results).ok()?;
-    for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "prom")) {
+    for path in entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "prom"))
+    {
         match openmetrics_parser::prometheus::parse_prometheus(&read_text(&path)) {
-            Ok(exposition) if exposition.families.is_empty() => return Some(format!("{}: no metrics", path.display())),
+            Ok(exposition) if exposition.families.is_empty() => {
+                return Some(format!("{}: no metrics", path.display()));
+            }
             Ok(_) => {}
-            Err(e) => return Some(format!("{}: not Prometheus text format: {e:?}", path.display())),
+            Err(e) => {
+                return Some(format!(
+                    "{}: not Prometheus text format: {e:?}",
+                    path.display()
+                ));
+            }
         }
     }
     None
@@ -275,7 +355,10 @@ fn host_checks(results: &Path) -> Option<String> {
 
 fn report(o: &Outcome) {
     let status = if o.passed { "PASS" } else { "FAIL" };
-    println!("{status} {} [{}] {:.1}s {}", o.scenario, o.healer, o.seconds, o.reason);
+    println!(
+        "{status} {} [{}] {:.1}s {}",
+        o.scenario, o.healer, o.seconds, o.reason
+    );
     if !o.passed {
         let results = o.workdir.join("results");
         for (title, file, lines) in [
@@ -286,7 +369,11 @@ fn report(o: &Outcome) {
             let text = read_text(&file);
             let tail: Vec<&str> = text.lines().rev().take(lines).collect();
             if !tail.is_empty() {
-                println!("  --- {title} (last {} lines of {}) ---", tail.len(), file.display());
+                println!(
+                    "  --- {title} (last {} lines of {}) ---",
+                    tail.len(),
+                    file.display()
+                );
                 for line in tail.iter().rev() {
                     println!("  | {line}");
                 }
@@ -311,13 +398,27 @@ pub fn prepare() -> Result<(Images, Accel)> {
             timeout: Duration::from_secs(60),
             known_kernel_bug: None,
         };
-        run_once(&images, &probe, &Healer::Reference, &probe_dir, accel, false).is_ok_and(|o| o.passed)
+        run_once(
+            &images,
+            &probe,
+            &Healer::Reference,
+            &probe_dir,
+            accel,
+            false,
+        )
+        .is_ok_and(|o| o.passed)
     });
     Ok((images, accel))
 }
 
 /// Runs the given (scenario, healer) pairs on `jobs` VMs at a time.
-pub fn run_all(images: &Images, accel: Accel, work: Vec<(Scenario, Healer)>, jobs: usize, live: bool) -> Vec<Outcome> {
+pub fn run_all(
+    images: &Images,
+    accel: Accel,
+    work: Vec<(Scenario, Healer)>,
+    jobs: usize,
+    live: bool,
+) -> Vec<Outcome> {
     let dir = run_dir();
     let queue = Mutex::new(work.into_iter().collect::<VecDeque<_>>());
     let outcomes = Mutex::new(Vec::new());
@@ -326,18 +427,21 @@ pub fn run_all(images: &Images, accel: Accel, work: Vec<(Scenario, Healer)>, job
             s.spawn(|| {
                 loop {
                     let next = queue.lock().expect("queue").pop_front();
-                    let Some((scenario, healer)) = next else { break };
+                    let Some((scenario, healer)) = next else {
+                        break;
+                    };
                     let workdir = dir.join(format!("{}-{}", scenario.name, healer.kind()));
-                    let outcome = run_once(images, &scenario, &healer, &workdir, accel, live).unwrap_or_else(|e| Outcome {
-                        scenario: scenario.name.clone(),
-                        healer: healer.kind().into(),
-                        passed: false,
-                        reason: format!("harness error: {e:#}"),
-                        seconds: 0.0,
-                        accel: accel.name(),
-                        workdir: workdir.clone(),
-                        facts: vec![],
-                    });
+                    let outcome = run_once(images, &scenario, &healer, &workdir, accel, live)
+                        .unwrap_or_else(|e| Outcome {
+                            scenario: scenario.name.clone(),
+                            healer: healer.kind().into(),
+                            passed: false,
+                            reason: format!("harness error: {e:#}"),
+                            seconds: 0.0,
+                            accel: accel.name(),
+                            workdir: workdir.clone(),
+                            facts: vec![],
+                        });
                     report(&outcome);
                     outcomes.lock().expect("outcomes").push(outcome);
                 }
@@ -347,7 +451,10 @@ pub fn run_all(images: &Images, accel: Accel, work: Vec<(Scenario, Healer)>, job
     let mut outcomes = outcomes.into_inner().expect("outcomes");
     outcomes.sort_by(|a, b| (&a.scenario, &a.healer).cmp(&(&b.scenario, &b.healer)));
     let _ = fs::create_dir_all(&dir);
-    let _ = fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&outcomes).unwrap_or_default());
+    let _ = fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&outcomes).unwrap_or_default(),
+    );
     outcomes
 }
 
@@ -355,7 +462,10 @@ fn summarize(outcomes: &[Outcome]) -> bool {
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let failed = outcomes.len() - passed;
     println!();
-    println!("VM scenarios ({} acceleration):", outcomes.first().map_or("-", |o| o.accel));
+    println!(
+        "VM scenarios ({} acceleration):",
+        outcomes.first().map_or("-", |o| o.accel)
+    );
     for o in outcomes.iter().filter(|o| !o.passed) {
         println!("  failed: {} [{}]: {}", o.scenario, o.healer, o.reason);
     }
@@ -366,11 +476,13 @@ fn summarize(outcomes: &[Outcome]) -> bool {
 
 /// The measurements scenarios recorded, ours next to the reference's.
 fn print_facts(outcomes: &[Outcome]) {
-    let mut rows: std::collections::BTreeMap<(&str, &str), [Option<&str>; 2]> = std::collections::BTreeMap::new();
+    let mut rows: std::collections::BTreeMap<(&str, &str), [Option<&str>; 2]> =
+        std::collections::BTreeMap::new();
     for o in outcomes {
         let column = usize::from(o.healer != "ours");
         for (key, value) in &o.facts {
-            rows.entry((o.scenario.as_str(), key.as_str())).or_default()[column] = Some(value.as_str());
+            rows.entry((o.scenario.as_str(), key.as_str())).or_default()[column] =
+                Some(value.as_str());
         }
     }
     if rows.is_empty() {
@@ -378,7 +490,11 @@ fn print_facts(outcomes: &[Outcome]) {
     }
     println!("measurements (ours | reference):");
     for ((scenario, key), [ours, theirs]) in rows {
-        println!("  {scenario} {key}: {} | {}", ours.unwrap_or("-"), theirs.unwrap_or("-"));
+        println!(
+            "  {scenario} {key}: {} | {}",
+            ours.unwrap_or("-"),
+            theirs.unwrap_or("-")
+        );
     }
 }
 
@@ -397,7 +513,10 @@ pub fn vm_run(args: &[String]) -> Result<bool> {
     let mut work = Vec::new();
     let healer = healer_from_arg(&healer_arg)?;
     for name in &names {
-        let s = all.iter().find(|s| &s.name == name).with_context(|| format!("no scenario {name:?} (see `cargo xtask vm list`)"))?;
+        let s = all
+            .iter()
+            .find(|s| &s.name == name)
+            .with_context(|| format!("no scenario {name:?} (see `cargo xtask vm list`)"))?;
         work.push((s.clone(), healer.clone()));
     }
     if work.is_empty() {
@@ -434,7 +553,10 @@ pub fn suite(args: &[String]) -> Result<bool> {
     let ours = build_ours()?.join("xfs_healer");
     let mut work = Vec::new();
     for s in scenarios()? {
-        if only.as_ref().is_some_and(|o: &String| !o.split(',').any(|part| s.name.contains(part))) {
+        if only
+            .as_ref()
+            .is_some_and(|o: &String| !o.split(',').any(|part| s.name.contains(part)))
+        {
             continue;
         }
         for h in &s.healers {
@@ -447,7 +569,13 @@ pub fn suite(args: &[String]) -> Result<bool> {
         }
     }
     let (images, accel) = prepare()?;
-    let outcomes = run_all(&images, accel, work, jobs.unwrap_or_else(|| default_jobs(accel)), false);
+    let outcomes = run_all(
+        &images,
+        accel,
+        work,
+        jobs.unwrap_or_else(|| default_jobs(accel)),
+        false,
+    );
     Ok(summarize(&outcomes))
 }
 
@@ -464,13 +592,34 @@ fn cargo(args: &[&str], env: &[(&str, &Path)]) -> Result<bool> {
 /// `cargo xtask test`: everything CI runs, failing if anything fails.
 pub fn test_everything(args: &[String]) -> Result<bool> {
     deps::ensure_host_tools()?;
-    let mut ok = cargo(&["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
+    let mut ok = cargo(&["fmt", "--all", "--check"], &[])?;
+    ok &= cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     ok &= cargo(&["test", "--workspace", "--quiet"], &[])?;
     ok &= crate::fuzz::run(crate::fuzz::DEFAULT_SECONDS, &[])?;
     let cache = Cache::locate()?;
     let root = fetch::fetch(&cache)?;
     ok &= cargo(
-        &["test", "--quiet", "-p", "xfs-abi", "--test", "c_layout", "--", "--ignored"],
+        &[
+            "test",
+            "--quiet",
+            "-p",
+            "xfs-abi",
+            "--test",
+            "c_layout",
+            "--",
+            "--ignored",
+        ],
         &[("XFS_INCLUDE_DIR", &root.join("usr/include"))],
     )?;
     ok &= crate::install::check(&root)?;
@@ -498,7 +647,11 @@ pub fn demo(args: &[String]) -> Result<bool> {
         known_kernel_bug: None,
     };
     let (images, accel) = prepare()?;
-    println!("Booting Debian sid's Linux 7.2 ({}); healer: {}", accel.name(), healer.kind());
+    println!(
+        "Booting Debian sid's Linux 7.2 ({}); healer: {}",
+        accel.name(),
+        healer.kind()
+    );
     let workdir = run_dir().join("demo");
     let outcome = run_once(&images, &scenario, &healer, &workdir, accel, true)?;
     println!();

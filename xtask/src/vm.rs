@@ -63,7 +63,13 @@ fn sparse_file(path: &Path, size: u64) -> Result<()> {
 }
 
 fn kernel_trouble(console: &str) -> Option<String> {
-    const SIGNS: &[&str] = &["Oops:", "BUG:", "Kernel panic", "general protection fault", "WARNING: CPU:"];
+    const SIGNS: &[&str] = &[
+        "Oops:",
+        "BUG:",
+        "Kernel panic",
+        "general protection fault",
+        "WARNING: CPU:",
+    ];
     console
         .lines()
         .find(|l| SIGNS.iter().any(|s| l.contains(s)))
@@ -85,18 +91,34 @@ pub fn boot(b: &Boot) -> Result<BootResult> {
         Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
         Accel::Tcg => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
     };
-    cmd.args(["-m", "1024", "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none"])
-        .args(["-serial", "stdio", "-monitor", "none"])
-        .arg("-kernel")
-        .arg(&b.images.kernel)
-        .arg("-initrd")
-        .arg(&b.initrd)
-        .args(["-append", "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"]);
+    cmd.args([
+        "-m",
+        "1024",
+        "-smp",
+        "2",
+        "-nodefaults",
+        "-no-reboot",
+        "-display",
+        "none",
+    ])
+    .args(["-serial", "stdio", "-monitor", "none"])
+    .arg("-kernel")
+    .arg(&b.images.kernel)
+    .arg("-initrd")
+    .arg(&b.initrd)
+    .args([
+        "-append",
+        "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init",
+    ]);
     for disk in [&scratch1, &scratch2, &results_img] {
-        cmd.arg("-drive")
-            .arg(format!("file={},if=virtio,format=raw,cache=writeback", disk.display()));
+        cmd.arg("-drive").arg(format!(
+            "file={},if=virtio,format=raw,cache=writeback",
+            disk.display()
+        ));
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
 
     let start = Instant::now();
     let mut child = cmd.spawn().context("starting qemu-system-x86_64")?;
@@ -164,7 +186,6 @@ pub fn boot(b: &Boot) -> Result<BootResult> {
         timed_out,
         kernel_trouble: kernel_trouble(&console),
         scenario_started: console.contains(SCENARIO_START),
-
     })
 }
 
@@ -179,8 +200,16 @@ pub fn choose_accel(probe: impl FnOnce(Accel) -> bool) -> Accel {
             Ok("tcg") => return Accel::Tcg,
             _ => {}
         }
-        let opens = fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
-        let accel = if opens && probe(Accel::Kvm) { Accel::Kvm } else { Accel::Tcg };
+        let opens = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok();
+        let accel = if opens && probe(Accel::Kvm) {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        };
         eprintln!("xtask: VMs run with {} acceleration", accel.name());
         accel
     })

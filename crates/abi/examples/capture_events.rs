@@ -14,9 +14,14 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let capture = || -> Result<usize, String> {
-        let root = rustix::fs::open(mount.as_os_str(), rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-            .map_err(|e| format!("open: {e}"))?;
-        let monitor = xfs_abi::healthmon::open_health_monitor(root.as_fd(), true).map_err(|e| format!("health monitor: {e}"))?;
+        let root = rustix::fs::open(
+            mount.as_os_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| format!("open: {e}"))?;
+        let monitor = xfs_abi::healthmon::open_health_monitor(root.as_fd(), true)
+            .map_err(|e| format!("health monitor: {e}"))?;
         drop(root);
         let mut file = std::fs::File::create(out).map_err(|e| format!("create: {e}"))?;
         let mut buf = vec![0u8; 64 * 1024];
@@ -25,7 +30,8 @@ fn main() -> ExitCode {
             match rustix::io::read(&monitor, &mut buf) {
                 Ok(0) => return Ok(total),
                 Ok(n) => {
-                    file.write_all(&buf[..n]).map_err(|e| format!("write: {e}"))?;
+                    file.write_all(&buf[..n])
+                        .map_err(|e| format!("write: {e}"))?;
                     file.flush().map_err(|e| format!("write: {e}"))?;
                     total += n;
                 }

@@ -146,7 +146,10 @@ const _: () = assert!(XFS_IOC_BULKSTAT == ior(b'X', 127, size_of::<BulkIreq>()))
 impl Bulkstat {
     /// The inode's sick and checked masks.
     pub fn health(&self) -> HealthMasks {
-        HealthMasks { sick: u32::from(self.bs_sick), checked: u32::from(self.bs_checked) }
+        HealthMasks {
+            sick: u32::from(self.bs_sick),
+            checked: u32::from(self.bs_checked),
+        }
     }
 
     /// The file type bits of `bs_mode` (`S_IFMT`).
@@ -158,7 +161,15 @@ impl Bulkstat {
 /// The request for one inode: `ino` itself, or with [`BULK_IREQ_SPECIAL`]
 /// in `flags` a special value such as [`BULK_IREQ_SPECIAL_ROOT`].
 pub fn single_request(ino: u64, flags: u32) -> BulkstatSingleReq {
-    BulkstatSingleReq { hdr: BulkIreq { ino, flags, icount: 1, ..BulkIreq::default() }, bulkstat: Bulkstat::default() }
+    BulkstatSingleReq {
+        hdr: BulkIreq {
+            ino,
+            flags,
+            icount: 1,
+            ..BulkIreq::default()
+        },
+        bulkstat: Bulkstat::default(),
+    }
 }
 
 /// The record a single-inode request got, or ENOENT if the kernel
@@ -208,12 +219,19 @@ mod tests {
         // Past the last inode: nothing.
         assert_eq!(answered(131, 0, 0, 0), Err(Errno::NOENT));
         // The root by special value comes back under its real number.
-        assert_eq!(answered(BULK_IREQ_SPECIAL_ROOT, BULK_IREQ_SPECIAL, 1, 128).map(|b| b.bs_ino), Ok(128));
+        assert_eq!(
+            answered(BULK_IREQ_SPECIAL_ROOT, BULK_IREQ_SPECIAL, 1, 128).map(|b| b.bs_ino),
+            Ok(128)
+        );
     }
 
     #[test]
     fn health_and_type() {
-        let bs = Bulkstat { bs_sick: BS_SICK_DIR as u16, bs_mode: 0o040755, ..Bulkstat::default() };
+        let bs = Bulkstat {
+            bs_sick: BS_SICK_DIR as u16,
+            bs_mode: 0o040755,
+            ..Bulkstat::default()
+        };
         assert_eq!(bs.health().unconfirmed(), BS_SICK_DIR);
         assert_eq!(bs.health().needs_repair(), 0);
         assert_eq!(bs.file_type(), libc::S_IFDIR);

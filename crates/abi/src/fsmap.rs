@@ -150,7 +150,9 @@ impl<const N: usize> FsmapBuffer<N> {
     /// The records the last call filled in (bounded by the buffer, whatever
     /// `fmh_entries` says).
     pub fn records(&self) -> &[Fsmap] {
-        let n = usize::try_from(self.head.fmh_entries).unwrap_or(usize::MAX).min(N);
+        let n = usize::try_from(self.head.fmh_entries)
+            .unwrap_or(usize::MAX)
+            .min(N);
         &self.recs[..n]
     }
 }
@@ -173,9 +175,16 @@ pub fn keys_all() -> [Fsmap; 2] {
 /// range of a MEDIA_ERROR event.
 pub fn keys_for_sectors(device: u32, start: u64, end: u64) -> [Fsmap; 2] {
     let [_, mut high] = keys_all();
-    let low = Fsmap { fmr_device: device, fmr_physical: start.saturating_mul(512), ..Fsmap::default() };
+    let low = Fsmap {
+        fmr_device: device,
+        fmr_physical: start.saturating_mul(512),
+        ..Fsmap::default()
+    };
     high.fmr_device = device;
-    high.fmr_physical = end.saturating_mul(512).saturating_sub(1).max(low.fmr_physical);
+    high.fmr_physical = end
+        .saturating_mul(512)
+        .saturating_sub(1)
+        .max(low.fmr_physical);
     [low, high]
 }
 
@@ -206,7 +215,12 @@ where
 {
     /// A pager over the query `keys`; nothing is called until iterated.
     pub fn new(keys: [Fsmap; 2], call: F) -> Self {
-        FsmapPager { call, buf: FsmapBuffer::new(keys), state: PagerState::Call, calls: 0 }
+        FsmapPager {
+            call,
+            buf: FsmapBuffer::new(keys),
+            state: PagerState::Call,
+            calls: 0,
+        }
     }
 
     /// `fmh_oflags` of the latest call ([`FMH_OF_DEV_T`]: devices are dev_t).
@@ -261,7 +275,11 @@ where
                     Some(&rec) => {
                         // LAST ends the query wherever it appears.
                         let last = rec.fmr_flags & FMR_OF_LAST != 0;
-                        self.state = if last { PagerState::Done } else { PagerState::Yield(i + 1) };
+                        self.state = if last {
+                            PagerState::Done
+                        } else {
+                            PagerState::Yield(i + 1)
+                        };
                         return Some(Ok(rec));
                     }
                     None => self.state = self.after_page(),
@@ -272,7 +290,10 @@ where
 }
 
 /// One `FS_IOC_GETFSMAP` call on `buf` (`fmh_count` is capped at `N`).
-pub fn getfsmap_call<const N: usize>(fd: BorrowedFd<'_>, buf: &mut FsmapBuffer<N>) -> Result<(), Errno> {
+pub fn getfsmap_call<const N: usize>(
+    fd: BorrowedFd<'_>,
+    buf: &mut FsmapBuffer<N>,
+) -> Result<(), Errno> {
     buf.head.fmh_count = buf.head.fmh_count.min(u32::try_from(N).unwrap_or(u32::MAX));
     // SAFETY: `buf` is a 192-byte fsmap_head directly followed by N records
     // (repr(C), no padding: 64-byte records, 8-byte alignment), and
@@ -285,7 +306,9 @@ pub fn getfsmap(
     fd: BorrowedFd<'_>,
     keys: [Fsmap; 2],
 ) -> FsmapPager<impl FnMut(&mut FsmapBuffer<FSMAP_BATCH>) -> Result<(), Errno> + '_, FSMAP_BATCH> {
-    FsmapPager::new(keys, move |buf: &mut FsmapBuffer<FSMAP_BATCH>| getfsmap_call(fd, buf))
+    FsmapPager::new(keys, move |buf: &mut FsmapBuffer<FSMAP_BATCH>| {
+        getfsmap_call(fd, buf)
+    })
 }
 
 /// `xfs_io`'s name for a special owner: "free space", "static fs
@@ -315,7 +338,11 @@ pub fn describe_owner(rec: &Fsmap) -> Cow<'static, str> {
     }
     // The C prints the owner with %lld.
     let ino = rec.fmr_owner as i64;
-    let fork = if rec.fmr_flags & FMR_OF_ATTR_FORK != 0 { "attr" } else { "data" };
+    let fork = if rec.fmr_flags & FMR_OF_ATTR_FORK != 0 {
+        "attr"
+    } else {
+        "data"
+    };
     if rec.fmr_flags & FMR_OF_EXTENT_MAP != 0 {
         return Cow::Owned(format!("inode {ino} {fork} extent map"));
     }
@@ -346,7 +373,12 @@ mod tests {
             let low = buf.head.fmh_keys[0];
             let start = map.iter().position(|r| *r == low).map_or(0, |i| i + 1);
             let mut n = 0;
-            for (i, r) in map.iter().enumerate().skip(start).take(buf.head.fmh_count as usize) {
+            for (i, r) in map
+                .iter()
+                .enumerate()
+                .skip(start)
+                .take(buf.head.fmh_count as usize)
+            {
                 buf.recs[n] = *r;
                 if i == map.len() - 1 {
                     buf.recs[n].fmr_flags |= FMR_OF_LAST;
@@ -364,7 +396,10 @@ mod tests {
         let map: Vec<Fsmap> = (0..5).map(|i| rec(i * 4096, 4096, 128 + i, 0)).collect();
         let mut pager = FsmapPager::new(keys_all(), fake_kernel(map.clone()));
         let got: Vec<Fsmap> = pager.by_ref().map(Result::unwrap).collect();
-        assert_eq!(got.iter().map(|r| r.fmr_owner).collect::<Vec<_>>(), vec![128, 129, 130, 131, 132]);
+        assert_eq!(
+            got.iter().map(|r| r.fmr_owner).collect::<Vec<_>>(),
+            vec![128, 129, 130, 131, 132]
+        );
         assert_ne!(got[4].fmr_flags & FMR_OF_LAST, 0);
         // 2 + 2 + 1 records; no extra call after the LAST record.
         assert_eq!(pager.calls(), 3);
@@ -426,7 +461,10 @@ mod tests {
             buf.head.fmh_entries = 2;
             Ok(())
         });
-        assert_eq!(pager.map(|r| r.unwrap().fmr_owner).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(
+            pager.map(|r| r.unwrap().fmr_owner).collect::<Vec<_>>(),
+            vec![7]
+        );
     }
 
     #[test]
@@ -439,16 +477,23 @@ mod tests {
     #[test]
     fn sector_keys() {
         let [low, high] = keys_for_sectors(0x800010, 8, 16);
-        assert_eq!((low.fmr_device, low.fmr_physical, low.fmr_owner), (0x800010, 4096, 0));
+        assert_eq!(
+            (low.fmr_device, low.fmr_physical, low.fmr_owner),
+            (0x800010, 4096, 0)
+        );
         assert_eq!((high.fmr_device, high.fmr_physical), (0x800010, 8191));
-        assert_eq!((high.fmr_owner, high.fmr_offset, high.fmr_flags), (u64::MAX, u64::MAX, u32::MAX));
+        assert_eq!(
+            (high.fmr_owner, high.fmr_offset, high.fmr_flags),
+            (u64::MAX, u64::MAX, u32::MAX)
+        );
         let [low, high] = keys_for_sectors(1, u64::MAX, u64::MAX);
         assert!(high.fmr_physical >= low.fmr_physical);
     }
 
     #[test]
     fn owners_are_named_like_xfs_io() {
-        let special = |owner| describe_owner(&rec(0, 4096, owner, FMR_OF_SPECIAL_OWNER)).into_owned();
+        let special =
+            |owner| describe_owner(&rec(0, 4096, owner, FMR_OF_SPECIAL_OWNER)).into_owned();
         assert_eq!(special(XFS_FMR_OWN_FS), "static fs metadata");
         assert_eq!(special(XFS_FMR_OWN_LOG), "journalling log");
         assert_eq!(special(XFS_FMR_OWN_AG), "per-AG metadata");
@@ -471,7 +516,12 @@ mod tests {
         r.fmr_flags = FMR_OF_EXTENT_MAP;
         assert_eq!(describe_owner(&r), "inode 131 data extent map");
         // Garbage wraps as in C instead of overflowing.
-        let g = Fsmap { fmr_owner: u64::MAX, fmr_offset: u64::MAX, fmr_length: 2, ..Fsmap::default() };
+        let g = Fsmap {
+            fmr_owner: u64::MAX,
+            fmr_offset: u64::MAX,
+            fmr_length: 2,
+            ..Fsmap::default()
+        };
         assert_eq!(describe_owner(&g), "inode -1 data 36028797018963967..0");
     }
 }

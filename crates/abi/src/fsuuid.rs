@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn bytes_are_clamped_to_the_array() {
-        let mut u = FsUuid2 { len: 16, uuid: [7; 16] };
+        let mut u = FsUuid2 {
+            len: 16,
+            uuid: [7; 16],
+        };
         assert_eq!(u.bytes().len(), 16);
         u.len = 200;
         assert_eq!(u.bytes().len(), 16);

@@ -73,7 +73,11 @@ const _: () = assert!(offset_of!(FsGeometry, reserved) == 144);
 pub fn fs_geometry(fd: BorrowedFd<'_>) -> Result<FsGeometry, Errno> {
     let mut geo = FsGeometry::default();
     let mut last = Errno::NOTTY;
-    for request in [XFS_IOC_FSGEOMETRY, XFS_IOC_FSGEOMETRY_V4, XFS_IOC_FSGEOMETRY_V1] {
+    for request in [
+        XFS_IOC_FSGEOMETRY,
+        XFS_IOC_FSGEOMETRY_V4,
+        XFS_IOC_FSGEOMETRY_V1,
+    ] {
         // SAFETY: `geo` is 256 bytes, at least the size each of these _IOR
         // requests writes (256 or 112 bytes).
         match unsafe { ioctl(fd, request, std::ptr::from_mut(&mut geo)) } {

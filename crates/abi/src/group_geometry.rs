@@ -84,20 +84,29 @@ const _: () = assert!(XFS_IOC_RTGROUP_GEOMETRY == iowr(b'X', 65, size_of::<Rtgro
 impl AgGeometry {
     /// The AG's sick and checked masks.
     pub fn health(&self) -> HealthMasks {
-        HealthMasks { sick: self.ag_sick, checked: self.ag_checked }
+        HealthMasks {
+            sick: self.ag_sick,
+            checked: self.ag_checked,
+        }
     }
 }
 
 impl RtgroupGeometry {
     /// The rtgroup's sick and checked masks.
     pub fn health(&self) -> HealthMasks {
-        HealthMasks { sick: self.rg_sick, checked: self.rg_checked }
+        HealthMasks {
+            sick: self.rg_sick,
+            checked: self.rg_checked,
+        }
     }
 }
 
 /// Geometry and health of AG `agno`; EINVAL if there is no such AG.
 pub fn ag_geometry(fd: BorrowedFd<'_>, agno: u32) -> Result<AgGeometry, Errno> {
-    let mut geo = AgGeometry { ag_number: agno, ..AgGeometry::default() };
+    let mut geo = AgGeometry {
+        ag_number: agno,
+        ..AgGeometry::default()
+    };
     // SAFETY: `geo` is the 128-byte struct this _IOWR request reads and
     // writes, alive and exclusively borrowed across the call.
     unsafe { ioctl(fd, XFS_IOC_AG_GEOMETRY, std::ptr::from_mut(&mut geo)) }?;
@@ -107,7 +116,10 @@ pub fn ag_geometry(fd: BorrowedFd<'_>, agno: u32) -> Result<AgGeometry, Errno> {
 /// Geometry and health of rtgroup `rgno`; EINVAL without the rtgroups
 /// feature or if there is no such group.
 pub fn rtgroup_geometry(fd: BorrowedFd<'_>, rgno: u32) -> Result<RtgroupGeometry, Errno> {
-    let mut geo = RtgroupGeometry { rg_number: rgno, ..RtgroupGeometry::default() };
+    let mut geo = RtgroupGeometry {
+        rg_number: rgno,
+        ..RtgroupGeometry::default()
+    };
     // SAFETY: `geo` is the 128-byte struct this _IOWR request reads and
     // writes, alive and exclusively borrowed across the call.
     unsafe { ioctl(fd, XFS_IOC_RTGROUP_GEOMETRY, std::ptr::from_mut(&mut geo)) }?;
@@ -121,9 +133,16 @@ mod tests {
 
     #[test]
     fn health_reads_the_right_fields() {
-        let ag = AgGeometry { ag_sick: AG_GEOM_SICK_AGF, ag_checked: AG_GEOM_SICK_AGF, ..AgGeometry::default() };
+        let ag = AgGeometry {
+            ag_sick: AG_GEOM_SICK_AGF,
+            ag_checked: AG_GEOM_SICK_AGF,
+            ..AgGeometry::default()
+        };
         assert_eq!(ag.health().needs_repair(), AG_GEOM_SICK_AGF);
-        let rg = RtgroupGeometry { rg_sick: RTGROUP_GEOM_SICK_BITMAP, ..RtgroupGeometry::default() };
+        let rg = RtgroupGeometry {
+            rg_sick: RTGROUP_GEOM_SICK_BITMAP,
+            ..RtgroupGeometry::default()
+        };
         assert_eq!(rg.health().unconfirmed(), RTGROUP_GEOM_SICK_BITMAP);
     }
 }

@@ -29,7 +29,13 @@ pub const FID_LEN: u16 = 14;
 impl XfsHandle {
     /// The same filesystem's handle for another inode.
     pub fn with_inode(&self, ino: u64, generation: u32) -> XfsHandle {
-        XfsHandle { fid_len: FID_LEN, fid_pad: 0, fid_gen: generation, fid_ino: ino, ..*self }
+        XfsHandle {
+            fid_len: FID_LEN,
+            fid_pad: 0,
+            fid_gen: generation,
+            fid_ino: ino,
+            ..*self
+        }
     }
 }
 

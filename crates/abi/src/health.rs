@@ -119,7 +119,9 @@ impl HealthMasks {
 
 /// The set bits of `mask`, lowest first, each as its own value.
 pub fn bits(mask: u32) -> impl Iterator<Item = u32> {
-    (0..32).map(|b| 1u32 << b).filter(move |bit| mask & bit != 0)
+    (0..32)
+        .map(|b| 1u32 << b)
+        .filter(move |bit| mask & bit != 0)
 }
 
 #[cfg(test)]
@@ -129,22 +131,40 @@ mod tests {
     #[test]
     fn sick_and_checked_combine_as_kernel_abi_says() {
         // "checked && sick" = needs repair; "!checked && sick" = runtime only.
-        let h =
-            HealthMasks { sick: AG_GEOM_SICK_AGF | AG_GEOM_SICK_INOBT, checked: AG_GEOM_SICK_AGF | AG_GEOM_SICK_AGI };
+        let h = HealthMasks {
+            sick: AG_GEOM_SICK_AGF | AG_GEOM_SICK_INOBT,
+            checked: AG_GEOM_SICK_AGF | AG_GEOM_SICK_AGI,
+        };
         assert_eq!(h.needs_repair(), AG_GEOM_SICK_AGF);
         assert_eq!(h.unconfirmed(), AG_GEOM_SICK_INOBT);
         assert_eq!(h.healthy(), AG_GEOM_SICK_AGI);
         assert_eq!(h.unknown(AG_GEOM_SICK_ALL), 0);
-        assert_eq!(HealthMasks { sick: 1 << 20, checked: 0 }.unknown(AG_GEOM_SICK_ALL), 1 << 20);
+        assert_eq!(
+            HealthMasks {
+                sick: 1 << 20,
+                checked: 0
+            }
+            .unknown(AG_GEOM_SICK_ALL),
+            1 << 20
+        );
     }
 
     #[test]
     fn bits_lists_each_set_bit() {
         assert_eq!(bits(0).count(), 0);
-        assert_eq!(bits(0x8000_0011).collect::<Vec<_>>(), vec![0x1, 0x10, 0x8000_0000]);
+        assert_eq!(
+            bits(0x8000_0011).collect::<Vec<_>>(),
+            vec![0x1, 0x10, 0x8000_0000]
+        );
         assert_eq!(bits(BS_SICK_ALL).count(), 9);
         assert_eq!(bits(AG_GEOM_SICK_ALL).last(), Some(AG_GEOM_SICK_INODES));
-        assert_eq!(bits(RTGROUP_GEOM_SICK_ALL).last(), Some(RTGROUP_GEOM_SICK_REFCNTBT));
-        assert_eq!(bits(FSOP_GEOM_SICK_ALL).last(), Some(FSOP_GEOM_SICK_METAPATH));
+        assert_eq!(
+            bits(RTGROUP_GEOM_SICK_ALL).last(),
+            Some(RTGROUP_GEOM_SICK_REFCNTBT)
+        );
+        assert_eq!(
+            bits(FSOP_GEOM_SICK_ALL).last(),
+            Some(FSOP_GEOM_SICK_METAPATH)
+        );
     }
 }

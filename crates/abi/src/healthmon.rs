@@ -66,9 +66,19 @@ pub fn open_health_monitor(root: BorrowedFd<'_>, verbose: bool) -> Result<OwnedF
 /// Ok if `fd` is on the filesystem `monitor` watches; ESTALE if not (or if
 /// that filesystem is gone).
 pub fn fd_on_monitored_fs(monitor: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> Result<(), Errno> {
-    let mut arg = HealthFileOnMonitoredFs { fd: fd.as_raw_fd(), flags: 0 };
+    let mut arg = HealthFileOnMonitoredFs {
+        fd: fd.as_raw_fd(),
+        flags: 0,
+    };
     // SAFETY: `arg` is the 8-byte struct this _IOW request reads.
-    unsafe { ioctl(monitor, XFS_IOC_HEALTH_FD_ON_MONITORED_FS, std::ptr::from_mut(&mut arg)) }.map(drop)
+    unsafe {
+        ioctl(
+            monitor,
+            XFS_IOC_HEALTH_FD_ON_MONITORED_FS,
+            std::ptr::from_mut(&mut arg),
+        )
+    }
+    .map(drop)
 }
 
 /// What `/proc/self/fdinfo/N` says about a monitor fd.
@@ -84,7 +94,9 @@ pub fn parse_monitor_fdinfo(text: &str) -> Option<MonitorFdinfo> {
     let mut info = MonitorFdinfo::default();
     let mut lost = None;
     for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key.trim() {
             "state" => info.alive = value == "alive",
@@ -99,7 +111,8 @@ pub fn parse_monitor_fdinfo(text: &str) -> Option<MonitorFdinfo> {
 
 pub fn read_monitor_fdinfo(monitor: BorrowedFd<'_>) -> std::io::Result<MonitorFdinfo> {
     let text = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", monitor.as_raw_fd()))?;
-    parse_monitor_fdinfo(&text).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no lost: line"))
+    parse_monitor_fdinfo(&text)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no lost: line"))
 }
 
 #[cfg(test)]
@@ -109,7 +122,14 @@ mod tests {
     #[test]
     fn fdinfo_lines() {
         let text = "pos:\t0\nflags:\t02000000\nmnt_id:\t16\nino:\t1057\nstate:\talive\ndev:\t253:0\nformat:\tv0\nevents:\t700\nlost:\t115\n";
-        assert_eq!(parse_monitor_fdinfo(text), Some(MonitorFdinfo { alive: true, events: 700, lost: 115 }));
+        assert_eq!(
+            parse_monitor_fdinfo(text),
+            Some(MonitorFdinfo {
+                alive: true,
+                events: 700,
+                lost: 115
+            })
+        );
         assert_eq!(parse_monitor_fdinfo("pos: 0\n"), None);
         assert_eq!(parse_monitor_fdinfo("lost: x\n"), None);
     }

@@ -14,7 +14,10 @@ const DIR_READ: u64 = 2;
 /// when used in a constant.
 pub const fn ioc(dir: u64, ty: u8, nr: u8, size: usize) -> u64 {
     assert!(size < 1 << SIZEBITS, "ioctl argument too large for _IOC");
-    (dir << DIRSHIFT) | ((size as u64) << SIZESHIFT) | ((ty as u64) << TYPESHIFT) | ((nr as u64) << NRSHIFT)
+    (dir << DIRSHIFT)
+        | ((size as u64) << SIZESHIFT)
+        | ((ty as u64) << TYPESHIFT)
+        | ((nr as u64) << NRSHIFT)
 }
 
 /// `_IOR(type, nr, T)`: the kernel writes a `T` of `size` bytes.

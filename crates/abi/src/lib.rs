@@ -61,7 +61,11 @@ pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, request: u64, arg: *mut T) -> 
     // borrowed, hence open.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::c_ulong, arg) };
     if rc < 0 {
-        Err(Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)))
+        Err(Errno::from_raw_os_error(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        ))
     } else {
         Ok(rc)
     }

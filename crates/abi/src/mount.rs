@@ -101,7 +101,9 @@ const SYS_LISTMOUNT: libc::c_long = 458;
 /// A fanotify fd reporting mounts attached in the namespace `ns`.
 pub fn watch_mount_namespace(ns: BorrowedFd<'_>) -> Result<OwnedFd, WatchError> {
     // SAFETY: plain syscall with integer arguments; a returned fd is ours.
-    let fd = unsafe { libc::fanotify_init(FAN_REPORT_MNT | FAN_CLOEXEC, libc::O_RDONLY as libc::c_uint) };
+    let fd = unsafe {
+        libc::fanotify_init(FAN_REPORT_MNT | FAN_CLOEXEC, libc::O_RDONLY as libc::c_uint)
+    };
     if fd < 0 {
         return Err(WatchError::Init(Errno::from_raw_os_error(last_errno())));
     }
@@ -109,7 +111,13 @@ pub fn watch_mount_namespace(ns: BorrowedFd<'_>) -> Result<OwnedFd, WatchError> 
     let fan = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: integer arguments; the path pointer may be NULL with a dirfd.
     let r = unsafe {
-        libc::fanotify_mark(fan.as_raw_fd(), FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH, ns.as_raw_fd(), std::ptr::null())
+        libc::fanotify_mark(
+            fan.as_raw_fd(),
+            FAN_MARK_ADD | FAN_MARK_MNTNS,
+            FAN_MNT_ATTACH,
+            ns.as_raw_fd(),
+            std::ptr::null(),
+        )
     };
     if r < 0 {
         return Err(WatchError::Mark(Errno::from_raw_os_error(last_errno())));
@@ -125,7 +133,9 @@ pub enum WatchError {
 }
 
 fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn ns_fd_field(ns: BorrowedFd<'_>) -> u32 {
@@ -135,10 +145,23 @@ fn ns_fd_field(ns: BorrowedFd<'_>) -> u32 {
 /// Mount ids in the namespace after `after` (0: from the start), at most
 /// `ids.len()`; returns how many were written.
 pub fn listmount(ns: BorrowedFd<'_>, after: u64, ids: &mut [u64]) -> Result<usize, Errno> {
-    let req = MntIdReq { size: MNT_ID_REQ_SIZE_VER0, mnt_ns_fd: ns_fd_field(ns), mnt_id: LSMT_ROOT, param: after };
+    let req = MntIdReq {
+        size: MNT_ID_REQ_SIZE_VER0,
+        mnt_ns_fd: ns_fd_field(ns),
+        mnt_id: LSMT_ROOT,
+        param: after,
+    };
     // SAFETY: `req` is a valid version-0 request that outlives the call;
     // `ids` is writable for `ids.len()` u64s, the count we pass.
-    let n = unsafe { libc::syscall(SYS_LISTMOUNT, std::ptr::from_ref(&req), ids.as_mut_ptr(), ids.len(), 0u32) };
+    let n = unsafe {
+        libc::syscall(
+            SYS_LISTMOUNT,
+            std::ptr::from_ref(&req),
+            ids.as_mut_ptr(),
+            ids.len(),
+            0u32,
+        )
+    };
     if n < 0 {
         return Err(Errno::from_raw_os_error(last_errno()));
     }
@@ -162,14 +185,27 @@ const STATMOUNT_MAX: usize = 64 * 1024;
 /// mount point and root. ENOENT: the mount is gone.
 pub fn statmount(ns: BorrowedFd<'_>, mnt_id: u64) -> Result<MountInfo, Errno> {
     let mask = STATMOUNT_SB_BASIC | STATMOUNT_MNT_ROOT | STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE;
-    let req = MntIdReq { size: MNT_ID_REQ_SIZE_VER0, mnt_ns_fd: ns_fd_field(ns), mnt_id, param: mask };
+    let req = MntIdReq {
+        size: MNT_ID_REQ_SIZE_VER0,
+        mnt_ns_fd: ns_fd_field(ns),
+        mnt_id,
+        param: mask,
+    };
     let mut len = 4096;
     loop {
         // u64 elements: the buffer is aligned for `struct statmount`.
         let mut buf = vec![0u64; len / 8];
         // SAFETY: `req` outlives the call; `buf` is writable for `len`
         // bytes, the size we pass, and 8-byte aligned.
-        let r = unsafe { libc::syscall(SYS_STATMOUNT, std::ptr::from_ref(&req), buf.as_mut_ptr(), len, 0u32) };
+        let r = unsafe {
+            libc::syscall(
+                SYS_STATMOUNT,
+                std::ptr::from_ref(&req),
+                buf.as_mut_ptr(),
+                len,
+                0u32,
+            )
+        };
         if r < 0 {
             let e = Errno::from_raw_os_error(last_errno());
             if e == Errno::OVERFLOW && len < STATMOUNT_MAX {
@@ -187,11 +223,17 @@ pub fn statmount(ns: BorrowedFd<'_>, mnt_id: u64) -> Result<MountInfo, Errno> {
 /// field is filled only with `STATMOUNT_MNT_BASIC`); None if a field we
 /// asked for is missing or points outside the buffer.
 pub fn parse_statmount(buf: &[u8], mnt_id: u64, want: u64) -> Option<MountInfo> {
-    let u32_at = |off: usize| buf.get(off..off + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-    let u64_at = |off: usize| {
-        buf.get(off..off + 8).map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    let u32_at = |off: usize| {
+        buf.get(off..off + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let size = usize::try_from(u32_at(offset_of!(Statmount, size))?).ok()?.min(buf.len());
+    let u64_at = |off: usize| {
+        buf.get(off..off + 8)
+            .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    };
+    let size = usize::try_from(u32_at(offset_of!(Statmount, size))?)
+        .ok()?
+        .min(buf.len());
     let mask = u64_at(offset_of!(Statmount, mask))?;
     if mask & want != want {
         return None;
@@ -205,7 +247,10 @@ pub fn parse_statmount(buf: &[u8], mnt_id: u64, want: u64) -> Option<MountInfo> 
     };
     Some(MountInfo {
         mnt_id,
-        dev: (u32_at(offset_of!(Statmount, sb_dev_major))?, u32_at(offset_of!(Statmount, sb_dev_minor))?),
+        dev: (
+            u32_at(offset_of!(Statmount, sb_dev_major))?,
+            u32_at(offset_of!(Statmount, sb_dev_minor))?,
+        ),
         fs_type: string(offset_of!(Statmount, fs_type))?,
         mnt_point: string(offset_of!(Statmount, mnt_point))?,
         mnt_root: string(offset_of!(Statmount, mnt_root))?,
@@ -261,7 +306,11 @@ pub fn parse_fanotify(buf: &[u8]) -> Vec<MountEvent> {
             info = &info[len..];
         }
         let len = u32::try_from(event_len).unwrap_or(u32::MAX);
-        events.push(if ids.is_empty() { MountEvent::Other { mask } } else { MountEvent::Attached { len, ids } });
+        events.push(if ids.is_empty() {
+            MountEvent::Other { mask }
+        } else {
+            MountEvent::Attached { len, ids }
+        });
     }
     events
 }
@@ -290,10 +339,19 @@ mod tests {
     fn attach_records_give_their_mount_ids() {
         let mut buf = attach_record(0x1000_0042);
         buf.extend(attach_record(7));
-        assert_eq!(parse_fanotify(&buf), vec![
-                MountEvent::Attached { len: 40, ids: vec![0x1000_0042] },
-                MountEvent::Attached { len: 40, ids: vec![7] }
-            ]);
+        assert_eq!(
+            parse_fanotify(&buf),
+            vec![
+                MountEvent::Attached {
+                    len: 40,
+                    ids: vec![0x1000_0042]
+                },
+                MountEvent::Attached {
+                    len: 40,
+                    ids: vec![7]
+                }
+            ]
+        );
     }
 
     #[test]
@@ -302,7 +360,10 @@ mod tests {
         r[8..16].copy_from_slice(&FAN_Q_OVERFLOW.to_ne_bytes());
         assert_eq!(parse_fanotify(&r), vec![MountEvent::Overflow]);
         let whole = attach_record(1);
-        assert!(parse_fanotify(&whole[..39]).is_empty(), "a cut record is not half-read");
+        assert!(
+            parse_fanotify(&whole[..39]).is_empty(),
+            "a cut record is not half-read"
+        );
     }
 
     #[test]
@@ -312,7 +373,8 @@ mod tests {
         buf.extend_from_slice(strings);
         let total = buf.len() as u32;
         buf[0..4].copy_from_slice(&total.to_ne_bytes());
-        let mask = STATMOUNT_SB_BASIC | STATMOUNT_MNT_ROOT | STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE;
+        let mask =
+            STATMOUNT_SB_BASIC | STATMOUNT_MNT_ROOT | STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE;
         buf[8..16].copy_from_slice(&mask.to_ne_bytes());
         buf[16..20].copy_from_slice(&254u32.to_ne_bytes());
         buf[20..24].copy_from_slice(&3u32.to_ne_bytes());
@@ -326,7 +388,11 @@ mod tests {
         assert_eq!(info.mnt_root, b"/");
         assert_eq!(info.dev, (254, 3));
         buf[108..112].copy_from_slice(&4000u32.to_ne_bytes());
-        assert_eq!(parse_statmount(&buf, 0x42, mask), None, "an offset past the end is refused");
+        assert_eq!(
+            parse_statmount(&buf, 0x42, mask),
+            None,
+            "an offset past the end is refused"
+        );
     }
 
     proptest! {

@@ -68,7 +68,13 @@ pub fn getparents_by_handle(
     };
     // SAFETY: `arg` is the 64-byte struct of this _IOWR request, and its
     // gp_buffer/gp_bufsize describe `buf`, exclusively borrowed for the call.
-    unsafe { ioctl(mount, XFS_IOC_GETPARENTS_BY_HANDLE, std::ptr::from_mut(&mut arg)) }?;
+    unsafe {
+        ioctl(
+            mount,
+            XFS_IOC_GETPARENTS_BY_HANDLE,
+            std::ptr::from_mut(&mut arg),
+        )
+    }?;
     cursor[..8].copy_from_slice(&arg.gph_request.gp_cursor[0].to_ne_bytes());
     cursor[8..].copy_from_slice(&arg.gph_request.gp_cursor[1].to_ne_bytes());
     Ok(arg.gph_request.gp_oflags)
@@ -104,7 +110,10 @@ pub fn records(buf: &[u8]) -> impl Iterator<Item = ParentRecord<'_>> {
             fid_ino: u64::from_ne_bytes(header[16..24].try_into().expect("8 bytes")),
         };
         offset += reclen;
-        Some(ParentRecord { parent, name: &name_area[..name_len] })
+        Some(ParentRecord {
+            parent,
+            name: &name_area[..name_len],
+        })
     })
 }
 
@@ -128,8 +137,13 @@ mod tests {
     fn walks_records_and_the_stretched_last_one() {
         let mut buf = record(128, b"dir", None);
         buf.extend(record(131, b"other\nname", Some(200)));
-        let got: Vec<_> = records(&buf).map(|r| (r.parent.fid_ino, r.name.to_vec())).collect();
-        assert_eq!(got, vec![(128, b"dir".to_vec()), (131, b"other\nname".to_vec())]);
+        let got: Vec<_> = records(&buf)
+            .map(|r| (r.parent.fid_ino, r.name.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(128, b"dir".to_vec()), (131, b"other\nname".to_vec())]
+        );
     }
 
     #[test]

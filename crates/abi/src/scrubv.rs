@@ -79,7 +79,12 @@ const _: () = assert!(XFS_IOC_SCRUBV_METADATA == iowr(b'X', 64, size_of::<ScrubV
 impl ScrubVec {
     /// A scrub of type `sv_type` with input flags `flags` (e.g. `IFLAG_REPAIR`).
     pub fn new(sv_type: u32, flags: u32) -> ScrubVec {
-        ScrubVec { sv_type, sv_flags: flags, sv_ret: SV_RET_NOT_RUN, sv_reserved: 0 }
+        ScrubVec {
+            sv_type,
+            sv_flags: flags,
+            sv_ret: SV_RET_NOT_RUN,
+            sv_reserved: 0,
+        }
     }
 
     /// A barrier: stops the batch if any earlier scrub failed with an errno
@@ -99,14 +104,18 @@ impl ScrubVec {
         match self.sv_ret {
             SV_RET_NOT_RUN => None,
             0 => Some(Ok(self.sv_flags)),
-            ret => Some(Err(Errno::from_raw_os_error(ret.checked_neg().filter(|e| *e > 0).unwrap_or(libc::EIO)))),
+            ret => Some(Err(Errno::from_raw_os_error(
+                ret.checked_neg().filter(|e| *e > 0).unwrap_or(libc::EIO),
+            ))),
         }
     }
 }
 
 /// Index of the barrier that stopped the batch, if one did.
 pub fn stopped_at(vectors: &[ScrubVec]) -> Option<usize> {
-    vectors.iter().position(|v| v.is_barrier() && v.result() == Some(Err(Errno::CANCELED)))
+    vectors
+        .iter()
+        .position(|v| v.is_barrier() && v.result() == Some(Err(Errno::CANCELED)))
 }
 
 /// Which object every vector of one call looks at.
@@ -162,7 +171,10 @@ mod tests {
         let mut missing = ScrubVec::new(33, 0);
         missing.sv_ret = -libc::ENOENT;
         let mut barrier = ScrubVec::barrier(OFLAG_CORRUPT | IFLAG_REPAIR);
-        assert_eq!(barrier.sv_flags, OFLAG_CORRUPT, "input flags are not allowed on a barrier");
+        assert_eq!(
+            barrier.sv_flags, OFLAG_CORRUPT,
+            "input flags are not allowed on a barrier"
+        );
         barrier.sv_ret = -libc::ECANCELED;
         let skipped = ScrubVec::new(5, 0);
         let batch = [done, missing, barrier, skipped];

@@ -70,7 +70,8 @@ impl VerifyMedia {
 
     /// After the call: the error of the I/O that stopped verification.
     pub fn io_error(&self) -> Option<Errno> {
-        (self.me_ioerror != 0).then(|| Errno::from_raw_os_error(i32::try_from(self.me_ioerror).unwrap_or(libc::EIO)))
+        (self.me_ioerror != 0)
+            .then(|| Errno::from_raw_os_error(i32::try_from(self.me_ioerror).unwrap_or(libc::EIO)))
     }
 
     /// After the call: whether the whole (clamped) range was verified.

@@ -53,9 +53,13 @@ fn xfs_ioctls_fail_typed_elsewhere() {
     ];
     let r = xfs_abi::scrubv::scrubv_metadata(fd, Default::default(), 0, &mut vectors);
     assert!(is_not_supported(&r), "SCRUBV: {r:?}");
-    assert!(vectors.iter().all(|v| v.result().is_none()), "nothing ran: {vectors:?}");
+    assert!(
+        vectors.iter().all(|v| v.result().is_none()),
+        "nothing ran: {vectors:?}"
+    );
 
-    let mut req = xfs_abi::verify_media::VerifyMedia::new(xfs_abi::verify_media::XFS_DEV_DATA, 0, 8, false);
+    let mut req =
+        xfs_abi::verify_media::VerifyMedia::new(xfs_abi::verify_media::XFS_DEV_DATA, 0, 8, false);
     let before = req;
     let r = xfs_abi::verify_media::verify_media(fd, &mut req);
     assert!(is_not_supported(&r), "VERIFY_MEDIA: {r:?}");
@@ -103,7 +107,11 @@ fn generic_ioctls_give_a_typed_answer() {
             }
         }
     }
-    eprintln!("GETFSMAP: {records} records in {} calls, oflags {:#x}", pager.calls(), pager.oflags());
+    eprintln!(
+        "GETFSMAP: {records} records in {} calls, oflags {:#x}",
+        pager.calls(),
+        pager.oflags()
+    );
     assert!(pager.calls() >= 1);
     let _ = std::fs::remove_file(path);
 }

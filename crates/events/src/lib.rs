@@ -51,15 +51,36 @@ pub enum Event {
     /// First record of every monitor.
     Running,
     /// The kernel dropped `count` events (its queue was full).
-    Lost { count: u64 },
+    Lost {
+        count: u64,
+    },
     /// The filesystem is being unmounted; the stream ends after the
     /// records still queued.
     Unmount,
-    Shutdown { reasons: ShutdownReasons },
-    Health { verdict: Verdict, object: HealthObject },
-    Media { device: Device, daddr: u64, bbcount: u64 },
-    FileIo { kind: FileIoKind, ino: u64, generation: u32, pos: u64, len: u64, error: u32 },
-    Unknown { domain: u32, kind: u32 },
+    Shutdown {
+        reasons: ShutdownReasons,
+    },
+    Health {
+        verdict: Verdict,
+        object: HealthObject,
+    },
+    Media {
+        device: Device,
+        daddr: u64,
+        bbcount: u64,
+    },
+    FileIo {
+        kind: FileIoKind,
+        ino: u64,
+        generation: u32,
+        pos: u64,
+        len: u64,
+        error: u32,
+    },
+    Unknown {
+        domain: u32,
+        kind: u32,
+    },
 }
 
 /// SICK = runtime code found damage; CORRUPT = scrub found it; HEALTHY =
@@ -84,10 +105,22 @@ impl Verdict {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthObject {
-    Fs { mask: Mask },
-    Ag { agno: u32, mask: Mask },
-    RtGroup { rgno: u32, mask: Mask },
-    Inode { ino: u64, generation: u32, mask: Mask },
+    Fs {
+        mask: Mask,
+    },
+    Ag {
+        agno: u32,
+        mask: Mask,
+    },
+    RtGroup {
+        rgno: u32,
+        mask: Mask,
+    },
+    Inode {
+        ino: u64,
+        generation: u32,
+        mask: Mask,
+    },
 }
 
 /// A sick/corrupt/healthy bit mask (its meaning depends on the domain).
@@ -95,13 +128,43 @@ pub enum HealthObject {
 pub struct Mask(pub u32);
 
 /// Names of the mask bits per domain, bit 0 first (the reference's words).
-pub const FS_NAMES: &[&str] =
-    &["fscounters", "usrquota", "grpquota", "prjquota", "bitmap", "summary", "quotacheck", "nlinks", "metadir", "metapath"];
-pub const AG_NAMES: &[&str] =
-    &["super", "agf", "agfl", "agi", "bnobt", "cntbt", "inobt", "finobt", "rmapbt", "refcountbt", "inodes"];
+pub const FS_NAMES: &[&str] = &[
+    "fscounters",
+    "usrquota",
+    "grpquota",
+    "prjquota",
+    "bitmap",
+    "summary",
+    "quotacheck",
+    "nlinks",
+    "metadir",
+    "metapath",
+];
+pub const AG_NAMES: &[&str] = &[
+    "super",
+    "agf",
+    "agfl",
+    "agi",
+    "bnobt",
+    "cntbt",
+    "inobt",
+    "finobt",
+    "rmapbt",
+    "refcountbt",
+    "inodes",
+];
 pub const RTGROUP_NAMES: &[&str] = &["super", "bitmap", "summary", "rmapbt", "refcountbt"];
-pub const INODE_NAMES: &[&str] =
-    &["core", "datafork", "attrfork", "cowfork", "directory", "xattr", "symlink", "parent", "dirtree"];
+pub const INODE_NAMES: &[&str] = &[
+    "core",
+    "datafork",
+    "attrfork",
+    "cowfork",
+    "directory",
+    "xattr",
+    "symlink",
+    "parent",
+    "dirtree",
+];
 
 impl HealthObject {
     pub fn mask(&self) -> Mask {
@@ -176,7 +239,12 @@ impl FileIoKind {
 }
 
 fn u32_at(raw: &[u8; RECORD_LEN], offset: usize) -> u32 {
-    u32::from_le_bytes([raw[offset], raw[offset + 1], raw[offset + 2], raw[offset + 3]])
+    u32::from_le_bytes([
+        raw[offset],
+        raw[offset + 1],
+        raw[offset + 2],
+        raw[offset + 3],
+    ])
 }
 
 fn u64_at(raw: &[u8; RECORD_LEN], offset: usize) -> u64 {
@@ -221,17 +289,38 @@ pub fn decode(raw: &[u8; RECORD_LEN]) -> Record {
     let mask = Mask(u32_at(raw, 16));
     let event = match (domain, kind, verdict) {
         (DOMAIN_MOUNT, TYPE_RUNNING, _) => Event::Running,
-        (DOMAIN_MOUNT, TYPE_LOST, _) => Event::Lost { count: u64_at(raw, 16) },
+        (DOMAIN_MOUNT, TYPE_LOST, _) => Event::Lost {
+            count: u64_at(raw, 16),
+        },
         (DOMAIN_MOUNT, TYPE_UNMOUNT, _) => Event::Unmount,
-        (DOMAIN_MOUNT, TYPE_SHUTDOWN, _) => Event::Shutdown { reasons: ShutdownReasons(u32_at(raw, 16)) },
-        (DOMAIN_FS, _, Some(verdict)) => Event::Health { verdict, object: HealthObject::Fs { mask } },
-        (DOMAIN_AG, _, Some(verdict)) => Event::Health { verdict, object: HealthObject::Ag { agno: u32_at(raw, 20), mask } },
-        (DOMAIN_RTGROUP, _, Some(verdict)) => {
-            Event::Health { verdict, object: HealthObject::RtGroup { rgno: u32_at(raw, 20), mask } }
-        }
+        (DOMAIN_MOUNT, TYPE_SHUTDOWN, _) => Event::Shutdown {
+            reasons: ShutdownReasons(u32_at(raw, 16)),
+        },
+        (DOMAIN_FS, _, Some(verdict)) => Event::Health {
+            verdict,
+            object: HealthObject::Fs { mask },
+        },
+        (DOMAIN_AG, _, Some(verdict)) => Event::Health {
+            verdict,
+            object: HealthObject::Ag {
+                agno: u32_at(raw, 20),
+                mask,
+            },
+        },
+        (DOMAIN_RTGROUP, _, Some(verdict)) => Event::Health {
+            verdict,
+            object: HealthObject::RtGroup {
+                rgno: u32_at(raw, 20),
+                mask,
+            },
+        },
         (DOMAIN_INODE, _, Some(verdict)) => Event::Health {
             verdict,
-            object: HealthObject::Inode { ino: u64_at(raw, 24), generation: u32_at(raw, 20), mask },
+            object: HealthObject::Inode {
+                ino: u64_at(raw, 24),
+                generation: u32_at(raw, 20),
+                mask,
+            },
         },
         (DOMAIN_DATADEV | DOMAIN_RTDEV | DOMAIN_LOGDEV, TYPE_MEDIA_ERROR, _) => Event::Media {
             device: match domain {
@@ -258,7 +347,11 @@ pub fn decode(raw: &[u8; RECORD_LEN]) -> Record {
         },
         _ => unknown,
     };
-    Record { time_ns: u64_at(raw, 8), event, raw: *raw }
+    Record {
+        time_ns: u64_at(raw, 8),
+        event,
+        raw: *raw,
+    }
 }
 
 /// Reassembles records from arbitrary chunks of the byte stream.
@@ -270,7 +363,10 @@ pub struct RecordAssembler {
 
 impl Default for RecordAssembler {
     fn default() -> Self {
-        RecordAssembler { partial: [0; RECORD_LEN], len: 0 }
+        RecordAssembler {
+            partial: [0; RECORD_LEN],
+            len: 0,
+        }
     }
 }
 
@@ -325,35 +421,84 @@ mod tests {
     #[test]
     fn every_domain_decodes_at_the_right_offsets() {
         assert_eq!(decode(&raw(0, 0, &[])).event, Event::Running);
-        assert_eq!(decode(&raw(0, 1, &[(16, 115, 8)])).event, Event::Lost { count: 115 });
+        assert_eq!(
+            decode(&raw(0, 1, &[(16, 115, 8)])).event,
+            Event::Lost { count: 115 }
+        );
         assert_eq!(decode(&raw(0, 2, &[])).event, Event::Unmount);
-        assert_eq!(decode(&raw(0, 6, &[(16, 4, 4)])).event, Event::Shutdown { reasons: ShutdownReasons(4) });
+        assert_eq!(
+            decode(&raw(0, 6, &[(16, 4, 4)])).event,
+            Event::Shutdown {
+                reasons: ShutdownReasons(4)
+            }
+        );
         assert_eq!(
             decode(&raw(1, 3, &[(16, 0x81, 4)])).event,
-            Event::Health { verdict: Verdict::Sick, object: HealthObject::Fs { mask: Mask(0x81) } }
+            Event::Health {
+                verdict: Verdict::Sick,
+                object: HealthObject::Fs { mask: Mask(0x81) }
+            }
         );
         assert_eq!(
             decode(&raw(2, 4, &[(16, 0x30, 4), (20, 5, 4)])).event,
-            Event::Health { verdict: Verdict::Corrupt, object: HealthObject::Ag { agno: 5, mask: Mask(0x30) } }
+            Event::Health {
+                verdict: Verdict::Corrupt,
+                object: HealthObject::Ag {
+                    agno: 5,
+                    mask: Mask(0x30)
+                }
+            }
         );
         assert_eq!(
             decode(&raw(3, 5, &[(16, 0x10, 4), (20, 3, 4), (24, 133, 8)])).event,
             Event::Health {
                 verdict: Verdict::Healthy,
-                object: HealthObject::Inode { ino: 133, generation: 3, mask: Mask(0x10) }
+                object: HealthObject::Inode {
+                    ino: 133,
+                    generation: 3,
+                    mask: Mask(0x10)
+                }
             }
         );
         assert_eq!(
             decode(&raw(4, 3, &[(16, 2, 4), (20, 1, 4)])).event,
-            Event::Health { verdict: Verdict::Sick, object: HealthObject::RtGroup { rgno: 1, mask: Mask(2) } }
+            Event::Health {
+                verdict: Verdict::Sick,
+                object: HealthObject::RtGroup {
+                    rgno: 1,
+                    mask: Mask(2)
+                }
+            }
         );
         assert_eq!(
             decode(&raw(6, 7, &[(16, 0x13, 8), (24, 5, 8)])).event,
-            Event::Media { device: Device::Rt, daddr: 0x13, bbcount: 5 }
+            Event::Media {
+                device: Device::Rt,
+                daddr: 0x13,
+                bbcount: 5
+            }
         );
         assert_eq!(
-            decode(&raw(8, 10, &[(16, 4096, 8), (24, 512, 8), (32, 131, 8), (40, 7, 4), (44, 5, 4)])).event,
-            Event::FileIo { kind: FileIoKind::DirectRead, ino: 131, generation: 7, pos: 4096, len: 512, error: 5 }
+            decode(&raw(
+                8,
+                10,
+                &[
+                    (16, 4096, 8),
+                    (24, 512, 8),
+                    (32, 131, 8),
+                    (40, 7, 4),
+                    (44, 5, 4)
+                ]
+            ))
+            .event,
+            Event::FileIo {
+                kind: FileIoKind::DirectRead,
+                ino: 131,
+                generation: 7,
+                pos: 4096,
+                len: 512,
+                error: 5
+            }
         );
         let r = decode(&raw(0, 0, &[(8, 1_700_000_000_000_000_000, 8)]));
         assert_eq!(r.time_ns, 1_700_000_000_000_000_000);
@@ -361,8 +506,19 @@ mod tests {
 
     #[test]
     fn impossible_combinations_are_unknown() {
-        for (domain, kind) in [(0, 3), (1, 7), (5, 3), (8, 3), (9, 0), (0, 13), (u32::MAX, u32::MAX)] {
-            assert_eq!(decode(&raw(domain, kind, &[])).event, Event::Unknown { domain, kind });
+        for (domain, kind) in [
+            (0, 3),
+            (1, 7),
+            (5, 3),
+            (8, 3),
+            (9, 0),
+            (0, 13),
+            (u32::MAX, u32::MAX),
+        ] {
+            assert_eq!(
+                decode(&raw(domain, kind, &[])).event,
+                Event::Unknown { domain, kind }
+            );
         }
     }
 

@@ -98,8 +98,16 @@ pub struct Api {
 /// About what an event takes, queued and encoded.
 fn event_bytes(event: &xfs_varlink::Event) -> usize {
     let field = |f: &Option<String>| f.as_ref().map_or(0, String::len);
-    let structures = event.structures.as_ref().map_or(0, |s| s.iter().map(|n| n.len() + 3).sum());
-    128 + event.kind.len() + event.message.len() + field(&event.object) + field(&event.path) + field(&event.outcome) + structures
+    let structures = event
+        .structures
+        .as_ref()
+        .map_or(0, |s| s.iter().map(|n| n.len() + 3).sum());
+    128 + event.kind.len()
+        + event.message.len()
+        + field(&event.object)
+        + field(&event.path)
+        + field(&event.outcome)
+        + structures
 }
 
 impl Api {
@@ -142,13 +150,21 @@ pub fn socket_name(uuid: &[u8; 16]) -> String {
 
 /// Binds the socket in `dir` (root only, or group `gid` too) and starts
 /// the thread. `loop_wake` wakes the event loop when a call is waiting.
-pub fn start(dir: &Path, uuid: &[u8; 16], gid: Option<u32>, loop_wake: Arc<UnixStream>) -> std::io::Result<Api> {
+pub fn start(
+    dir: &Path,
+    uuid: &[u8; 16],
+    gid: Option<u32>,
+    loop_wake: Arc<UnixStream>,
+) -> std::io::Result<Api> {
     let dir = StateDir::open(dir, Some(RUN_DIR_MODE)).map_err(std::io::Error::other)?;
     let name = socket_name(uuid);
     // A socket that still answers is a live healer's (a nouuid clone of
     // this filesystem, say): never take its place.
     if dir.exists(&name) && UnixStream::connect(dir.path().join(&name)).is_ok() {
-        return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another healer answers on this socket"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another healer answers on this socket",
+        ));
     }
     let listener = bind_private(&dir, &name, if gid.is_some() { 0o660 } else { 0o600 }, gid)?;
     listener.set_nonblocking(true)?;
@@ -159,7 +175,10 @@ pub fn start(dir: &Path, uuid: &[u8; 16], gid: Option<u32>, loop_wake: Arc<UnixS
     let (calls_tx, calls) = mpsc::channel();
     let (answers_tx, answers) = mpsc::channel();
     let (events, events_rx) = mpsc::sync_channel(EVENT_QUEUE);
-    let queue = Arc::new(EventQueue { bytes: AtomicUsize::new(0), dropped: AtomicU64::new(0) });
+    let queue = Arc::new(EventQueue {
+        bytes: AtomicUsize::new(0),
+        dropped: AtomicU64::new(0),
+    });
     let streaming = Arc::new(AtomicUsize::new(0));
     let server = Server {
         listener,
@@ -175,15 +194,31 @@ pub fn start(dir: &Path, uuid: &[u8; 16], gid: Option<u32>, loop_wake: Arc<UnixS
         clients: Vec::new(),
         next_call: 0,
     };
-    let api = Api { calls, events, queue, wake, streaming, dir, name };
-    std::thread::Builder::new().name("varlink".into()).stack_size(256 * 1024).spawn(move || server.run())?;
+    let api = Api {
+        calls,
+        events,
+        queue,
+        wake,
+        streaming,
+        dir,
+        name,
+    };
+    std::thread::Builder::new()
+        .name("varlink".into())
+        .stack_size(256 * 1024)
+        .spawn(move || server.run())?;
     Ok(api)
 }
 
 /// Binds in a fresh directory of mode 0700, gives the socket its mode and
 /// group there, then moves it into place: nobody can connect before the
 /// mode holds, whatever the umask (bind(2) applies it to the socket).
-fn bind_private(dir: &StateDir, name: &str, mode: u32, gid: Option<u32>) -> std::io::Result<UnixListener> {
+fn bind_private(
+    dir: &StateDir,
+    name: &str,
+    mode: u32,
+    gid: Option<u32>,
+) -> std::io::Result<UnixListener> {
     let private = format!(".{name}.{}", std::process::id());
     let _ = unlinkat(dir.fd(), format!("{private}/s"), AtFlags::empty());
     let _ = unlinkat(dir.fd(), &private, AtFlags::REMOVEDIR);
@@ -191,7 +226,12 @@ fn bind_private(dir: &StateDir, name: &str, mode: u32, gid: Option<u32>) -> std:
     let bound = (|| {
         // The unit's UMask=7777 made it 0000: without CAP_DAC_OVERRIDE we
         // could not bind in it.
-        chmodat(dir.fd(), &private, Mode::from_raw_mode(0o700), AtFlags::empty())?;
+        chmodat(
+            dir.fd(),
+            &private,
+            Mode::from_raw_mode(0o700),
+            AtFlags::empty(),
+        )?;
         let path = dir.path().join(&private).join("s");
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
@@ -244,7 +284,10 @@ impl Client {
             path: None,
             outcome: None,
         };
-        self.out.extend_from_slice(&xfs_varlink::reply(serde_json::json!({ "event": lost }), true));
+        self.out.extend_from_slice(&xfs_varlink::reply(
+            serde_json::json!({ "event": lost }),
+            true,
+        ));
         self.missed = 0;
     }
 }
@@ -270,10 +313,16 @@ impl Server {
         loop {
             let timeout = self.next_deadline().map(|at| {
                 let left = at.saturating_duration_since(Instant::now());
-                Timespec { tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX), tv_nsec: i64::from(left.subsec_nanos()) }
+                Timespec {
+                    tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                    tv_nsec: i64::from(left.subsec_nanos()),
+                }
             });
             let (ready_listener, ready_wake, ready): (bool, bool, Vec<(bool, bool)>) = {
-                let mut fds = vec![PollFd::new(&self.listener, PollFlags::IN), PollFd::new(&self.wake_rx, PollFlags::IN)];
+                let mut fds = vec![
+                    PollFd::new(&self.listener, PollFlags::IN),
+                    PollFd::new(&self.wake_rx, PollFlags::IN),
+                ];
                 for c in &self.clients {
                     let mut flags = PollFlags::empty();
                     if c.wants_input() {
@@ -288,7 +337,15 @@ impl Server {
                     continue;
                 }
                 let r = |f: &PollFd<'_>, flag| f.revents().intersects(flag);
-                let ready = fds[2..].iter().map(|f| (r(f, PollFlags::IN), r(f, PollFlags::OUT | PollFlags::HUP | PollFlags::ERR))).collect();
+                let ready = fds[2..]
+                    .iter()
+                    .map(|f| {
+                        (
+                            r(f, PollFlags::IN),
+                            r(f, PollFlags::OUT | PollFlags::HUP | PollFlags::ERR),
+                        )
+                    })
+                    .collect();
                 (r(&fds[0], PollFlags::IN), r(&fds[1], PollFlags::IN), ready)
             };
             if ready_wake {
@@ -304,7 +361,9 @@ impl Server {
                     gone[i] = true;
                     continue;
                 }
-                if !self.handle_requests(i, now) || ((writable || readable) && !flush(&mut self.clients[i])) {
+                if !self.handle_requests(i, now)
+                    || ((writable || readable) && !flush(&mut self.clients[i]))
+                {
                     gone[i] = true;
                 }
             }
@@ -314,7 +373,10 @@ impl Server {
                 {
                     c.waiting = None;
                     if !oneway {
-                        c.out.extend_from_slice(&xfs_varlink::error("io.xfs.Healer.Busy", serde_json::json!({})));
+                        c.out.extend_from_slice(&xfs_varlink::error(
+                            "io.xfs.Healer.Busy",
+                            serde_json::json!({}),
+                        ));
                     }
                     gone[i] |= !flush(c);
                 }
@@ -325,7 +387,10 @@ impl Server {
                 i += 1;
                 !gone[i - 1]
             });
-            self.streaming.store(self.clients.iter().filter(|c| c.streaming).count(), Ordering::Relaxed);
+            self.streaming.store(
+                self.clients.iter().filter(|c| c.streaming).count(),
+                Ordering::Relaxed,
+            );
             if ready_listener {
                 self.accept(now);
             }
@@ -334,7 +399,14 @@ impl Server {
 
     /// When a call's wait or an idle client's time runs out.
     fn next_deadline(&self) -> Option<Instant> {
-        self.clients.iter().filter_map(|c| c.waiting.map(|(_, _, until)| until).or_else(|| c.idle().then(|| c.last_active + IDLE_TIMEOUT))).min()
+        self.clients
+            .iter()
+            .filter_map(|c| {
+                c.waiting
+                    .map(|(_, _, until)| until)
+                    .or_else(|| c.idle().then(|| c.last_active + IDLE_TIMEOUT))
+            })
+            .min()
     }
 
     fn accept(&mut self, now: Instant) {
@@ -345,7 +417,14 @@ impl Server {
             if self.clients.len() >= MAX_CLIENTS {
                 // Room is made by closing the client idle longest; with
                 // every one busy, the newcomer is turned away.
-                let Some(oldest) = self.clients.iter().enumerate().filter(|(_, c)| c.idle()).min_by_key(|(_, c)| c.last_active).map(|(i, _)| i) else {
+                let Some(oldest) = self
+                    .clients
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.idle())
+                    .min_by_key(|(_, c)| c.last_active)
+                    .map(|(i, _)| i)
+                else {
                     continue;
                 };
                 self.clients.swap_remove(oldest);
@@ -366,12 +445,28 @@ impl Server {
     /// Passes the loop's answers to the clients that asked.
     fn take_answers(&mut self) {
         for (call, answer) in self.answers.try_iter() {
-            let Some(c) = self.clients.iter_mut().find(|c| c.waiting.is_some_and(|(n, _, _)| n == call)) else { continue };
-            let Some((_, oneway, _)) = c.waiting.take() else { continue };
+            let Some(c) = self
+                .clients
+                .iter_mut()
+                .find(|c| c.waiting.is_some_and(|(n, _, _)| n == call))
+            else {
+                continue;
+            };
+            let Some((_, oneway, _)) = c.waiting.take() else {
+                continue;
+            };
             let reply = match answer {
-                Answer::Status(status) => xfs_varlink::reply(serde_json::json!({ "status": status }), false),
-                Answer::FullScan(Ok((started, deferred))) => xfs_varlink::reply(serde_json::json!({ "started": started, "deferred": deferred }), false),
-                Answer::FullScan(Err(reason)) => xfs_varlink::error("io.xfs.Healer.RepairsDisabled", serde_json::json!({ "reason": reason })),
+                Answer::Status(status) => {
+                    xfs_varlink::reply(serde_json::json!({ "status": status }), false)
+                }
+                Answer::FullScan(Ok((started, deferred))) => xfs_varlink::reply(
+                    serde_json::json!({ "started": started, "deferred": deferred }),
+                    false,
+                ),
+                Answer::FullScan(Err(reason)) => xfs_varlink::error(
+                    "io.xfs.Healer.RepairsDisabled",
+                    serde_json::json!({ "reason": reason }),
+                ),
             };
             if !oneway {
                 c.out.extend_from_slice(&reply);
@@ -402,7 +497,11 @@ impl Server {
         for c in self.clients.iter_mut().filter(|c| c.streaming) {
             c.missed += dropped;
             if c.missed > 0 && c.out.len() < CLIENT_BACKLOG {
-                c.lost_notice(if time_usec > 0 { time_usec } else { realtime_usec() });
+                c.lost_notice(if time_usec > 0 {
+                    time_usec
+                } else {
+                    realtime_usec()
+                });
             }
         }
         for c in &mut self.clients {
@@ -439,8 +538,12 @@ impl Server {
     /// unread replies pile up; false: drop it.
     fn handle_requests(&mut self, i: usize, now: Instant) -> bool {
         while self.clients[i].waiting.is_none() && self.clients[i].out.len() < READ_PAUSE {
-            let Some(message) = self.clients[i].requests.pop_front() else { break };
-            let Ok(request) = xfs_varlink::parse_request(&message) else { return false };
+            let Some(message) = self.clients[i].requests.pop_front() else {
+                break;
+            };
+            let Ok(request) = xfs_varlink::parse_request(&message) else {
+                return false;
+            };
             let c = &mut self.clients[i];
             let reply = match xfs_varlink::dispatch(&request) {
                 Call::Answered(bytes) => bytes,
@@ -449,7 +552,10 @@ impl Server {
                     c.streaming = true;
                     continue;
                 }
-                Call::Events { more: false } => xfs_varlink::error("org.varlink.service.InvalidParameter", serde_json::json!({ "parameter": "more" })),
+                Call::Events { more: false } => xfs_varlink::error(
+                    "org.varlink.service.InvalidParameter",
+                    serde_json::json!({ "parameter": "more" }),
+                ),
                 Call::GetStatus => {
                     let reply = self.reply_to(|s| Answer::Status(Box::new(s)));
                     self.ask(i, request.oneway, now, LoopCall::Status(reply));
@@ -470,7 +576,12 @@ impl Server {
 
     fn reply_to<T>(&mut self, wrap: fn(T) -> Answer) -> Reply<T> {
         self.next_call += 1;
-        Reply { call: self.next_call, answers: self.answers_tx.clone(), wake: Arc::clone(&self.wake), wrap }
+        Reply {
+            call: self.next_call,
+            answers: self.answers_tx.clone(),
+            wake: Arc::clone(&self.wake),
+            wrap,
+        }
     }
 
     /// Passes a call to the event loop; the client waits for its answer.
@@ -485,7 +596,9 @@ impl Server {
 }
 
 fn realtime_usec() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Writes what a client can take now; false: drop it.
@@ -523,7 +636,10 @@ fn gid_in(etc_group: &str, group: &str) -> Option<u32> {
 
 /// Reports a socket that could not be set up (the healer goes on without).
 pub fn start_failed(mnt: &str, path: &Path, e: &std::io::Error) {
-    err(&format!("{mnt}: status API not available: {}: {e}", path.display()));
+    err(&format!(
+        "{mnt}: status API not available: {}: {e}",
+        path.display()
+    ));
 }
 
 #[cfg(test)]
@@ -542,7 +658,10 @@ mod tests {
 
     #[test]
     fn sockets_are_named_by_uuid() {
-        assert_eq!(socket_name(&[0x01; 16]), "01010101010101010101010101010101.varlink");
+        assert_eq!(
+            socket_name(&[0x01; 16]),
+            "01010101010101010101010101010101.varlink"
+        );
     }
 
     fn scratch(tag: &str) -> std::path::PathBuf {
@@ -558,7 +677,9 @@ mod tests {
 
     /// The next reply; panics if the server closed the connection.
     fn receive(client: &mut UnixStream) -> serde_json::Value {
-        client.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         let mut reply = Vec::new();
         let mut byte = [0u8];
         loop {
@@ -592,7 +713,15 @@ mod tests {
     }
 
     fn event(message: String) -> xfs_varlink::Event {
-        xfs_varlink::Event { time_usec: 1, kind: "sick".into(), message, object: None, structures: None, path: None, outcome: None }
+        xfs_varlink::Event {
+            time_usec: 1,
+            kind: "sick".into(),
+            message,
+            object: None,
+            structures: None,
+            path: None,
+            outcome: None,
+        }
     }
 
     /// A real socket: introspection, a status call answered by a stand-in
@@ -600,19 +729,40 @@ mod tests {
     #[test]
     fn serves_calls_and_streams_events() {
         let (dir, path, api) = started("serve");
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "the private bind directory was left");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "the private bind directory was left"
+        );
         let mut client = UnixStream::connect(&path).unwrap();
         send(&mut client, r#"{"method":"org.varlink.service.GetInfo"}"#);
         assert_eq!(receive(&mut client)["parameters"]["product"], "xfs_healer");
         send(&mut client, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
-        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
-        answer.send(Status { mountpoint: "/mnt".into(), ..Status::default() });
-        assert_eq!(receive(&mut client)["parameters"]["status"]["mountpoint"], "/mnt");
+        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else {
+            panic!("no status call")
+        };
+        answer.send(Status {
+            mountpoint: "/mnt".into(),
+            ..Status::default()
+        });
+        assert_eq!(
+            receive(&mut client)["parameters"]["status"]["mountpoint"],
+            "/mnt"
+        );
         stream_events(&mut client, &api);
         api.publish(event("/mnt/a directory: sick".into()));
         let got = receive(&mut client);
-        assert_eq!((got["continues"].as_bool(), got["parameters"]["event"]["kind"].as_str()), (Some(true), Some("sick")));
+        assert_eq!(
+            (
+                got["continues"].as_bool(),
+                got["parameters"]["event"]["kind"].as_str()
+            ),
+            (Some(true), Some("sick"))
+        );
         drop(api);
         assert!(!path.exists(), "the socket outlived the healer");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -625,12 +775,20 @@ mod tests {
         let (dir, path, api) = started("fair");
         let mut asker = UnixStream::connect(&path).unwrap();
         send(&mut asker, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
-        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
+        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else {
+            panic!("no status call")
+        };
         let mut other = UnixStream::connect(&path).unwrap();
         send(&mut other, r#"{"method":"org.varlink.service.GetInfo"}"#);
         assert_eq!(receive(&mut other)["parameters"]["product"], "xfs_healer");
-        answer.send(Status { mountpoint: "/late".into(), ..Status::default() });
-        assert_eq!(receive(&mut asker)["parameters"]["status"]["mountpoint"], "/late");
+        answer.send(Status {
+            mountpoint: "/late".into(),
+            ..Status::default()
+        });
+        assert_eq!(
+            receive(&mut asker)["parameters"]["status"]["mountpoint"],
+            "/late"
+        );
         drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -642,11 +800,22 @@ mod tests {
         let (dir, path, api) = started("large");
         let mut asker = UnixStream::connect(&path).unwrap();
         send(&mut asker, r#"{"method":"io.xfs.Healer.GetStatus"}"#);
-        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else { panic!("no status call") };
+        let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else {
+            panic!("no status call")
+        };
         let last_events = (0..32).map(|_| event("\\x01".repeat(10_000))).collect();
-        answer.send(Status { mountpoint: "/big".into(), last_events, ..Status::default() });
+        answer.send(Status {
+            mountpoint: "/big".into(),
+            last_events,
+            ..Status::default()
+        });
         let got = receive(&mut asker);
-        assert_eq!(got["parameters"]["status"]["last_events"].as_array().map(Vec::len), Some(32));
+        assert_eq!(
+            got["parameters"]["status"]["last_events"]
+                .as_array()
+                .map(Vec::len),
+            Some(32)
+        );
         drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -655,7 +824,9 @@ mod tests {
     #[test]
     fn idle_clients_make_room_for_new_ones() {
         let (dir, path, api) = started("idle");
-        let idle: Vec<UnixStream> = (0..MAX_CLIENTS).map(|_| UnixStream::connect(&path).unwrap()).collect();
+        let idle: Vec<UnixStream> = (0..MAX_CLIENTS)
+            .map(|_| UnixStream::connect(&path).unwrap())
+            .collect();
         // Each is accepted before the next client connects.
         std::thread::sleep(Duration::from_millis(200));
         let mut late = UnixStream::connect(&path).unwrap();
@@ -689,7 +860,10 @@ mod tests {
             }
         }
         assert_eq!(delivered + lost, PUBLISHED);
-        assert!(lost > 0, "nothing was lost: the test did not overflow anything");
+        assert!(
+            lost > 0,
+            "nothing was lost: the test did not overflow anything"
+        );
         drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -720,7 +894,11 @@ mod tests {
             drop(start(&dir, &[7; 16], None, Arc::new(loop_wake)).unwrap());
         }
         stop.store(true, Ordering::Relaxed);
-        assert_eq!(watcher.join().unwrap(), 0, "the socket was seen with another mode");
+        assert_eq!(
+            watcher.join().unwrap(),
+            0,
+            "the socket was seen with another mode"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -730,7 +908,10 @@ mod tests {
         let (dir, _path, api) = started("live");
         let (loop_wake, _rx) = UnixStream::pair().unwrap();
         let second = start(&dir, &[7; 16], None, Arc::new(loop_wake));
-        assert_eq!(second.err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+        assert_eq!(
+            second.err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::AddrInUse)
+        );
         drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }

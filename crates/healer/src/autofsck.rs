@@ -31,7 +31,9 @@ impl Property {
     /// zeroed buffer), only the exact words count: `"repair\n"` is unknown.
     /// An embedded NUL ends the string, as it does for C.
     pub fn parse(raw: Option<&[u8]>) -> Property {
-        let Some(raw) = raw else { return Property::Unset };
+        let Some(raw) = raw else {
+            return Property::Unset;
+        };
         let word = raw.split(|&b| b == 0).next().unwrap_or_default();
         match word {
             b"repair" => Property::Repair,
@@ -58,10 +60,19 @@ const DISABLING: &str = "Disabling daemon per autofsck directive.";
 /// Decides the mode when the property is consulted (no `--repair`, no
 /// `--no-autofsck`). `has_backrefs` = the fs has rmapbt or parent pointers.
 pub fn decide(property: Property, has_backrefs: bool, quiet: bool) -> Decision {
-    let logging = Decision { mode: Mode::LogOnly, message: (!quiet).then_some(LOGGING) };
-    let disabled = Decision { mode: Mode::Disabled, message: Some(DISABLING) };
+    let logging = Decision {
+        mode: Mode::LogOnly,
+        message: (!quiet).then_some(LOGGING),
+    };
+    let disabled = Decision {
+        mode: Mode::Disabled,
+        message: Some(DISABLING),
+    };
     match property {
-        Property::Repair => Decision { mode: Mode::Repair, message: Some(REPAIRING) },
+        Property::Repair => Decision {
+            mode: Mode::Repair,
+            message: Some(REPAIRING),
+        },
         Property::Check | Property::Optimize => logging,
         Property::None => disabled,
         Property::Unset if has_backrefs => logging,
@@ -101,7 +112,11 @@ mod tests {
             (Property::Unset, false, false, Disabled, Some(DISABLING)),
         ];
         for (property, backrefs, quiet, mode, message) in cases {
-            assert_eq!(decide(property, backrefs, quiet), Decision { mode, message }, "{property:?} {backrefs} {quiet}");
+            assert_eq!(
+                decide(property, backrefs, quiet),
+                Decision { mode, message },
+                "{property:?} {backrefs} {quiet}"
+            );
         }
     }
 }

@@ -76,8 +76,21 @@ struct HooksSection {
 }
 
 /// Event classes a hook can run on.
-pub const HOOK_CLASSES: &[&str] =
-    &["running", "sick", "corrupt", "healthy", "media_error", "file_io", "lost", "shutdown", "unmount", "unknown", "repaired", "repair_failed", "full_scan"];
+pub const HOOK_CLASSES: &[&str] = &[
+    "running",
+    "sick",
+    "corrupt",
+    "healthy",
+    "media_error",
+    "file_io",
+    "lost",
+    "shutdown",
+    "unmount",
+    "unknown",
+    "repaired",
+    "repair_failed",
+    "full_scan",
+];
 
 /// Hook scripts (off unless a directory is given).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +106,17 @@ impl Default for HookSettings {
     fn default() -> Self {
         HookSettings {
             dir: None,
-            classes: ["sick", "corrupt", "media_error", "file_io", "lost", "shutdown", "repair_failed"].map(String::from).to_vec(),
+            classes: [
+                "sick",
+                "corrupt",
+                "media_error",
+                "file_io",
+                "lost",
+                "shutdown",
+                "repair_failed",
+            ]
+            .map(String::from)
+            .to_vec(),
             timeout: Duration::from_secs(30),
             max_running: 4,
             interval: Duration::from_secs(3600),
@@ -117,7 +140,10 @@ pub struct MetricsSettings {
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        MetricsSettings { textfile_dir: None, interval: Duration::from_secs(5) }
+        MetricsSettings {
+            textfile_dir: None,
+            interval: Duration::from_secs(5),
+        }
     }
 }
 
@@ -158,7 +184,11 @@ pub struct ApiSettings {
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        ApiSettings { enabled: true, dir: PathBuf::from("/run/xfs_healer"), group: None }
+        ApiSettings {
+            enabled: true,
+            dir: PathBuf::from("/run/xfs_healer"),
+            group: None,
+        }
     }
 }
 
@@ -256,7 +286,11 @@ impl Settings {
             self.patrol.interval.as_secs() / 3600,
             quoted(&self.patrol.state_dir)
         );
-        text += &format!("\n[api]\nenabled = {}\ndir = {}\n", self.api.enabled, quoted(&self.api.dir));
+        text += &format!(
+            "\n[api]\nenabled = {}\ndir = {}\n",
+            self.api.enabled,
+            quoted(&self.api.dir)
+        );
         if let Some(group) = &self.api.group {
             text += &format!("group = {group:?}\n");
         }
@@ -270,7 +304,10 @@ impl Settings {
         if let Some(dir) = &self.metrics.textfile_dir {
             text += &format!("textfile_dir = {}\n", quoted(dir));
         }
-        text += &format!("interval_seconds = {}\n\n[hooks]\n", self.metrics.interval.as_secs());
+        text += &format!(
+            "interval_seconds = {}\n\n[hooks]\n",
+            self.metrics.interval.as_secs()
+        );
         if let Some(dir) = &self.hooks.dir {
             text += &format!("dir = {}\n", quoted(dir));
         }
@@ -289,7 +326,10 @@ impl Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: {key} must be at least 1")]
@@ -306,11 +346,17 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
     let shown = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text).map_err(|e| match e {
-            ParseError::Syntax(message) => ConfigError::Parse { path: shown, message },
+            ParseError::Syntax(message) => ConfigError::Parse {
+                path: shown,
+                message,
+            },
             ParseError::Zero(key) => ConfigError::Zero { path: shown, key },
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-        Err(source) => Err(ConfigError::Read { path: shown, source }),
+        Err(source) => Err(ConfigError::Read {
+            path: shown,
+            source,
+        }),
     }
 }
 
@@ -324,7 +370,8 @@ pub enum ParseError {
 /// The settings a configuration text gives (the defaults for what it
 /// leaves out).
 pub fn parse(text: &str) -> Result<Settings, ParseError> {
-    let file: File = toml::from_str(text).map_err(|e| ParseError::Syntax(e.message().to_string()))?;
+    let file: File =
+        toml::from_str(text).map_err(|e| ParseError::Syntax(e.message().to_string()))?;
     let r = file.repair;
     let mut s = Settings::default();
     let ms = |secs: u64| secs.saturating_mul(1000);
@@ -394,7 +441,10 @@ pub fn parse(text: &str) -> Result<Settings, ParseError> {
     s.hooks.dir = h.dir;
     if let Some(classes) = h.classes {
         if let Some(bad) = classes.iter().find(|c| !HOOK_CLASSES.contains(&c.as_str())) {
-            return Err(ParseError::Syntax(format!("unknown hook class {bad:?}; known: {}", HOOK_CLASSES.join(", "))));
+            return Err(ParseError::Syntax(format!(
+                "unknown hook class {bad:?}; known: {}",
+                HOOK_CLASSES.join(", ")
+            )));
         }
         s.hooks.classes = classes;
     }
@@ -418,29 +468,74 @@ mod tests {
     fn empty_and_partial_files_keep_the_defaults() {
         let d = PolicyConfig::default();
         let s = parse("").unwrap();
-        assert_eq!((s.policy.storm_targets, s.policy.cooldown_ms), (d.storm_targets, d.cooldown_ms));
+        assert_eq!(
+            (s.policy.storm_targets, s.policy.cooldown_ms),
+            (d.storm_targets, d.cooldown_ms)
+        );
         let s = parse("[repair]\nstorm_targets = 50\nstorm_window_seconds = 2\n").unwrap();
-        assert_eq!((s.policy.storm_targets, s.policy.storm_window_ms), (50, 2000));
+        assert_eq!(
+            (s.policy.storm_targets, s.policy.storm_window_ms),
+            (50, 2000)
+        );
         assert_eq!(s.policy.max_pending, d.max_pending);
         let s = parse("[repair]\nfull_scan_timeout_hours = 1\n").unwrap();
         assert_eq!(s.full_scan_timeout, Duration::from_secs(3600));
         assert_eq!(s.patrol, PatrolSettings::default());
         assert!(!s.patrol.enabled);
-        let s = parse("[patrol]\nenabled = true\nbandwidth_mib_per_second = 4\nstate_dir = \"/tmp/p\"\n").unwrap();
-        assert_eq!((s.patrol.enabled, s.patrol.bytes_per_second, s.patrol.state_dir.as_path()), (true, 4 << 20, Path::new("/tmp/p")));
+        let s = parse(
+            "[patrol]\nenabled = true\nbandwidth_mib_per_second = 4\nstate_dir = \"/tmp/p\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.patrol.enabled,
+                s.patrol.bytes_per_second,
+                s.patrol.state_dir.as_path()
+            ),
+            (true, 4 << 20, Path::new("/tmp/p"))
+        );
         assert_eq!(s.patrol.interval, Duration::from_secs(168 * 3600));
         assert_eq!(s.api, ApiSettings::default());
         let s = parse("[api]\nenabled = false\ngroup = \"adm\"\n").unwrap();
-        assert_eq!((s.api.enabled, s.api.group.as_deref()), (false, Some("adm")));
-        assert_eq!(parse("[output]\nformat = \"json\"\n").unwrap().output, OutputFormat::Json);
-        assert!(matches!(parse("[output]\nformat = \"xml\"\n"), Err(ParseError::Syntax(_))));
+        assert_eq!(
+            (s.api.enabled, s.api.group.as_deref()),
+            (false, Some("adm"))
+        );
+        assert_eq!(
+            parse("[output]\nformat = \"json\"\n").unwrap().output,
+            OutputFormat::Json
+        );
+        assert!(matches!(
+            parse("[output]\nformat = \"xml\"\n"),
+            Err(ParseError::Syntax(_))
+        ));
         let s = parse("[metrics]\ntextfile_dir = \"/m\"\ninterval_seconds = 2\n").unwrap();
-        assert_eq!((s.metrics.textfile_dir.as_deref(), s.metrics.interval), (Some(Path::new("/m")), Duration::from_secs(2)));
-        assert_eq!(parse("[metrics]\ninterval_seconds = 0\n").err(), Some(ParseError::Zero("interval_seconds")));
-        let s = parse("[hooks]\ndir = \"/h\"\nclasses = [\"sick\", \"repaired\"]\nmax_running = 2\n").unwrap();
-        assert_eq!((s.hooks.dir.as_deref(), s.hooks.classes.len(), s.hooks.max_running), (Some(Path::new("/h")), 2, 2));
-        assert!(matches!(parse("[hooks]\nclasses = [\"sik\"]\n"), Err(ParseError::Syntax(m)) if m.contains("sik")));
-        assert_eq!(parse("[hooks]\nmax_running = 0\n").err(), Some(ParseError::Zero("max_running")));
+        assert_eq!(
+            (s.metrics.textfile_dir.as_deref(), s.metrics.interval),
+            (Some(Path::new("/m")), Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse("[metrics]\ninterval_seconds = 0\n").err(),
+            Some(ParseError::Zero("interval_seconds"))
+        );
+        let s =
+            parse("[hooks]\ndir = \"/h\"\nclasses = [\"sick\", \"repaired\"]\nmax_running = 2\n")
+                .unwrap();
+        assert_eq!(
+            (
+                s.hooks.dir.as_deref(),
+                s.hooks.classes.len(),
+                s.hooks.max_running
+            ),
+            (Some(Path::new("/h")), 2, 2)
+        );
+        assert!(
+            matches!(parse("[hooks]\nclasses = [\"sik\"]\n"), Err(ParseError::Syntax(m)) if m.contains("sik"))
+        );
+        assert_eq!(
+            parse("[hooks]\nmax_running = 0\n").err(),
+            Some(ParseError::Zero("max_running"))
+        );
     }
 
     #[test]
@@ -450,19 +545,43 @@ mod tests {
         let described = settings.describe();
         let again = parse(&described).unwrap_or_else(|e| panic!("{e:?} in\n{described}"));
         assert_eq!(again.describe(), described);
-        assert_eq!((again.policy.storm_targets, again.hooks.classes.as_slice()), (7, &["sick".to_string()][..]));
-        assert_eq!(parse(&Settings::default().describe()).unwrap().describe(), Settings::default().describe());
+        assert_eq!(
+            (again.policy.storm_targets, again.hooks.classes.as_slice()),
+            (7, &["sick".to_string()][..])
+        );
+        assert_eq!(
+            parse(&Settings::default().describe()).unwrap().describe(),
+            Settings::default().describe()
+        );
     }
 
     #[test]
     fn typos_and_nonsense_are_errors() {
-        assert!(matches!(parse("[repair]\nstorm_target = 5\n"), Err(ParseError::Syntax(_))));
+        assert!(matches!(
+            parse("[repair]\nstorm_target = 5\n"),
+            Err(ParseError::Syntax(_))
+        ));
         assert!(matches!(parse("[repiar]\n"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse("[repair]\nstorm_targets = -1\n"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse("[repair]\nstorm_targets = \"many\"\n"), Err(ParseError::Syntax(_))));
-        assert_eq!(parse("[repair]\nmax_pending = 0\n").err(), Some(ParseError::Zero("max_pending")));
-        assert_eq!(parse("[patrol]\nbandwidth_mib_per_second = 0\n").err(), Some(ParseError::Zero("bandwidth_mib_per_second")));
-        assert!(matches!(parse("[patrol]\nenable = true\n"), Err(ParseError::Syntax(_))));
+        assert!(matches!(
+            parse("[repair]\nstorm_targets = -1\n"),
+            Err(ParseError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse("[repair]\nstorm_targets = \"many\"\n"),
+            Err(ParseError::Syntax(_))
+        ));
+        assert_eq!(
+            parse("[repair]\nmax_pending = 0\n").err(),
+            Some(ParseError::Zero("max_pending"))
+        );
+        assert_eq!(
+            parse("[patrol]\nbandwidth_mib_per_second = 0\n").err(),
+            Some(ParseError::Zero("bandwidth_mib_per_second"))
+        );
+        assert!(matches!(
+            parse("[patrol]\nenable = true\n"),
+            Err(ParseError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -470,6 +589,9 @@ mod tests {
         assert!(load(Path::new("/nonexistent/xfs_healer.toml")).is_ok());
         let dir = std::env::temp_dir();
         let err = load(&dir).expect_err("a directory is not a config file");
-        assert!(err.to_string().starts_with(&dir.display().to_string()), "{err}");
+        assert!(
+            err.to_string().starts_with(&dir.display().to_string()),
+            "{err}"
+        );
     }
 }

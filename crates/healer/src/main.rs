@@ -9,9 +9,9 @@
 
 mod api;
 mod autofsck;
-mod media;
 mod cli;
 mod hooks;
+mod media;
 mod monitor;
 mod mountinfo;
 mod output;

@@ -4,9 +4,9 @@
 use crate::paths;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
+use xfs_abi::Errno;
 use xfs_abi::fsmap::{self, Fsmap};
 use xfs_abi::handle::XfsHandle;
-use xfs_abi::Errno;
 use xfs_events::Device;
 use xfs_policy::media::{Damage, Extent, Layout, Owner, damage};
 
@@ -60,24 +60,39 @@ pub fn owners(
     let (device, daddr, bbcount) = range;
     match device {
         Device::Data => {}
-        Device::Log => return Ok(Owners { damages: vec![Damage::Log], more: 0 }),
+        Device::Log => {
+            return Ok(Owners {
+                damages: vec![Damage::Log],
+                more: 0,
+            });
+        }
         Device::Rt => return Err(Errno::NODEV),
     }
     let (fd, _) = paths::open_monitored(mount_path, monitor, root)?;
     // GETFSMAP names the data device by its dev_t: the fs's st_dev.
     let dev = rustix::fs::fstat(&fd)?.st_dev;
     let end = daddr.saturating_add(bbcount);
-    let keys = fsmap::keys_for_sectors(u32::try_from(dev).map_err(|_| Errno::OVERFLOW)?, daddr, end);
+    let keys =
+        fsmap::keys_for_sectors(u32::try_from(dev).map_err(|_| Errno::OVERFLOW)?, daddr, end);
     let (bad_start, bad_end) = (daddr.saturating_mul(512), end.saturating_mul(512));
-    let mut found = Owners { damages: Vec::new(), more: 0 };
+    let mut found = Owners {
+        damages: Vec::new(),
+        more: 0,
+    };
     for rec in fsmap::getfsmap(fd.as_fd(), keys) {
         let rec = rec?;
         if found.damages.len() == MAX_OWNERS {
             found.more += 1;
             continue;
         }
-        let extent = Extent { physical: rec.fmr_physical, length: rec.fmr_length, owner: owner(&rec) };
-        found.damages.push(damage(&extent, bad_start, bad_end, layout));
+        let extent = Extent {
+            physical: rec.fmr_physical,
+            length: rec.fmr_length,
+            owner: owner(&rec),
+        };
+        found
+            .damages
+            .push(damage(&extent, bad_start, bad_end, layout));
     }
     Ok(found)
 }
@@ -88,12 +103,29 @@ mod tests {
 
     #[test]
     fn fsmap_records_become_owners() {
-        let rec = |flags, owner| Fsmap { fmr_flags: flags, fmr_owner: owner, fmr_offset: 8192, ..Fsmap::default() };
+        let rec = |flags, owner| Fsmap {
+            fmr_flags: flags,
+            fmr_owner: owner,
+            fmr_offset: 8192,
+            ..Fsmap::default()
+        };
         assert_eq!(
             owner(&rec(fsmap::FMR_OF_SHARED | fsmap::FMR_OF_ATTR_FORK, 131)),
-            Owner::Inode { ino: 131, attr_fork: true, extent_map: false, offset: 8192, shared: true }
+            Owner::Inode {
+                ino: 131,
+                attr_fork: true,
+                extent_map: false,
+                offset: 8192,
+                shared: true
+            }
         );
-        assert!(matches!(owner(&rec(fsmap::FMR_OF_EXTENT_MAP, 131)), Owner::Inode { extent_map: true, .. }));
+        assert!(matches!(
+            owner(&rec(fsmap::FMR_OF_EXTENT_MAP, 131)),
+            Owner::Inode {
+                extent_map: true,
+                ..
+            }
+        ));
         let special = |code| owner(&rec(fsmap::FMR_OF_SPECIAL_OWNER, code));
         assert_eq!(special(fsmap::XFS_FMR_OWN_INOBT), Owner::InodeBtrees);
         assert_eq!(special(fsmap::XFS_FMR_OWN_FS), Owner::AgHeaders);

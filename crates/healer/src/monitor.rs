@@ -4,18 +4,17 @@
 //! sleeps in `poll` on the monitor fd and a wake-up socket: no timer runs
 //! unless a retry or a deferred full scan is due.
 
-use crate::autofsck::Mode;
-use xfs_healer::config::Settings;
-use crate::output::{self, display, err, out};
 use crate::api;
+use crate::autofsck::Mode;
 use crate::hooks::Hooks;
 use crate::media;
-use crate::status::{self, StatusBook};
+use crate::output::{self, display, err, out};
 use crate::paths;
 use crate::pending::{self, PendingMarker};
 use crate::repair::{self, Attempt, FullScan, RepairText};
 use crate::startup::Healer;
 use crate::statedir::StateDir;
+use crate::status::{self, StatusBook};
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use std::collections::HashSet;
@@ -28,6 +27,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
 use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, RecordAssembler, Verdict};
+use xfs_healer::config::Settings;
 use xfs_policy::media::MediaRepair;
 use xfs_policy::{Action, Config, Engine, FullScanReason, Input, LineLimiter, Object, Target};
 
@@ -118,9 +118,15 @@ struct Metrics {
 }
 
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
-    let monitor = Arc::new(healer.monitor.try_clone().map_err(|e| err(&format!("monitor fd: {e}")))?);
+    let monitor = Arc::new(
+        healer
+            .monitor
+            .try_clone()
+            .map_err(|e| err(&format!("monitor fd: {e}")))?,
+    );
     let mnt = display(healer.mount_arg.as_bytes()).into_owned();
-    let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
+    let (wake_rx, wake_tx) =
+        UnixStream::pair().map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
     wake_rx.set_nonblocking(true).map_err(|_| ())?;
     let wake_tx = Arc::new(wake_tx);
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(Target, Option<Instant>)>(1);
@@ -138,8 +144,12 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
             .stack_size(256 * 1024)
             .spawn(move || {
                 for (target, read_at) in jobs_rx {
-                    let attempt = repair::repair(&mount_path, monitor.as_fd(), root.as_ref(), &target);
-                    if done_tx.send(Done::Repair(target, attempt, read_at)).is_err() {
+                    let attempt =
+                        repair::repair(&mount_path, monitor.as_fd(), root.as_ref(), &target);
+                    if done_tx
+                        .send(Done::Repair(target, attempt, read_at))
+                        .is_err()
+                    {
                         break;
                     }
                     let _ = (&*wake_tx).write_all(&[1]);
@@ -148,26 +158,36 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
             .map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
     }
 
-    let config = Config { repair: healer.mode == Mode::Repair, ..settings.policy.clone() };
+    let config = Config {
+        repair: healer.mode == Mode::Repair,
+        ..settings.policy.clone()
+    };
     let healer_uuid = healer.uuid;
-    let (pending, interrupted, refused) = PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
+    let (pending, interrupted, refused) =
+        PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
     if let Some(e) = refused {
         err(&format!("{mnt}: pending-work marker: {e}"));
     }
     // Refused once, here: a directory others can write is never written.
-    let metrics = settings.metrics.textfile_dir.as_deref().and_then(|dir| match StateDir::open(dir, None) {
-        Ok(dir) => Some(Metrics {
-            dir,
-            name: format!("xfs_healer_{}.prom", uuid_text(&healer_uuid)),
-            interval_ms: u64::try_from(settings.metrics.interval.as_millis()).unwrap_or(u64::MAX),
-            written_at: None,
-            dirty: true,
-        }),
-        Err(e) => {
-            err(&format!("{mnt}: metrics: {e}"));
-            None
-        }
-    });
+    let metrics =
+        settings
+            .metrics
+            .textfile_dir
+            .as_deref()
+            .and_then(|dir| match StateDir::open(dir, None) {
+                Ok(dir) => Some(Metrics {
+                    dir,
+                    name: format!("xfs_healer_{}.prom", uuid_text(&healer_uuid)),
+                    interval_ms: u64::try_from(settings.metrics.interval.as_millis())
+                        .unwrap_or(u64::MAX),
+                    written_at: None,
+                    dirty: true,
+                }),
+                Err(e) => {
+                    err(&format!("{mnt}: metrics: {e}"));
+                    None
+                }
+            });
     let mut state = Loop {
         monitor,
         mnt,
@@ -200,18 +220,34 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     if settings.api.enabled {
         let gid = settings.api.group.as_deref().and_then(api::group_id);
         if settings.api.group.is_some() && gid.is_none() {
-            err(&format!("{}: status API group {:?} not found; root only", state.mnt, settings.api.group.as_deref().unwrap_or_default()));
+            err(&format!(
+                "{}: status API group {:?} not found; root only",
+                state.mnt,
+                settings.api.group.as_deref().unwrap_or_default()
+            ));
         }
-        match api::start(&settings.api.dir, &state.healer.uuid, gid, Arc::clone(&state.wake_tx)) {
+        match api::start(
+            &settings.api.dir,
+            &state.healer.uuid,
+            gid,
+            Arc::clone(&state.wake_tx),
+        ) {
             Ok(api) => state.api = Some(api),
-            Err(e) => api::start_failed(&state.mnt, &settings.api.dir.join(api::socket_name(&state.healer.uuid)), &e),
+            Err(e) => api::start_failed(
+                &state.mnt,
+                &settings.api.dir.join(api::socket_name(&state.healer.uuid)),
+                &e,
+            ),
         }
     }
     if settings.patrol.enabled {
         state.patrol_stop = start_patrol(&state, settings);
     }
     if interrupted && state.healer.mode == Mode::Repair {
-        out(&format!("{}: The previous healer stopped with repairs pending.", state.mnt));
+        out(&format!(
+            "{}: The previous healer stopped with repairs pending.",
+            state.mnt
+        ));
         let actions = state.engine.handle(0, Input::PreviousRunInterrupted);
         state.run_actions(actions);
     }
@@ -221,7 +257,11 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         let _ = metrics.dir.remove(&metrics.name);
     }
     if let Some(samples) = state.latencies.as_mut() {
-        err(&format!("{}: debug: {}", state.mnt, latency_summary(samples)));
+        err(&format!(
+            "{}: debug: {}",
+            state.mnt,
+            latency_summary(samples)
+        ));
     }
     result
 }
@@ -231,17 +271,33 @@ impl Loop {
         u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn event_loop(&mut self, wake_rx: &UnixStream, done_rx: &mpsc::Receiver<Done>) -> Result<(), ()> {
+    fn event_loop(
+        &mut self,
+        wake_rx: &UnixStream,
+        done_rx: &mpsc::Receiver<Done>,
+    ) -> Result<(), ()> {
         let flags = fcntl_getfl(&*self.monitor).map_err(|e| self.read_error(e))?;
         fcntl_setfl(&*self.monitor, flags | OFlags::NONBLOCK).map_err(|e| self.read_error(e))?;
         let mut assembler = RecordAssembler::default();
         let mut buf = vec![0u8; READ_BUF];
         loop {
-            let metrics_due = self.metrics.as_ref().filter(|m| m.dirty).map(|m| m.written_at.map_or(0, |t| t.saturating_add(m.interval_ms)));
-            let due = self.engine.next_deadline().into_iter().chain(metrics_due).min();
+            let metrics_due = self
+                .metrics
+                .as_ref()
+                .filter(|m| m.dirty)
+                .map(|m| m.written_at.map_or(0, |t| t.saturating_add(m.interval_ms)));
+            let due = self
+                .engine
+                .next_deadline()
+                .into_iter()
+                .chain(metrics_due)
+                .min();
             let timeout = due.map(|due| {
                 let ms = due.saturating_sub(self.now());
-                rustix::event::Timespec { tv_sec: i64::try_from(ms / 1000).unwrap_or(i64::MAX), tv_nsec: i64::try_from(ms % 1000).unwrap_or(0) * 1_000_000 }
+                rustix::event::Timespec {
+                    tv_sec: i64::try_from(ms / 1000).unwrap_or(i64::MAX),
+                    tv_nsec: i64::try_from(ms % 1000).unwrap_or(0) * 1_000_000,
+                }
             });
             let mut fds = [
                 PollFd::new(&*self.monitor, PollFlags::IN),
@@ -304,11 +360,16 @@ impl Loop {
             self.run_actions(actions);
             let evicted = self.limiter.take_evicted();
             self.print_suppressed(evicted);
-            self.pending.set(self.worker_busy || self.engine.pending() > 0);
+            self.pending
+                .set(self.worker_busy || self.engine.pending() > 0);
             self.write_metrics(got_events || finished);
             if eof {
                 if assembler.pending() != 0 {
-                    err(&format!("{}: truncated event record ({} bytes) at end of stream", self.mnt, assembler.pending()));
+                    err(&format!(
+                        "{}: truncated event record ({} bytes) at end of stream",
+                        self.mnt,
+                        assembler.pending()
+                    ));
                 }
                 return Ok(());
             }
@@ -316,7 +377,11 @@ impl Loop {
     }
 
     fn read_error(&self, e: Errno) {
-        err(&format!("{}: error reading event file: {}", self.mnt, xfs_abi::strerror(e)));
+        err(&format!(
+            "{}: error reading event file: {}",
+            self.mnt,
+            xfs_abi::strerror(e)
+        ));
     }
 
     /// Hands the next ready target to the worker when it is idle.
@@ -339,15 +404,28 @@ impl Loop {
         let actions = match done {
             Done::Repair(target, attempt, read_at) => {
                 self.worker_busy = false;
-                if let (Some(samples), Some(read), Some(issued)) = (self.latencies.as_mut(), read_at, attempt.issued)
+                if let (Some(samples), Some(read), Some(issued)) =
+                    (self.latencies.as_mut(), read_at, attempt.issued)
                     && samples.len() < LATENCY_SAMPLES
                 {
-                    samples.push(u32::try_from(issued.saturating_duration_since(read).as_micros()).unwrap_or(u32::MAX));
+                    samples.push(
+                        u32::try_from(issued.saturating_duration_since(read).as_micros())
+                            .unwrap_or(u32::MAX),
+                    );
                 }
                 self.print_repair(&target, &attempt);
-                let succeeded = matches!(attempt.outcome, xfs_policy::Outcome::Repaired | xfs_policy::Outcome::NotNeeded);
+                let succeeded = matches!(
+                    attempt.outcome,
+                    xfs_policy::Outcome::Repaired | xfs_policy::Outcome::NotNeeded
+                );
                 self.book.on_repair(target.object, target.bit, succeeded);
-                self.engine.handle(now, Input::RepairDone { target, outcome: attempt.outcome })
+                self.engine.handle(
+                    now,
+                    Input::RepairDone {
+                        target,
+                        outcome: attempt.outcome,
+                    },
+                )
             }
             Done::FullScan => self.engine.handle(now, Input::FullScanDone),
         };
@@ -379,20 +457,28 @@ impl Loop {
                 let wake_tx = Arc::clone(&self.wake_tx);
                 let mnt = mnt.clone();
                 let limit = self.full_scan_timeout;
-                let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-                    match xfs_abi::process::wait_with_timeout(child, limit) {
-                        // 4 = "errors were fixed" (xfs_scrub(8) exit status bits).
-                        xfs_abi::process::ChildEnd::Exited(Some(0 | 4)) => out(&format!("{mnt}: Full repairs complete.")),
-                        xfs_abi::process::ChildEnd::Exited(Some(code)) => err(&format!("{mnt}: xfs_scrub exited with status {code}.")),
-                        xfs_abi::process::ChildEnd::Exited(None) => err(&format!("{mnt}: xfs_scrub was killed by a signal.")),
-                        xfs_abi::process::ChildEnd::TimedOut => err(&format!(
-                            "{mnt}: xfs_scrub still running after {} hours; stopped.",
-                            limit.as_secs() / 3600
-                        )),
-                    }
-                    let _ = done_tx.send(Done::FullScan);
-                    let _ = (&*wake_tx).write_all(&[1]);
-                });
+                let spawned = std::thread::Builder::new()
+                    .stack_size(64 * 1024)
+                    .spawn(move || {
+                        match xfs_abi::process::wait_with_timeout(child, limit) {
+                            // 4 = "errors were fixed" (xfs_scrub(8) exit status bits).
+                            xfs_abi::process::ChildEnd::Exited(Some(0 | 4)) => {
+                                out(&format!("{mnt}: Full repairs complete."))
+                            }
+                            xfs_abi::process::ChildEnd::Exited(Some(code)) => {
+                                err(&format!("{mnt}: xfs_scrub exited with status {code}."))
+                            }
+                            xfs_abi::process::ChildEnd::Exited(None) => {
+                                err(&format!("{mnt}: xfs_scrub was killed by a signal."))
+                            }
+                            xfs_abi::process::ChildEnd::TimedOut => err(&format!(
+                                "{mnt}: xfs_scrub still running after {} hours; stopped.",
+                                limit.as_secs() / 3600
+                            )),
+                        }
+                        let _ = done_tx.send(Done::FullScan);
+                        let _ = (&*wake_tx).write_all(&[1]);
+                    });
                 if spawned.is_err() {
                     let now = self.now();
                     self.engine.handle(now, Input::FullScanDone);
@@ -404,7 +490,9 @@ impl Loop {
                 self.engine.handle(now, Input::FullScanDone);
             }
             FullScan::UnitFailed(unit) => {
-                err(&format!("{mnt}: Could not start xfs_scrub service unit: {unit}"));
+                err(&format!(
+                    "{mnt}: Could not start xfs_scrub service unit: {unit}"
+                ));
                 let now = self.now();
                 self.engine.handle(now, Input::FullScanDone);
             }
@@ -436,7 +524,11 @@ impl Loop {
                 self.patrol_stop = None;
                 Some(Input::Shutdown)
             }
-            Event::Media { device, daddr, bbcount } => {
+            Event::Media {
+                device,
+                daddr,
+                bbcount,
+            } => {
                 self.on_media((device, daddr, bbcount), record, now);
                 None
             }
@@ -454,7 +546,11 @@ impl Loop {
         if !matches!(event, Event::Lost { .. } | Event::Media { .. }) {
             self.hold(Held::Event(*record, now));
         }
-        if let Event::Health { verdict: Verdict::Healthy, .. } = event {
+        if let Event::Health {
+            verdict: Verdict::Healthy,
+            ..
+        } = event
+        {
             self.limiter.rearm(&record.key_as(Verdict::Sick));
             self.limiter.rearm(&record.key_as(Verdict::Corrupt));
         }
@@ -471,7 +567,13 @@ impl Loop {
     /// the owner lines to follow the event's own.
     fn on_media(&mut self, range: (Device, u64, u64), record: &Record, now: u64) {
         self.hold(Held::Event(*record, now));
-        let owners = media::owners(&self.healer.mount_path, self.monitor.as_fd(), self.healer.root_handle.as_ref(), &self.healer.layout, range);
+        let owners = media::owners(
+            &self.healer.mount_path,
+            self.monitor.as_fd(),
+            self.healer.root_handle.as_ref(),
+            &self.healer.layout,
+            range,
+        );
         for damage in owners.iter().flat_map(|o| &o.damages) {
             let input = match damage.repair() {
                 Some(MediaRepair::Rebuild { object, mask }) => Input::BadMedia { object, mask },
@@ -490,13 +592,23 @@ impl Loop {
         }
         match owners {
             Ok(owners) => {
-                for line in xfs_report::media_lines(self.healer.mount_arg.as_bytes(), range, &owners.damages, owners.more) {
+                for line in xfs_report::media_lines(
+                    self.healer.mount_arg.as_bytes(),
+                    range,
+                    &owners.damages,
+                    owners.more,
+                ) {
                     out(&line);
                 }
             }
             Err(e) => {
                 let (device, daddr, bbcount) = range;
-                out(&format!("{} {} daddr {daddr:#x} bbcount {bbcount:#x}: owners not looked up: {}", self.mnt, device.word(), xfs_abi::strerror(e)));
+                out(&format!(
+                    "{} {} daddr {daddr:#x} bbcount {bbcount:#x}: owners not looked up: {}",
+                    self.mnt,
+                    device.word(),
+                    xfs_abi::strerror(e)
+                ));
             }
         }
     }
@@ -523,12 +635,16 @@ impl Loop {
     /// kinds are reported once.
     fn print_event(&mut self, record: &Record, now: u64) {
         let event = &record.event;
-        let actionable = !matches!(event, Event::Running | Event::Lost { .. } | Event::Unmount | Event::Shutdown { .. });
+        let actionable = !matches!(
+            event,
+            Event::Running | Event::Lost { .. } | Event::Unmount | Event::Shutdown { .. }
+        );
         if actionable && self.healer.quiet {
             return;
         }
         if let Event::Unknown { domain, kind } = *event
-            && (self.unknown_seen.len() >= UNKNOWN_KINDS || !self.unknown_seen.insert((domain, kind)))
+            && (self.unknown_seen.len() >= UNKNOWN_KINDS
+                || !self.unknown_seen.insert((domain, kind)))
         {
             return;
         }
@@ -541,17 +657,29 @@ impl Loop {
         }
         let paths = self.paths_of(event);
         let (first, others) = match &paths {
-            Some(Ok(paths)) => (paths.first().map(Vec::as_slice), paths.get(1..).unwrap_or_default()),
+            Some(Ok(paths)) => (
+                paths.first().map(Vec::as_slice),
+                paths.get(1..).unwrap_or_default(),
+            ),
             _ => (None, &[][..]),
         };
-        if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, first, strerror_u32) {
+        if let Some(line) =
+            xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, first, strerror_u32)
+        {
             if suppressed > 0 {
-                out(&format!("{}: {suppressed} more reports like \"{line}\" were suppressed", self.mnt));
+                out(&format!(
+                    "{}: {suppressed} more reports like \"{line}\" were suppressed",
+                    self.mnt
+                ));
             }
             self.emit_event(event, &line, first);
             if let Some(first) = first {
                 for other in others {
-                    out(&format!("{}: also linked as {}", display(first), display(other)));
+                    out(&format!(
+                        "{}: also linked as {}",
+                        display(first),
+                        display(other)
+                    ));
                 }
             }
         }
@@ -563,18 +691,37 @@ impl Loop {
     /// The paths of the inode an event is about (None: not about one).
     fn paths_of(&self, event: &Event) -> Option<Result<Vec<Vec<u8>>, paths::NoPath>> {
         let (ino, generation) = match *event {
-            Event::Health { object: HealthObject::Inode { ino, generation, .. }, .. } => (ino, generation),
-            Event::FileIo { ino, generation, .. } => (ino, generation),
+            Event::Health {
+                object:
+                    HealthObject::Inode {
+                        ino, generation, ..
+                    },
+                ..
+            } => (ino, generation),
+            Event::FileIo {
+                ino, generation, ..
+            } => (ino, generation),
             _ => return None,
         };
         Some(self.lookup(ino, generation, paths::MAX_LINKS))
     }
 
-    fn lookup(&self, ino: u64, generation: u32, max_links: usize) -> Result<Vec<Vec<u8>>, paths::NoPath> {
+    fn lookup(
+        &self,
+        ino: u64,
+        generation: u32,
+        max_links: usize,
+    ) -> Result<Vec<Vec<u8>>, paths::NoPath> {
         match self.healer.root_handle.as_ref() {
-            Some(root) if self.healer.has_parent_pointers => {
-                paths::lookup(&self.healer.mount_path, self.monitor.as_fd(), root, self.healer.mount_arg.as_bytes(), ino, generation, max_links)
-            }
+            Some(root) if self.healer.has_parent_pointers => paths::lookup(
+                &self.healer.mount_path,
+                self.monitor.as_fd(),
+                root,
+                self.healer.mount_arg.as_bytes(),
+                ino,
+                generation,
+                max_links,
+            ),
             _ => Err(paths::NoPath::NoParentPointers),
         }
     }
@@ -585,7 +732,11 @@ impl Loop {
             return;
         }
         self.said_no_path.push(why);
-        out(&format!("{}: inodes are named by number when they have no path: {} (said once).", self.mnt, why.why()));
+        out(&format!(
+            "{}: inodes are named by number when they have no path: {} (said once).",
+            self.mnt,
+            why.why()
+        ));
     }
 
     fn print_repair(&mut self, target: &Target, attempt: &Attempt) {
@@ -594,7 +745,10 @@ impl Loop {
             return self.emit("repair", &line, Detail::default());
         }
         let path = match target.object {
-            Object::Inode { ino, generation } => self.lookup(ino, generation, 1).ok().and_then(|paths| paths.into_iter().next()),
+            Object::Inode { ino, generation } => self
+                .lookup(ino, generation, 1)
+                .ok()
+                .and_then(|paths| paths.into_iter().next()),
             _ => None,
         };
         let object = report_object(target);
@@ -603,7 +757,13 @@ impl Loop {
             RepairText::Other(text) => text.clone(),
             RepairText::Filesystem(_) => return, // printed above
         };
-        let line = xfs_report::repair_line(self.healer.mount_arg.as_bytes(), &object, target.bit, path.as_deref(), &text);
+        let line = xfs_report::repair_line(
+            self.healer.mount_arg.as_bytes(),
+            &object,
+            target.bit,
+            path.as_deref(),
+            &text,
+        );
         let names = match target.object {
             Object::Fs => xfs_events::FS_NAMES,
             Object::Ag(_) => xfs_events::AG_NAMES,
@@ -626,7 +786,9 @@ impl Loop {
     /// The kernel reports lost events only when a later event fits in its
     /// queue; its fdinfo counter shows them at once.
     fn check_fdinfo_lost(&mut self) {
-        let Ok(info) = xfs_abi::healthmon::read_monitor_fdinfo(self.monitor.as_fd()) else { return };
+        let Ok(info) = xfs_abi::healthmon::read_monitor_fdinfo(self.monitor.as_fd()) else {
+            return;
+        };
         if info.lost > self.lost_known {
             let new = info.lost - self.lost_known;
             self.lost_known = info.lost;
@@ -641,7 +803,9 @@ impl Loop {
     /// The reference's LOST line, for losses not reported before.
     fn print_lost(&mut self, count: u64) {
         let lost = Event::Lost { count };
-        if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), &lost, None, strerror_u32) {
+        if let Some(line) =
+            xfs_report::event_line(self.healer.mount_arg.as_bytes(), &lost, None, strerror_u32)
+        {
             self.emit("lost", &line, Detail::default());
         }
     }
@@ -661,10 +825,19 @@ impl Loop {
         let mut fields: Vec<(&str, String)> = Vec::new();
         match detail.target {
             Some(Object::Fs) => fields.push(("XFS_DOMAIN", "fs".into())),
-            Some(Object::Ag(agno)) => fields.extend([("XFS_DOMAIN", "ag".into()), ("XFS_AGNO", agno.to_string())]),
-            Some(Object::RtGroup(rgno)) => fields.extend([("XFS_DOMAIN", "rtgroup".into()), ("XFS_RGNO", rgno.to_string())]),
+            Some(Object::Ag(agno)) => {
+                fields.extend([("XFS_DOMAIN", "ag".into()), ("XFS_AGNO", agno.to_string())])
+            }
+            Some(Object::RtGroup(rgno)) => fields.extend([
+                ("XFS_DOMAIN", "rtgroup".into()),
+                ("XFS_RGNO", rgno.to_string()),
+            ]),
             Some(Object::Inode { ino, generation }) => {
-                fields.extend([("XFS_DOMAIN", "inode".into()), ("XFS_INO", ino.to_string()), ("XFS_GEN", generation.to_string())]);
+                fields.extend([
+                    ("XFS_DOMAIN", "inode".into()),
+                    ("XFS_INO", ino.to_string()),
+                    ("XFS_GEN", generation.to_string()),
+                ]);
             }
             None => {}
         }
@@ -687,10 +860,24 @@ impl Loop {
             Event::Health { verdict, object } => {
                 let names = object.names();
                 let (object, mask) = status::health_object(object);
-                let detail = Detail { target: Some(object), structures: Some(status::structure_names(mask, names)), path, ..Detail::default() };
+                let detail = Detail {
+                    target: Some(object),
+                    structures: Some(status::structure_names(mask, names)),
+                    path,
+                    ..Detail::default()
+                };
                 (verdict.word(), detail)
             }
-            Event::FileIo { ino, generation, .. } => ("file_io", Detail { target: Some(Object::Inode { ino, generation }), path, ..Detail::default() }),
+            Event::FileIo {
+                ino, generation, ..
+            } => (
+                "file_io",
+                Detail {
+                    target: Some(Object::Inode { ino, generation }),
+                    path,
+                    ..Detail::default()
+                },
+            ),
             Event::Media { .. } => ("media_error", Detail::default()),
             Event::Running => ("running", Detail::default()),
             Event::Lost { .. } => ("lost", Detail::default()),
@@ -711,15 +898,27 @@ impl Loop {
             shut_down: self.engine.is_shut_down(),
             full_scan_running: self.engine.full_scan_running(),
         };
-        let Some(metrics) = self.metrics.as_mut() else { return };
+        let Some(metrics) = self.metrics.as_mut() else {
+            return;
+        };
         metrics.dirty |= changed;
-        if !metrics.dirty || metrics.written_at.is_some_and(|t| now < t.saturating_add(metrics.interval_ms)) {
+        if !metrics.dirty
+            || metrics
+                .written_at
+                .is_some_and(|t| now < t.saturating_add(metrics.interval_ms))
+        {
             return;
         }
-        let text = self.book.prometheus(&self.mnt, &uuid_text(&self.healer.uuid), gauges);
+        let text = self
+            .book
+            .prometheus(&self.mnt, &uuid_text(&self.healer.uuid), gauges);
         // Readable by the node exporter, which runs as its own user.
         if let Err(e) = metrics.dir.replace(&metrics.name, text.as_bytes(), 0o644) {
-            err(&format!("{}: metrics: {}: {e}", self.mnt, metrics.dir.path().join(&metrics.name).display()));
+            err(&format!(
+                "{}: metrics: {}: {e}",
+                self.mnt,
+                metrics.dir.path().join(&metrics.name).display()
+            ));
             // Said once: no more attempts.
             self.metrics = None;
             return;
@@ -761,7 +960,12 @@ impl Loop {
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
             uuid: uuid_text(&self.healer.uuid),
-            mode: if self.healer.mode == Mode::Repair { "repair" } else { "log-only" }.into(),
+            mode: if self.healer.mode == Mode::Repair {
+                "repair"
+            } else {
+                "log-only"
+            }
+            .into(),
             monitoring_since_usec: self.started_usec,
             shut_down: self.engine.is_shut_down(),
             repairs_pending: self.engine.pending() as u64,
@@ -780,8 +984,16 @@ impl Loop {
     fn print_suppressed(&self, counts: Vec<([u8; RECORD_LEN], u64)>) {
         for (key, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
             let record = xfs_events::decode(&key);
-            if let Some(line) = xfs_report::event_line(self.healer.mount_arg.as_bytes(), &record.event, None, strerror_u32) {
-                out(&format!("{}: {n} more reports like \"{line}\" were suppressed", self.mnt));
+            if let Some(line) = xfs_report::event_line(
+                self.healer.mount_arg.as_bytes(),
+                &record.event,
+                None,
+                strerror_u32,
+            ) {
+                out(&format!(
+                    "{}: {n} more reports like \"{line}\" were suppressed",
+                    self.mnt
+                ));
             }
         }
     }
@@ -804,13 +1016,22 @@ struct Detail {
 }
 
 fn realtime_usec() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// The canonical 8-4-4-4-12 form.
 fn uuid_text(u: &[u8; 16]) -> String {
     let hex: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", hex[..4].concat(), hex[4..6].concat(), hex[6..8].concat(), hex[8..10].concat(), hex[10..].concat())
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex[..4].concat(),
+        hex[4..6].concat(),
+        hex[6..8].concat(),
+        hex[8..10].concat(),
+        hex[10..].concat()
+    )
 }
 
 /// Starts the media patrol thread; its stop handle, or None if it could
@@ -857,7 +1078,9 @@ fn latency_summary(samples: &mut [u32]) -> String {
 }
 
 fn strerror_u32(errno: u32) -> String {
-    xfs_abi::strerror(Errno::from_raw_os_error(i32::try_from(errno).unwrap_or(i32::MAX)))
+    xfs_abi::strerror(Errno::from_raw_os_error(
+        i32::try_from(errno).unwrap_or(i32::MAX),
+    ))
 }
 
 fn policy_object(object: HealthObject) -> (Object, u32) {
@@ -865,7 +1088,11 @@ fn policy_object(object: HealthObject) -> (Object, u32) {
         HealthObject::Fs { mask } => (Object::Fs, mask.0),
         HealthObject::Ag { agno, mask } => (Object::Ag(agno), mask.0),
         HealthObject::RtGroup { rgno, mask } => (Object::RtGroup(rgno), mask.0),
-        HealthObject::Inode { ino, generation, mask } => (Object::Inode { ino, generation }, mask.0),
+        HealthObject::Inode {
+            ino,
+            generation,
+            mask,
+        } => (Object::Inode { ino, generation }, mask.0),
     }
 }
 
@@ -889,7 +1116,10 @@ mod tests {
             latency_summary(&mut samples),
             "100 repairs timed from event read to repair ioctl: p50 50 us, p99 99 us, max 100 us"
         );
-        assert_eq!(latency_summary(&mut []), "no repair was timed from its event read");
+        assert_eq!(
+            latency_summary(&mut []),
+            "no repair was timed from its event read"
+        );
         assert!(latency_summary(&mut [7]).contains("p50 7 us, p99 7 us, max 7 us"));
     }
 }

@@ -1,7 +1,6 @@
 //! Finding the XFS mount a path names, from `/proc/self/mountinfo` (pure
 //! parser; the caller reads the file).
 
-
 /// One mountinfo line, the fields the healer needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
@@ -18,7 +17,9 @@ fn unescape(field: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
     while i < field.len() {
-        let octal = field.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let octal = field
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match (field[i], octal) {
             (b'\\', Some(d)) => {
                 let value = d.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
@@ -92,7 +93,14 @@ mod tests {
     #[test]
     fn lists_whole_filesystem_xfs_mounts() {
         let all = whole_xfs_mounts(SAMPLE);
-        assert_eq!(all, vec![b"/mnt/test".to_vec(), b"/mnt/my data".to_vec(), b"/mnt/test".to_vec()]);
+        assert_eq!(
+            all,
+            vec![
+                b"/mnt/test".to_vec(),
+                b"/mnt/my data".to_vec(),
+                b"/mnt/test".to_vec()
+            ]
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 enum Sink {
     Text,
     Json,
-    Journal { socket: UnixDatagram, identifier: String },
+    Journal {
+        socket: UnixDatagram,
+        identifier: String,
+    },
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
@@ -41,7 +44,10 @@ pub fn init(format: OutputFormat) {
     let journal = || {
         let socket = UnixDatagram::unbound().ok()?;
         socket.connect(JOURNAL_SOCKET).ok()?;
-        Some(Sink::Journal { socket, identifier: syslog_identifier() })
+        Some(Sink::Journal {
+            socket,
+            identifier: syslog_identifier(),
+        })
     };
     let chosen = match format {
         OutputFormat::Text => Sink::Text,
@@ -55,8 +61,12 @@ pub fn init(format: OutputFormat) {
 
 /// Whether stdout is the stream systemd connected to the journal.
 fn stdout_is_journal() -> bool {
-    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else { return false };
-    let Ok(stat) = rustix::fs::fstat(std::io::stdout()) else { return false };
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(std::io::stdout()) else {
+        return false;
+    };
     stream.to_string_lossy() == format!("{}:{}", stat.st_dev, stat.st_ino)
 }
 
@@ -94,7 +104,11 @@ fn write_line(stream: &mut dyn Write, line: &str) {
 pub fn out(line: &str) {
     match sink() {
         Sink::Text => write_line(&mut std::io::stdout().lock(), line),
-        Sink::Json => write_line(&mut std::io::stdout().lock(), &serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line }).to_string()),
+        Sink::Json => write_line(
+            &mut std::io::stdout().lock(),
+            &serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line })
+                .to_string(),
+        ),
         Sink::Journal { socket, identifier } => journal(socket, identifier, line, 6, &[]),
     }
 }
@@ -119,9 +133,18 @@ pub fn event(mountpoint: &str, event: &Event, fields: &[(&str, String)]) {
             write_line(&mut std::io::stdout().lock(), &value.to_string());
         }
         Sink::Journal { socket, identifier } => {
-            let mut all: Vec<(&str, String)> = vec![("MESSAGE_ID", message_id(&event.kind).into()), ("XFS_MOUNTPOINT", mountpoint.into()), ("XFS_EVENT", event.kind.clone())];
+            let mut all: Vec<(&str, String)> = vec![
+                ("MESSAGE_ID", message_id(&event.kind).into()),
+                ("XFS_MOUNTPOINT", mountpoint.into()),
+                ("XFS_EVENT", event.kind.clone()),
+            ];
             all.extend(event.object.iter().map(|o| ("XFS_OBJECT", o.clone())));
-            all.extend(event.structures.iter().map(|s| ("XFS_STRUCTURES", s.join(","))));
+            all.extend(
+                event
+                    .structures
+                    .iter()
+                    .map(|s| ("XFS_STRUCTURES", s.join(","))),
+            );
             all.extend(event.path.iter().map(|p| ("XFS_PATH", p.clone())));
             all.extend(event.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
             all.extend(fields.iter().cloned());
@@ -152,7 +175,13 @@ pub fn message_id(kind: &str) -> &'static str {
 fn priority(event: &Event) -> u8 {
     match event.kind.as_str() {
         "sick" | "corrupt" | "media_error" | "file_io" | "lost" | "shutdown" => 4,
-        "repair" if event.outcome.as_deref().is_some_and(|o| o.starts_with("Repairs successful") || o.starts_with("No modification")) => 5,
+        "repair"
+            if event.outcome.as_deref().is_some_and(|o| {
+                o.starts_with("Repairs successful") || o.starts_with("No modification")
+            }) =>
+        {
+            5
+        }
         "repair" => 3,
         _ => 6,
     }
@@ -160,7 +189,13 @@ fn priority(event: &Event) -> u8 {
 
 /// One native-protocol datagram; if journald does not take it, the line
 /// goes to stdout so nothing is lost.
-fn journal(socket: &UnixDatagram, identifier: &str, message: &str, priority: u8, fields: &[(&str, String)]) {
+fn journal(
+    socket: &UnixDatagram,
+    identifier: &str,
+    message: &str,
+    priority: u8,
+    fields: &[(&str, String)],
+) {
     let mut record = Vec::with_capacity(256);
     let mut field = |key: &str, value: &str| {
         if value.contains('\n') {
@@ -193,25 +228,64 @@ mod tests {
 
     #[test]
     fn unit_names_come_from_the_cgroup() {
-        assert_eq!(unit_of_cgroup("0::/system.slice/system-xfs_healer.slice/xfs_healer@mnt-test.service\n").as_deref(), Some("xfs_healer@mnt-test"));
-        assert_eq!(unit_of_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"), None);
+        assert_eq!(
+            unit_of_cgroup(
+                "0::/system.slice/system-xfs_healer.slice/xfs_healer@mnt-test.service\n"
+            )
+            .as_deref(),
+            Some("xfs_healer@mnt-test")
+        );
+        assert_eq!(
+            unit_of_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"),
+            None
+        );
         assert_eq!(unit_of_cgroup(""), None);
     }
 
     #[test]
     fn message_ids_are_distinct_uuids() {
-        let kinds = ["sick", "corrupt", "healthy", "media_error", "file_io", "lost", "shutdown", "unmount", "running", "repair", "full_scan", "other"];
+        let kinds = [
+            "sick",
+            "corrupt",
+            "healthy",
+            "media_error",
+            "file_io",
+            "lost",
+            "shutdown",
+            "unmount",
+            "running",
+            "repair",
+            "full_scan",
+            "other",
+        ];
         let ids: std::collections::HashSet<&str> = kinds.iter().map(|k| message_id(k)).collect();
         assert_eq!(ids.len(), kinds.len());
-        assert!(ids.iter().all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())));
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
 
     #[test]
     fn priorities_follow_severity() {
-        let ev = |kind: &str, outcome: Option<&str>| Event { time_usec: 0, kind: kind.into(), message: String::new(), object: None, structures: None, path: None, outcome: outcome.map(String::from) };
+        let ev = |kind: &str, outcome: Option<&str>| Event {
+            time_usec: 0,
+            kind: kind.into(),
+            message: String::new(),
+            object: None,
+            structures: None,
+            path: None,
+            outcome: outcome.map(String::from),
+        };
         assert_eq!(priority(&ev("sick", None)), 4);
         assert_eq!(priority(&ev("repair", Some("Repairs successful."))), 5);
-        assert_eq!(priority(&ev("repair", Some("Repair unsuccessful; offline repair required."))), 3);
+        assert_eq!(
+            priority(&ev(
+                "repair",
+                Some("Repair unsuccessful; offline repair required.")
+            )),
+            3
+        );
         assert_eq!(priority(&ev("healthy", None)), 6);
     }
 }

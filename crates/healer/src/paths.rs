@@ -3,12 +3,12 @@
 //! is still the monitored filesystem first (the reference skips that check
 //! for lookups and can print a path from a different filesystem).
 
+use crate::mountinfo;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use xfs_abi::handle::XfsHandle;
 use xfs_abi::parents;
 use xfs_abi::{Errno, healthmon};
-use crate::mountinfo;
 
 /// Most directory levels walked (the reference's cycle guard).
 const MAX_DEPTH: usize = 256;
@@ -67,7 +67,12 @@ fn no_path(e: Errno) -> NoPath {
 
 /// The names from the root down to the directory `dir` (whose own parent
 /// chain is single: directories have one link).
-fn dir_components(mount_fd: BorrowedFd<'_>, dir: XfsHandle, seen: &mut Vec<u64>, buf: &mut [u8]) -> Result<Vec<Vec<u8>>, NoPath> {
+fn dir_components(
+    mount_fd: BorrowedFd<'_>,
+    dir: XfsHandle,
+    seen: &mut Vec<u64>,
+    buf: &mut [u8],
+) -> Result<Vec<Vec<u8>>, NoPath> {
     let mut components: Vec<Vec<u8>> = Vec::new();
     let mut current = dir;
     loop {
@@ -76,7 +81,8 @@ fn dir_components(mount_fd: BorrowedFd<'_>, dir: XfsHandle, seen: &mut Vec<u64>,
         }
         seen.push(current.fid_ino);
         let mut cursor = [0u8; 16];
-        let oflags = parents::getparents_by_handle(mount_fd, &current, &mut cursor, buf).map_err(no_path)?;
+        let oflags =
+            parents::getparents_by_handle(mount_fd, &current, &mut cursor, buf).map_err(no_path)?;
         if oflags & parents::GP_OFLAGS_ROOT != 0 {
             break;
         }
@@ -121,11 +127,15 @@ fn resolve(
     let handle = root.with_inode(ino, generation);
     let mut buf = vec![0u8; 4096];
     let mut cursor = [0u8; 16];
-    let oflags = parents::getparents_by_handle(mount_fd, &handle, &mut cursor, &mut buf).map_err(no_path)?;
+    let oflags =
+        parents::getparents_by_handle(mount_fd, &handle, &mut cursor, &mut buf).map_err(no_path)?;
     if oflags & parents::GP_OFLAGS_ROOT != 0 {
         return Ok(vec![join(prefix, &[])?]);
     }
-    let links: Vec<(XfsHandle, Vec<u8>)> = parents::records(&buf).take(max_links).map(|r| (r.parent, r.name.to_vec())).collect();
+    let links: Vec<(XfsHandle, Vec<u8>)> = parents::records(&buf)
+        .take(max_links)
+        .map(|r| (r.parent, r.name.to_vec()))
+        .collect();
     if links.is_empty() {
         return Err(NoPath::Gone);
     }
@@ -140,7 +150,11 @@ fn resolve(
 
 /// Opens `path` if it is the monitored filesystem: the kernel's check on
 /// the monitor fd (same superblock) and, when known, the same root handle.
-fn open_verified(path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>) -> Result<OwnedFd, Errno> {
+fn open_verified(
+    path: &Path,
+    monitor: BorrowedFd<'_>,
+    root: Option<&XfsHandle>,
+) -> Result<OwnedFd, Errno> {
     let fd = reopen(path, monitor)?;
     if let Some(root) = root
         && xfs_abi::handle::fd_to_handle(fd.as_fd()).ok().as_ref() != Some(root)
@@ -165,12 +179,15 @@ pub fn open_monitored(
         Ok(fd) => return Ok((fd, None)),
         Err(e) => e,
     };
-    let Ok(mountinfo) = std::fs::read("/proc/self/mountinfo") else { return Err(first) };
+    let Ok(mountinfo) = std::fs::read("/proc/self/mountinfo") else {
+        return Err(first);
+    };
     mountinfo::whole_xfs_mounts(&mountinfo)
         .into_iter()
         .filter(|p| p.as_slice() != mount_path.as_os_str().as_bytes())
         .find_map(|p| {
-            let fd = open_verified(Path::new(std::ffi::OsStr::from_bytes(&p)), monitor, root).ok()?;
+            let fd =
+                open_verified(Path::new(std::ffi::OsStr::from_bytes(&p)), monitor, root).ok()?;
             Some((fd, Some(p)))
         })
         .ok_or(first)
@@ -188,8 +205,16 @@ pub fn lookup(
     generation: u32,
     max_links: usize,
 ) -> Result<Vec<Vec<u8>>, NoPath> {
-    let (fd, elsewhere) = open_monitored(mount_path, monitor, Some(root)).map_err(|_| NoPath::Unreachable)?;
-    resolve(fd.as_fd(), root, elsewhere.as_deref().unwrap_or(prefix), ino, generation, max_links)
+    let (fd, elsewhere) =
+        open_monitored(mount_path, monitor, Some(root)).map_err(|_| NoPath::Unreachable)?;
+    resolve(
+        fd.as_fd(),
+        root,
+        elsewhere.as_deref().unwrap_or(prefix),
+        ino,
+        generation,
+        max_links,
+    )
 }
 
 #[cfg(test)]
@@ -211,7 +236,14 @@ mod tests {
         assert_eq!(no_path(Errno::STALE), NoPath::Gone);
         assert_eq!(no_path(Errno::NOENT), NoPath::Gone);
         assert_eq!(no_path(Errno::NOMEM), NoPath::Failed(Errno::NOMEM));
-        assert_eq!(NoPath::NoParentPointers.why(), "the filesystem has no parent pointers");
-        assert!(NoPath::Failed(Errno::NOMEM).why().starts_with("parent pointer lookup failed: "));
+        assert_eq!(
+            NoPath::NoParentPointers.why(),
+            "the filesystem has no parent pointers"
+        );
+        assert!(
+            NoPath::Failed(Errno::NOMEM)
+                .why()
+                .starts_with("parent pointer lookup failed: ")
+        );
     }
 }

@@ -5,7 +5,6 @@
 //! `media.rs`). The walk (`xfs_policy::patrol`) is pure; this is the I/O,
 //! the pacing and the cursor file that lets a pass resume after a restart.
 
-use xfs_healer::config::PatrolSettings;
 use crate::output::{err, out};
 use crate::paths;
 use crate::statedir::{StateDir, StateDirError, uuid_hex};
@@ -16,6 +15,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use xfs_abi::handle::XfsHandle;
 use xfs_abi::verify_media::{self, VerifyMedia};
+use xfs_healer::config::PatrolSettings;
 use xfs_policy::patrol::Walk;
 
 /// Sectors per call: 8 MiB, so the filesystem is held open only briefly
@@ -51,8 +51,12 @@ impl Saved {
     fn parse(text: &str) -> Saved {
         let mut saved = Saved::default();
         for line in text.lines() {
-            let Some((key, value)) = line.split_once('=') else { continue };
-            let Ok(value) = value.trim().parse::<u64>() else { continue };
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<u64>() else {
+                continue;
+            };
             match key.trim() {
                 "next" => saved.next = value,
                 "end" => saved.end = value,
@@ -82,7 +86,10 @@ struct CursorFile {
 
 impl CursorFile {
     fn open(dir: &Path, uuid: &[u8; 16]) -> Result<CursorFile, StateDirError> {
-        Ok(CursorFile { dir: StateDir::open(dir, Some(0o755))?, name: format!("{}.patrol", uuid_hex(uuid)) })
+        Ok(CursorFile {
+            dir: StateDir::open(dir, Some(0o755))?,
+            name: format!("{}.patrol", uuid_hex(uuid)),
+        })
     }
 
     fn load(&self) -> Saved {
@@ -94,12 +101,16 @@ impl CursorFile {
 
     /// Writes the state atomically (a crash leaves the old or the new one).
     fn save(&self, saved: &Saved) -> Result<(), String> {
-        self.dir.replace(&self.name, saved.render().as_bytes(), 0o644).map_err(|e| format!("{}: {e}", self.dir.path().join(&self.name).display()))
+        self.dir
+            .replace(&self.name, saved.render().as_bytes(), 0o644)
+            .map_err(|e| format!("{}: {e}", self.dir.path().join(&self.name).display()))
     }
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Sleeps up to `how_long`; false when the patrol is to stop.
@@ -117,7 +128,12 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
         let mut saved = cursor.load();
         // A cursor for a device of another size is no cursor.
         if saved.end != target.data_sectors || saved.next == 0 {
-            saved = Saved { next: 0, end: target.data_sectors, bad: 0, completed: saved.completed };
+            saved = Saved {
+                next: 0,
+                end: target.data_sectors,
+                bad: 0,
+                completed: saved.completed,
+            };
         }
         if saved.next == 0
             && let Some(done) = saved.completed
@@ -132,12 +148,25 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
         if walk.cursor() == 0 {
             out(&format!("{}: media patrol started.", target.mnt));
         } else {
-            out(&format!("{}: media patrol resumed at {}% of the data device.", target.mnt, walk.per_mille() / 10));
+            out(&format!(
+                "{}: media patrol resumed at {}% of the data device.",
+                target.mnt,
+                walk.per_mille() / 10
+            ));
         }
         match pass(target, settings, stop, &mut walk, &cursor, saved) {
             Ok(true) => {
-                out(&format!("{}: media patrol complete: {} bad blocks.", target.mnt, saved.bad + walk.bad_blocks()));
-                let done = Saved { next: 0, end: walk.end(), bad: 0, completed: Some(unix_now()) };
+                out(&format!(
+                    "{}: media patrol complete: {} bad blocks.",
+                    target.mnt,
+                    saved.bad + walk.bad_blocks()
+                ));
+                let done = Saved {
+                    next: 0,
+                    end: walk.end(),
+                    bad: 0,
+                    completed: Some(unix_now()),
+                };
                 if let Err(e) = cursor.save(&done) {
                     err(&format!("{}: media patrol: {e}", target.mnt));
                 }
@@ -153,11 +182,23 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
 
 /// One pass from the walk's cursor. Ok(true): finished; Ok(false): told to
 /// stop (the cursor is saved).
-fn pass(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>, walk: &mut Walk, cursor: &CursorFile, from: Saved) -> Result<bool, String> {
+fn pass(
+    target: &Target,
+    settings: &PatrolSettings,
+    stop: &Receiver<()>,
+    walk: &mut Walk,
+    cursor: &CursorFile,
+    from: Saved,
+) -> Result<bool, String> {
     let mut last_tenth = walk.per_mille() / 100;
     let mut saved_at = Instant::now();
     let store = |walk: &Walk| {
-        let saved = Saved { next: walk.cursor(), end: walk.end(), bad: from.bad + walk.bad_blocks(), completed: from.completed };
+        let saved = Saved {
+            next: walk.cursor(),
+            end: walk.end(),
+            bad: from.bad + walk.bad_blocks(),
+            completed: from.completed,
+        };
         cursor.save(&saved)
     };
     while let Some(request) = walk.request() {
@@ -168,16 +209,30 @@ fn pass(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>, walk: &
         let started = Instant::now();
         // Reopened for every call and proven to be the monitored fs; the
         // fd is closed again at once so the mount is never pinned for long.
-        let (fd, _) = paths::open_monitored(&target.mount_path, target.monitor.as_fd(), target.root.as_ref())
-            .map_err(|e| format!("cannot open the filesystem: {}", xfs_abi::strerror(e)))?;
-        let mut call = VerifyMedia::new(verify_media::XFS_DEV_DATA, request.start, request.end, request.report);
+        let (fd, _) = paths::open_monitored(
+            &target.mount_path,
+            target.monitor.as_fd(),
+            target.root.as_ref(),
+        )
+        .map_err(|e| format!("cannot open the filesystem: {}", xfs_abi::strerror(e)))?;
+        let mut call = VerifyMedia::new(
+            verify_media::XFS_DEV_DATA,
+            request.start,
+            request.end,
+            request.report,
+        );
         call.me_max_io_size = request.io_bytes;
-        verify_media::verify_media(fd.as_fd(), &mut call).map_err(|e| format!("media verification failed: {}", xfs_abi::strerror(e)))?;
+        verify_media::verify_media(fd.as_fd(), &mut call)
+            .map_err(|e| format!("media verification failed: {}", xfs_abi::strerror(e)))?;
         drop(fd);
         walk.advance(&request, call.me_start_daddr);
         let tenth = walk.per_mille() / 100;
         if tenth > last_tenth && tenth < 10 {
-            out(&format!("{}: media patrol: {}% of the data device verified.", target.mnt, tenth * 10));
+            out(&format!(
+                "{}: media patrol: {}% of the data device verified.",
+                target.mnt,
+                tenth * 10
+            ));
         }
         last_tenth = tenth;
         let moved = call.me_start_daddr.saturating_sub(request.start).max(1);
@@ -186,7 +241,8 @@ fn pass(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>, walk: &
             saved_at = Instant::now();
         }
         // Pace to the bandwidth: this call's bytes at the allowed rate.
-        let allowed = Duration::from_secs_f64((moved * 512) as f64 / settings.bytes_per_second as f64);
+        let allowed =
+            Duration::from_secs_f64((moved * 512) as f64 / settings.bytes_per_second as f64);
         if let Some(rest) = allowed.checked_sub(started.elapsed())
             && !pause(stop, rest)
         {
@@ -203,23 +259,49 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_tolerates_garbage() {
-        let saved = Saved { next: 4096, end: 1 << 20, bad: 2, completed: Some(1_700_000_000) };
+        let saved = Saved {
+            next: 4096,
+            end: 1 << 20,
+            bad: 2,
+            completed: Some(1_700_000_000),
+        };
         assert_eq!(Saved::parse(&saved.render()), saved);
-        assert_eq!(Saved::parse("next=12\nend=x\nbogus\n\u{0}=1\n"), Saved { next: 12, end: 0, bad: 0, completed: None });
+        assert_eq!(
+            Saved::parse("next=12\nend=x\nbogus\n\u{0}=1\n"),
+            Saved {
+                next: 12,
+                end: 0,
+                bad: 0,
+                completed: None
+            }
+        );
         assert_eq!(Saved::parse(""), Saved::default());
     }
 
     #[test]
     fn state_is_saved_atomically_per_filesystem() {
-        let dir = std::env::temp_dir().join(format!("xfs-healer-patrol-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("xfs-healer-patrol-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let cursor = CursorFile::open(&dir, &[0xab; 16]).unwrap();
         let path = dir.join("abababababababababababababababab.patrol");
-        let saved = Saved { next: 8, end: 16, bad: 0, completed: None };
+        let saved = Saved {
+            next: 8,
+            end: 16,
+            bad: 0,
+            completed: None,
+        };
         cursor.save(&saved).unwrap();
-        assert_eq!(Saved::parse(&std::fs::read_to_string(&path).unwrap()), saved);
+        assert_eq!(
+            Saved::parse(&std::fs::read_to_string(&path).unwrap()),
+            saved
+        );
         assert_eq!(cursor.load(), saved);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "a temporary was left behind");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "a temporary was left behind"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

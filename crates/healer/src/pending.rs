@@ -34,7 +34,15 @@ impl PendingMarker {
             Err(e) => (None, Some(e)),
         };
         let left_behind = dir.as_ref().is_some_and(|d| d.exists(&name));
-        (PendingMarker { dir, name, present: left_behind }, left_behind, refused)
+        (
+            PendingMarker {
+                dir,
+                name,
+                present: left_behind,
+            },
+            left_behind,
+            refused,
+        )
     }
 
     /// Records whether work is queued or running (best effort, see `open`).
@@ -44,7 +52,15 @@ impl PendingMarker {
         }
         self.present = busy;
         let Some(dir) = &self.dir else { return };
-        let _ = if busy { dir.replace(&self.name, format!("{}\n", std::process::id()).as_bytes(), 0o644) } else { dir.remove(&self.name) };
+        let _ = if busy {
+            dir.replace(
+                &self.name,
+                format!("{}\n", std::process::id()).as_bytes(),
+                0o644,
+            )
+        } else {
+            dir.remove(&self.name)
+        };
     }
 }
 
@@ -72,13 +88,15 @@ mod tests {
 
     #[test]
     fn a_link_planted_as_the_marker_is_not_followed() {
-        let dir = std::env::temp_dir().join(format!("xfs-healer-pending-link-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("xfs-healer-pending-link-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let victim = dir.join("victim");
         std::fs::write(&victim, "keep\n").unwrap();
         let uuid = [0xcd; 16];
-        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.pending", "cd".repeat(16)))).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.pending", "cd".repeat(16))))
+            .unwrap();
         let (mut marker, left, _) = PendingMarker::open(&dir, &uuid);
         assert!(left);
         marker.set(false);

@@ -6,8 +6,8 @@ use crate::paths;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::process::Stdio;
-use xfs_abi::process::helper_command;
 use std::time::{Duration, Instant};
+use xfs_abi::process::helper_command;
 use xfs_abi::scrub::{self, ScrubMetadata};
 use xfs_abi::{Errno, handle::XfsHandle};
 use xfs_policy::{Object, Outcome, Target};
@@ -34,8 +34,16 @@ pub enum RepairText {
 }
 
 fn scrub_request(target: &Target) -> ScrubMetadata {
-    let flags = if target.rebuild { scrub::IFLAG_REPAIR | scrub::IFLAG_FORCE_REBUILD } else { scrub::IFLAG_REPAIR };
-    let mut sm = ScrubMetadata { sm_type: target.scrub.0, sm_flags: flags, ..Default::default() };
+    let flags = if target.rebuild {
+        scrub::IFLAG_REPAIR | scrub::IFLAG_FORCE_REBUILD
+    } else {
+        scrub::IFLAG_REPAIR
+    };
+    let mut sm = ScrubMetadata {
+        sm_type: target.scrub.0,
+        sm_flags: flags,
+        ..Default::default()
+    };
     match target.object {
         Object::Fs => {}
         Object::Ag(agno) | Object::RtGroup(agno) => sm.sm_agno = agno,
@@ -49,7 +57,12 @@ fn scrub_request(target: &Target) -> ScrubMetadata {
 
 /// Repairs one target on the monitored filesystem, opened afresh (see
 /// [`paths::open_monitored`]); if it cannot be reached, nothing is touched.
-pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandle>, target: &Target) -> Attempt {
+pub fn repair(
+    mount_path: &Path,
+    monitor: BorrowedFd<'_>,
+    root: Option<&XfsHandle>,
+    target: &Target,
+) -> Attempt {
     let fd = match paths::open_monitored(mount_path, monitor, root) {
         Ok((fd, _)) => fd,
         Err(e) => return refused(e),
@@ -65,16 +78,26 @@ pub fn repair(mount_path: &Path, monitor: BorrowedFd<'_>, root: Option<&XfsHandl
                 RepairOutcome::NotNeeded => Outcome::NotNeeded,
                 RepairOutcome::Success => Outcome::Repaired,
             };
-            Attempt { outcome, text: RepairText::Reference(words), issued }
+            Attempt {
+                outcome,
+                text: RepairText::Reference(words),
+                issued,
+            }
         }
-        Err(e) => Attempt { issued, ..kernel_error(e) },
+        Err(e) => Attempt {
+            issued,
+            ..kernel_error(e)
+        },
     }
 }
 
 fn refused(e: Errno) -> Attempt {
     Attempt {
         outcome: Outcome::Refused,
-        text: RepairText::Filesystem(format!("cannot open filesystem to repair: {}", xfs_abi::strerror(e))),
+        text: RepairText::Filesystem(format!(
+            "cannot open filesystem to repair: {}",
+            xfs_abi::strerror(e)
+        )),
         issued: None,
     }
 }
@@ -83,19 +106,43 @@ fn refused(e: Errno) -> Attempt {
 /// repair required").
 fn kernel_error(e: Errno) -> Attempt {
     let (outcome, text) = match e {
-        Errno::BUSY | Errno::DEADLK | Errno::NOMEM | Errno::INTR | Errno::AGAIN => {
-            (Outcome::Transient, format!("Repair deferred, the kernel said: {}.", xfs_abi::strerror(e)))
-        }
-        Errno::NOENT => (Outcome::NotNeeded, "Object no longer exists; nothing to repair.".to_string()),
-        Errno::SHUTDOWN => (Outcome::ShutDown, "Filesystem is shut down; repairs stopped. Unmount it and run xfs_repair.".to_string()),
+        Errno::BUSY | Errno::DEADLK | Errno::NOMEM | Errno::INTR | Errno::AGAIN => (
+            Outcome::Transient,
+            format!(
+                "Repair deferred, the kernel said: {}.",
+                xfs_abi::strerror(e)
+            ),
+        ),
+        Errno::NOENT => (
+            Outcome::NotNeeded,
+            "Object no longer exists; nothing to repair.".to_string(),
+        ),
+        Errno::SHUTDOWN => (
+            Outcome::ShutDown,
+            "Filesystem is shut down; repairs stopped. Unmount it and run xfs_repair.".to_string(),
+        ),
         Errno::OPNOTSUPP => (
             Outcome::Failed,
-            "Online repair of this structure is not supported here; offline repair required.".to_string(),
+            "Online repair of this structure is not supported here; offline repair required."
+                .to_string(),
         ),
-        Errno::ROFS => (Outcome::Refused, "Filesystem is read-only; not repaired.".to_string()),
-        _ => return Attempt { outcome: Outcome::Failed, text: RepairText::Reference(RepairOutcome::Failed), issued: None },
+        Errno::ROFS => (
+            Outcome::Refused,
+            "Filesystem is read-only; not repaired.".to_string(),
+        ),
+        _ => {
+            return Attempt {
+                outcome: Outcome::Failed,
+                text: RepairText::Reference(RepairOutcome::Failed),
+                issued: None,
+            };
+        }
     };
-    Attempt { outcome, text: RepairText::Other(text), issued: None }
+    Attempt {
+        outcome,
+        text: RepairText::Other(text),
+        issued: None,
+    }
 }
 
 /// How a full scan request went.
@@ -120,21 +167,29 @@ fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
-
 pub fn start_full_scan(mount_path: &Path) -> FullScan {
     use std::os::unix::ffi::OsStrExt;
     if !systemd_running() {
         // As the xfs_scrub@ unit runs it, minus the sandbox: background
         // mode (one scrub thread) so the scan does not starve the system.
-        return match helper_command("xfs_scrub").args(["-b", "--"]).arg(mount_path).stdout(Stdio::null()).spawn() {
+        return match helper_command("xfs_scrub")
+            .args(["-b", "--"])
+            .arg(mount_path)
+            .stdout(Stdio::null())
+            .spawn()
+        {
             Ok(child) => FullScan::Child(child),
             Err(e) => FullScan::SpawnFailed(e.to_string()),
         };
     }
-    let Ok(unit) = xfs_systemd::template_instance("xfs_scrub@.service", mount_path.as_os_str().as_bytes()) else {
+    let Ok(unit) =
+        xfs_systemd::template_instance("xfs_scrub@.service", mount_path.as_os_str().as_bytes())
+    else {
         return FullScan::NoUnitName;
     };
-    let child = helper_command("systemctl").args(["start", "--no-block", &unit]).spawn();
+    let child = helper_command("systemctl")
+        .args(["start", "--no-block", &unit])
+        .spawn();
     let Ok(mut child) = child else {
         return FullScan::UnitFailed(unit);
     };

@@ -54,7 +54,11 @@ fn read_property(fd: impl AsFd) -> Property {
 }
 
 fn probe_repair(fd: impl AsFd) -> Result<(), Errno> {
-    let mut sm = scrub::ScrubMetadata { sm_type: scrub::SCRUB_TYPE_PROBE, sm_flags: scrub::IFLAG_REPAIR, ..Default::default() };
+    let mut sm = scrub::ScrubMetadata {
+        sm_type: scrub::SCRUB_TYPE_PROBE,
+        sm_flags: scrub::IFLAG_REPAIR,
+        ..Default::default()
+    };
     scrub::scrub_metadata(fd.as_fd(), &mut sm)
 }
 
@@ -66,11 +70,17 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
     };
 
     // 1. Open and ask for the geometry (also rejects non-XFS with ENOTTY).
-    let fd = rustix::fs::open(&options.mount, OFlags::RDONLY | OFlags::CLOEXEC, FileMode::empty()).map_err(fail)?;
+    let fd = rustix::fs::open(
+        &options.mount,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        FileMode::empty(),
+    )
+    .map_err(fail)?;
     let geo: FsGeometry = geometry::fs_geometry(fd.as_fd()).map_err(fail)?;
 
     // 2. It must be the root of an XFS mount.
-    let real = std::fs::canonicalize(&options.mount).map_err(|e| fail(Errno::from_io_error(&e).unwrap_or(Errno::IO)))?;
+    let real = std::fs::canonicalize(&options.mount)
+        .map_err(|e| fail(Errno::from_io_error(&e).unwrap_or(Errno::IO)))?;
     let mounts = std::fs::read("/proc/self/mountinfo").unwrap_or_default();
     if mountinfo::find_xfs_mount(&mounts, real.as_os_str().as_bytes()).is_none() {
         err(&format!("{mnt}: Not a XFS mount point."));
@@ -81,7 +91,11 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
     let has_rmap = geo.flags & geometry::FLAGS_RMAPBT != 0;
     let has_parent = geo.flags & geometry::FLAGS_PARENT != 0;
     let mut mode = if options.autofsck {
-        let decision = autofsck::decide(read_property(fd.as_fd()), has_rmap || has_parent, options.quiet);
+        let decision = autofsck::decide(
+            read_property(fd.as_fd()),
+            has_rmap || has_parent,
+            options.quiet,
+        );
         if let Some(message) = decision.message {
             out(&format!("{mnt}: {message}"));
         }
@@ -98,18 +112,26 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
     // 4-5. Can this kernel repair, and how well?
     if mode == Mode::Repair && probe_repair(fd.as_fd()).is_err() {
         if !options.autofsck {
-            err(&format!("{mnt}: XFS online repair is not supported, exiting"));
+            err(&format!(
+                "{mnt}: XFS online repair is not supported, exiting"
+            ));
             return Err(Failure::Error);
         }
-        out(&format!("{mnt}: XFS online repair is not supported, will report only"));
+        out(&format!(
+            "{mnt}: XFS online repair is not supported, will report only"
+        ));
         mode = Mode::LogOnly;
     }
     if mode == Mode::Repair {
         if !has_rmap {
-            err(&format!("{mnt}: XFS online repair is less effective without rmap btrees."));
+            err(&format!(
+                "{mnt}: XFS online repair is less effective without rmap btrees."
+            ));
         }
         if !has_parent {
-            err(&format!("{mnt}: XFS online repair is less effective without parent pointers."));
+            err(&format!(
+                "{mnt}: XFS online repair is less effective without parent pointers."
+            ));
         }
     }
 
@@ -151,7 +173,11 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         root_handle,
         monitor,
         uuid: geo.uuid,
-        layout: xfs_policy::media::Layout { blocksize: geo.blocksize, agblocks: geo.agblocks, sectsize: geo.sectsize },
+        layout: xfs_policy::media::Layout {
+            blocksize: geo.blocksize,
+            agblocks: geo.agblocks,
+            sectsize: geo.sectsize,
+        },
         data_sectors: geo.datablocks.saturating_mul(u64::from(geo.blocksize)) / 512,
     })
 }

@@ -18,7 +18,10 @@
 //!   instead of following it;
 //! - reads and removals go through the fd with `O_NOFOLLOW` too.
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, fchmod, fstat, fsync, mkdirat, openat, renameat, statat, unlinkat};
+use rustix::fs::{
+    AtFlags, CWD, FileType, Mode, OFlags, fchmod, fstat, fsync, mkdirat, openat, renameat, statat,
+    unlinkat,
+};
 use rustix::io::Errno;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{Read, Write};
@@ -32,7 +35,10 @@ const MAX_READ: u64 = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StateDirError {
     #[error("{}: {source}", path.display())]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: not used: a symbolic link or not a directory", path.display())]
     NotDirectory { path: PathBuf },
     #[error("{}: not used: owned by uid {uid}, not root", path.display())]
@@ -52,11 +58,17 @@ pub struct StateDir {
 /// by a process with effective uid `euid`.
 fn trusted(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), StateDirError> {
     if uid != 0 && uid != euid {
-        return Err(StateDirError::Owner { path: path.to_path_buf(), uid });
+        return Err(StateDirError::Owner {
+            path: path.to_path_buf(),
+            uid,
+        });
     }
     let sticky = mode & 0o1000 != 0;
     if mode & 0o022 != 0 && !sticky {
-        return Err(StateDirError::Writable { path: path.to_path_buf(), mode: mode & 0o7777 });
+        return Err(StateDirError::Writable {
+            path: path.to_path_buf(),
+            mode: mode & 0o7777,
+        });
     }
     Ok(())
 }
@@ -65,7 +77,10 @@ impl StateDir {
     /// Opens and checks `path`; with `create`, a missing last component is
     /// made with that mode (its parent must exist).
     pub fn open(path: &Path, create: Option<u32>) -> Result<StateDir, StateDirError> {
-        let open_err = |source: Errno| StateDirError::Open { path: path.to_path_buf(), source: source.into() };
+        let open_err = |source: Errno| StateDirError::Open {
+            path: path.to_path_buf(),
+            source: source.into(),
+        };
         let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
         let fd = match (openat(CWD, path, flags, Mode::empty()), create) {
             (Ok(fd), _) => fd,
@@ -83,12 +98,24 @@ impl StateDir {
                 fd
             }
             // O_NOFOLLOW on a link, O_DIRECTORY on a file.
-            (Err(Errno::LOOP | Errno::NOTDIR), _) => return Err(StateDirError::NotDirectory { path: path.to_path_buf() }),
+            (Err(Errno::LOOP | Errno::NOTDIR), _) => {
+                return Err(StateDirError::NotDirectory {
+                    path: path.to_path_buf(),
+                });
+            }
             (Err(e), _) => return Err(open_err(e)),
         };
         let st = fstat(&fd).map_err(open_err)?;
-        trusted(path, st.st_uid, st.st_mode, rustix::process::geteuid().as_raw())?;
-        Ok(StateDir { fd, path: path.to_path_buf() })
+        trusted(
+            path,
+            st.st_uid,
+            st.st_mode,
+            rustix::process::geteuid().as_raw(),
+        )?;
+        Ok(StateDir {
+            fd,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -105,7 +132,8 @@ impl StateDir {
     /// either name is replaced, never followed.
     pub fn replace(&self, name: &str, contents: &[u8], mode: u32) -> std::io::Result<()> {
         let tmp = temporary_name(name);
-        let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::WRONLY;
+        let flags =
+            OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::WRONLY;
         let fd = openat(&self.fd, &tmp, flags, Mode::from_raw_mode(mode & 0o777))?;
         let written = (|| {
             fchmod(&fd, Mode::from_raw_mode(mode & 0o777))?;
@@ -123,7 +151,12 @@ impl StateDir {
 
     /// The contents of regular file `name` (None: there is none).
     pub fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
-        let fd = match openat(&self.fd, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()) {
+        let fd = match openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -132,7 +165,9 @@ impl StateDir {
             return Err(std::io::Error::other("not a regular file"));
         }
         let mut data = Vec::new();
-        std::fs::File::from(fd).take(MAX_READ).read_to_end(&mut data)?;
+        std::fs::File::from(fd)
+            .take(MAX_READ)
+            .read_to_end(&mut data)?;
         Ok(Some(data))
     }
 
@@ -174,7 +209,8 @@ mod tests {
     use std::os::unix::fs::{PermissionsExt, symlink};
 
     fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xfs-healer-statedir-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("xfs-healer-statedir-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -195,10 +231,21 @@ mod tests {
         let written = std::fs::symlink_metadata(dir.join("m.prom")).unwrap();
         assert!(written.file_type().is_file(), "the link was left in place");
         assert_eq!(written.permissions().mode() & 0o777, 0o644);
-        assert_eq!(std::fs::read_to_string(dir.join("m.prom")).unwrap(), "metrics\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("m.prom")).unwrap(),
+            "metrics\n"
+        );
         // No temporary is left behind.
-        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        assert!(!names.iter().any(|n| n.ends_with(".tmp") && n.starts_with('.')), "{names:?}");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.ends_with(".tmp") && n.starts_with('.')),
+            "{names:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -207,9 +254,19 @@ mod tests {
         let dir = scratch("mode");
         let state = StateDir::open(&dir, None).unwrap();
         state.replace("marker", b"1\n", 0o600).unwrap();
-        assert_eq!(std::fs::metadata(dir.join("marker")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(dir.join("marker"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
         let made = StateDir::open(&dir.join("made"), Some(0o755)).unwrap();
-        assert_eq!(std::fs::metadata(made.path()).unwrap().permissions().mode() & 0o7777, 0o755);
+        assert_eq!(
+            std::fs::metadata(made.path()).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -219,15 +276,28 @@ mod tests {
         let open = std::fs::Permissions::from_mode(0o777);
         std::fs::create_dir(dir.join("open")).unwrap();
         std::fs::set_permissions(dir.join("open"), open).unwrap();
-        assert!(matches!(StateDir::open(&dir.join("open"), None), Err(StateDirError::Writable { mode: 0o777, .. })));
+        assert!(matches!(
+            StateDir::open(&dir.join("open"), None),
+            Err(StateDirError::Writable { mode: 0o777, .. })
+        ));
         std::fs::create_dir(dir.join("sticky")).unwrap();
-        std::fs::set_permissions(dir.join("sticky"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::set_permissions(dir.join("sticky"), std::fs::Permissions::from_mode(0o1777))
+            .unwrap();
         assert!(StateDir::open(&dir.join("sticky"), None).is_ok());
         symlink(dir.join("sticky"), dir.join("link")).unwrap();
-        assert!(matches!(StateDir::open(&dir.join("link"), None), Err(StateDirError::NotDirectory { .. })));
+        assert!(matches!(
+            StateDir::open(&dir.join("link"), None),
+            Err(StateDirError::NotDirectory { .. })
+        ));
         std::fs::write(dir.join("file"), "").unwrap();
-        assert!(matches!(StateDir::open(&dir.join("file"), None), Err(StateDirError::NotDirectory { .. })));
-        assert!(matches!(StateDir::open(&dir.join("missing"), None), Err(StateDirError::Open { .. })));
+        assert!(matches!(
+            StateDir::open(&dir.join("file"), None),
+            Err(StateDirError::NotDirectory { .. })
+        ));
+        assert!(matches!(
+            StateDir::open(&dir.join("missing"), None),
+            Err(StateDirError::Open { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -236,8 +306,14 @@ mod tests {
         let p = Path::new("/d");
         assert!(trusted(p, 0, 0o40755, 0).is_ok());
         assert!(trusted(p, 1000, 0o40700, 1000).is_ok());
-        assert!(matches!(trusted(p, 65534, 0o40755, 0), Err(StateDirError::Owner { uid: 65534, .. })));
-        assert!(matches!(trusted(p, 0, 0o40775, 0), Err(StateDirError::Writable { mode: 0o775, .. })));
+        assert!(matches!(
+            trusted(p, 65534, 0o40755, 0),
+            Err(StateDirError::Owner { uid: 65534, .. })
+        ));
+        assert!(matches!(
+            trusted(p, 0, 0o40775, 0),
+            Err(StateDirError::Writable { mode: 0o775, .. })
+        ));
         assert!(trusted(p, 0, 0o41777, 0).is_ok());
         // Another user's directory is refused even to root.
         assert!(trusted(p, 1000, 0o40700, 0).is_err());
@@ -249,7 +325,10 @@ mod tests {
         let state = StateDir::open(&dir, None).unwrap();
         assert_eq!(state.read("cursor").unwrap(), None);
         state.replace("cursor", b"next=5\n", 0o644).unwrap();
-        assert_eq!(state.read("cursor").unwrap().as_deref(), Some(&b"next=5\n"[..]));
+        assert_eq!(
+            state.read("cursor").unwrap().as_deref(),
+            Some(&b"next=5\n"[..])
+        );
         symlink("/etc/hostname", dir.join("linked")).unwrap();
         assert!(state.read("linked").is_err());
         assert!(state.exists("linked"));

@@ -53,7 +53,11 @@ pub fn health_object(object: HealthObject) -> (Object, u32) {
         HealthObject::Fs { mask } => (Object::Fs, mask.0),
         HealthObject::Ag { agno, mask } => (Object::Ag(agno), mask.0),
         HealthObject::RtGroup { rgno, mask } => (Object::RtGroup(rgno), mask.0),
-        HealthObject::Inode { ino, generation, mask } => (Object::Inode { ino, generation }, mask.0),
+        HealthObject::Inode {
+            ino,
+            generation,
+            mask,
+        } => (Object::Inode { ino, generation }, mask.0),
     }
 }
 
@@ -61,7 +65,11 @@ pub fn health_object(object: HealthObject) -> (Object, u32) {
 pub fn structure_names(mask: u32, names: &[&str]) -> Vec<String> {
     (0..32)
         .filter(|bit| mask & (1 << bit) != 0)
-        .map(|bit| names.get(bit).map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()))
+        .map(|bit| {
+            names
+                .get(bit)
+                .map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string())
+        })
         .collect()
 }
 
@@ -80,7 +88,14 @@ impl StatusBook {
                         if let Some(entry) = self.sick.get_mut(&object) {
                             entry.mask |= mask;
                         } else if self.sick.len() < MAX_SICK {
-                            self.sick.insert(object, Sick { mask, names, since_usec: now_usec });
+                            self.sick.insert(
+                                object,
+                                Sick {
+                                    mask,
+                                    names,
+                                    since_usec: now_usec,
+                                },
+                            );
                         } else {
                             self.sick_untracked = true;
                         }
@@ -91,7 +106,9 @@ impl StatusBook {
                     }
                 }
             }
-            Event::Lost { count } => self.counters.lost_events = self.counters.lost_events.saturating_add(count),
+            Event::Lost { count } => {
+                self.counters.lost_events = self.counters.lost_events.saturating_add(count)
+            }
             _ => {}
         }
     }
@@ -133,7 +150,10 @@ impl StatusBook {
             self.last_shortened -= 1;
         }
         let mut cut = shorten(&mut event.message);
-        for field in [&mut event.path, &mut event.outcome, &mut event.object].into_iter().flatten() {
+        for field in [&mut event.path, &mut event.outcome, &mut event.object]
+            .into_iter()
+            .flatten()
+        {
             cut |= shorten(field);
         }
         self.last_shortened += usize::from(cut);
@@ -145,7 +165,11 @@ impl StatusBook {
             .sick
             .iter()
             .take(LISTED_SICK)
-            .map(|(&object, s)| SickObject { object: object_text(object), structures: structure_names(s.mask, s.names), since_usec: s.since_usec })
+            .map(|(&object, s)| SickObject {
+                object: object_text(object),
+                structures: structure_names(s.mask, s.names),
+                since_usec: s.since_usec,
+            })
             .collect();
         (listed, self.sick_untracked || self.sick.len() > LISTED_SICK)
     }
@@ -160,7 +184,15 @@ impl StatusBook {
 const SHORTENED: &str = "\u{2026}";
 
 fn shortened(event: &xfs_varlink::Event) -> bool {
-    [Some(&event.message), event.path.as_ref(), event.outcome.as_ref(), event.object.as_ref()].into_iter().flatten().any(|f| f.ends_with(SHORTENED))
+    [
+        Some(&event.message),
+        event.path.as_ref(),
+        event.outcome.as_ref(),
+        event.object.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|f| f.ends_with(SHORTENED))
 }
 
 /// Cuts `text` to at most [`KEPT_FIELD`] bytes at a character boundary,
@@ -203,7 +235,10 @@ pub struct Gauges {
 
 /// A Prometheus label value: backslash, double quote and newline escaped.
 fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl StatusBook {
@@ -211,7 +246,11 @@ impl StatusBook {
     /// node exporter's textfile collector.
     pub fn prometheus(&self, mountpoint: &str, uuid: &str, gauges: Gauges) -> String {
         use std::fmt::Write as _;
-        let labels = format!("mountpoint=\"{}\",uuid=\"{}\"", label(mountpoint), label(uuid));
+        let labels = format!(
+            "mountpoint=\"{}\",uuid=\"{}\"",
+            label(mountpoint),
+            label(uuid)
+        );
         let mut text = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
             let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -219,22 +258,69 @@ impl StatusBook {
                 let _ = writeln!(text, "{name}{{{labels}{extra}}} {value}");
             }
         };
-        let kinds: Vec<(String, u64)> = self.by_kind.iter().map(|(k, v)| (format!(",kind=\"{k}\""), *v)).collect();
-        metric("xfs_healer_reports_total", "counter", "Health reports read from the kernel, by kind.", &kinds);
+        let kinds: Vec<(String, u64)> = self
+            .by_kind
+            .iter()
+            .map(|(k, v)| (format!(",kind=\"{k}\""), *v))
+            .collect();
+        metric(
+            "xfs_healer_reports_total",
+            "counter",
+            "Health reports read from the kernel, by kind.",
+            &kinds,
+        );
         let c = &self.counters;
         metric(
             "xfs_healer_repairs_total",
             "counter",
             "Targeted repairs finished, by outcome.",
-            &[(",outcome=\"succeeded\"".into(), c.repairs_succeeded), (",outcome=\"failed\"".into(), c.repairs_failed)],
+            &[
+                (",outcome=\"succeeded\"".into(), c.repairs_succeeded),
+                (",outcome=\"failed\"".into(), c.repairs_failed),
+            ],
         );
-        metric("xfs_healer_lost_events_total", "counter", "Reports the kernel dropped because its queue was full.", &[(String::new(), c.lost_events)]);
-        metric("xfs_healer_full_scans_total", "counter", "Full xfs_scrub runs started.", &[(String::new(), c.full_scans)]);
-        metric("xfs_healer_sick_objects", "gauge", "Objects reported sick and not healthy or repaired since.", &[(String::new(), self.sick.len() as u64)]);
-        metric("xfs_healer_repairs_pending", "gauge", "Targeted repairs queued.", &[(String::new(), gauges.repairs_pending as u64)]);
-        metric("xfs_healer_repairs_running", "gauge", "Targeted repairs running.", &[(String::new(), gauges.repairs_running as u64)]);
-        metric("xfs_healer_full_scan_running", "gauge", "Whether a full scan runs.", &[(String::new(), u64::from(gauges.full_scan_running))]);
-        metric("xfs_healer_shut_down", "gauge", "Whether the filesystem has shut down.", &[(String::new(), u64::from(gauges.shut_down))]);
+        metric(
+            "xfs_healer_lost_events_total",
+            "counter",
+            "Reports the kernel dropped because its queue was full.",
+            &[(String::new(), c.lost_events)],
+        );
+        metric(
+            "xfs_healer_full_scans_total",
+            "counter",
+            "Full xfs_scrub runs started.",
+            &[(String::new(), c.full_scans)],
+        );
+        metric(
+            "xfs_healer_sick_objects",
+            "gauge",
+            "Objects reported sick and not healthy or repaired since.",
+            &[(String::new(), self.sick.len() as u64)],
+        );
+        metric(
+            "xfs_healer_repairs_pending",
+            "gauge",
+            "Targeted repairs queued.",
+            &[(String::new(), gauges.repairs_pending as u64)],
+        );
+        metric(
+            "xfs_healer_repairs_running",
+            "gauge",
+            "Targeted repairs running.",
+            &[(String::new(), gauges.repairs_running as u64)],
+        );
+        metric(
+            "xfs_healer_full_scan_running",
+            "gauge",
+            "Whether a full scan runs.",
+            &[(String::new(), u64::from(gauges.full_scan_running))],
+        );
+        metric(
+            "xfs_healer_shut_down",
+            "gauge",
+            "Whether the filesystem has shut down.",
+            &[(String::new(), u64::from(gauges.shut_down))],
+        );
         text
     }
 }
@@ -245,7 +331,14 @@ mod tests {
     use xfs_events::Mask;
 
     fn inode(verdict: Verdict, mask: u32) -> Event {
-        Event::Health { verdict, object: HealthObject::Inode { ino: 131, generation: 5, mask: Mask(mask) } }
+        Event::Health {
+            verdict,
+            object: HealthObject::Inode {
+                ino: 131,
+                generation: 5,
+                mask: Mask(mask),
+            },
+        }
     }
 
     #[test]
@@ -254,12 +347,33 @@ mod tests {
         book.on_event(&inode(Verdict::Sick, 0x10 | 0x2), 7);
         let (sick, truncated) = book.sick_objects();
         assert!(!truncated);
-        assert_eq!(sick, [SickObject { object: "ino 131 gen 0x5".into(), structures: vec!["datafork".into(), "directory".into()], since_usec: 7 }]);
+        assert_eq!(
+            sick,
+            [SickObject {
+                object: "ino 131 gen 0x5".into(),
+                structures: vec!["datafork".into(), "directory".into()],
+                since_usec: 7
+            }]
+        );
         book.on_event(&inode(Verdict::Healthy, 0x2), 8);
         assert_eq!(book.sick_objects().0[0].structures, ["directory"]);
-        book.on_repair(Object::Inode { ino: 131, generation: 5 }, 0x10, true);
+        book.on_repair(
+            Object::Inode {
+                ino: 131,
+                generation: 5,
+            },
+            0x10,
+            true,
+        );
         assert!(book.sick_objects().0.is_empty());
-        assert_eq!((book.counters.sick_reports, book.counters.healthy_reports, book.counters.repairs_succeeded), (1, 1, 1));
+        assert_eq!(
+            (
+                book.counters.sick_reports,
+                book.counters.healthy_reports,
+                book.counters.repairs_succeeded
+            ),
+            (1, 1, 1)
+        );
     }
 
     #[test]
@@ -267,8 +381,22 @@ mod tests {
         let mut book = StatusBook::default();
         book.on_event(&inode(Verdict::Sick, 0x10), 1);
         book.on_event(&Event::Lost { count: 4 }, 1);
-        book.on_repair(Object::Inode { ino: 131, generation: 5 }, 0x10, true);
-        let text = book.prometheus("/mnt/a \"b\"\\", "u-1", Gauges { repairs_pending: 2, ..Gauges::default() });
+        book.on_repair(
+            Object::Inode {
+                ino: 131,
+                generation: 5,
+            },
+            0x10,
+            true,
+        );
+        let text = book.prometheus(
+            "/mnt/a \"b\"\\",
+            "u-1",
+            Gauges {
+                repairs_pending: 2,
+                ..Gauges::default()
+            },
+        );
         let l = r#"mountpoint="/mnt/a \"b\"\\",uuid="u-1""#;
         for line in [
             "# TYPE xfs_healer_reports_total counter".to_string(),
@@ -279,7 +407,10 @@ mod tests {
             format!("xfs_healer_sick_objects{{{l}}} 0"),
             format!("xfs_healer_repairs_pending{{{l}}} 2"),
         ] {
-            assert!(text.lines().any(|x| x == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|x| x == line),
+                "missing {line:?} in\n{text}"
+            );
         }
         assert!(text.ends_with('\n'));
     }
@@ -288,15 +419,38 @@ mod tests {
     fn bounded_and_counted() {
         let mut book = StatusBook::default();
         for agno in 0..(MAX_SICK as u32 + 10) {
-            book.on_event(&Event::Health { verdict: Verdict::Sick, object: HealthObject::Ag { agno, mask: Mask(1) } }, 0);
+            book.on_event(
+                &Event::Health {
+                    verdict: Verdict::Sick,
+                    object: HealthObject::Ag {
+                        agno,
+                        mask: Mask(1),
+                    },
+                },
+                0,
+            );
         }
         let (listed, truncated) = book.sick_objects();
-        assert_eq!((listed.len(), truncated, book.sick.len()), (LISTED_SICK, true, MAX_SICK));
+        assert_eq!(
+            (listed.len(), truncated, book.sick.len()),
+            (LISTED_SICK, true, MAX_SICK)
+        );
         for i in 0..100 {
-            book.record(xfs_varlink::Event { time_usec: i, kind: "x".into(), message: String::new(), object: None, structures: None, path: None, outcome: None });
+            book.record(xfs_varlink::Event {
+                time_usec: i,
+                kind: "x".into(),
+                message: String::new(),
+                object: None,
+                structures: None,
+                path: None,
+                outcome: None,
+            });
         }
         let (last, shortened) = book.last_events();
-        assert_eq!((last.len(), last[0].time_usec, shortened), (LAST_EVENTS, 100 - LAST_EVENTS as u64, false));
+        assert_eq!(
+            (last.len(), last[0].time_usec, shortened),
+            (LAST_EVENTS, 100 - LAST_EVENTS as u64, false)
+        );
         book.on_event(&Event::Lost { count: 3 }, 0);
         book.on_lost(2);
         assert_eq!(book.counters.lost_events, 5);
@@ -309,23 +463,60 @@ mod tests {
     fn status_replies_are_bounded_whatever_the_names() {
         let mut book = StatusBook::default();
         for agno in 0..(MAX_SICK as u32) {
-            book.on_event(&Event::Health { verdict: Verdict::Sick, object: HealthObject::Ag { agno, mask: Mask(u32::MAX) } }, 0);
+            book.on_event(
+                &Event::Health {
+                    verdict: Verdict::Sick,
+                    object: HealthObject::Ag {
+                        agno,
+                        mask: Mask(u32::MAX),
+                    },
+                },
+                0,
+            );
         }
         let hostile = "\\x01".repeat(4096);
         for i in 0..100 {
             let text = || Some(format!("ä{hostile}"));
-            book.record(xfs_varlink::Event { time_usec: i, kind: "sick".into(), message: format!("{hostile} directory: sick"), object: text(), structures: None, path: text(), outcome: text() });
+            book.record(xfs_varlink::Event {
+                time_usec: i,
+                kind: "sick".into(),
+                message: format!("{hostile} directory: sick"),
+                object: text(),
+                structures: None,
+                path: text(),
+                outcome: text(),
+            });
         }
         let (last_events, last_events_shortened) = book.last_events();
         assert!(last_events_shortened);
-        assert!(last_events.iter().all(|e| e.message.len() <= KEPT_FIELD && e.path.as_ref().is_some_and(|p| p.len() <= KEPT_FIELD && p.ends_with(SHORTENED))));
+        assert!(last_events.iter().all(|e| {
+            e.message.len() <= KEPT_FIELD
+                && e.path
+                    .as_ref()
+                    .is_some_and(|p| p.len() <= KEPT_FIELD && p.ends_with(SHORTENED))
+        }));
         let (sick, sick_truncated) = book.sick_objects();
-        let status = xfs_varlink::Status { mountpoint: hostile.clone(), sick, sick_truncated, last_events, last_events_shortened, ..xfs_varlink::Status::default() };
+        let status = xfs_varlink::Status {
+            mountpoint: hostile.clone(),
+            sick,
+            sick_truncated,
+            last_events,
+            last_events_shortened,
+            ..xfs_varlink::Status::default()
+        };
         let bytes = serde_json::to_vec(&status).unwrap().len();
         assert!(bytes < 512 * 1024, "a status reply of {bytes} bytes");
         // Shortened events leave the count when they leave the book.
         for i in 0..LAST_EVENTS as u64 {
-            book.record(xfs_varlink::Event { time_usec: i, kind: "x".into(), message: String::new(), object: None, structures: None, path: None, outcome: None });
+            book.record(xfs_varlink::Event {
+                time_usec: i,
+                kind: "x".into(),
+                message: String::new(),
+                object: None,
+                structures: None,
+                path: None,
+                outcome: None,
+            });
         }
         assert!(!book.last_events().1);
     }

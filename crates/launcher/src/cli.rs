@@ -16,10 +16,26 @@ enum Opt {
 }
 
 const LONG: &[LongOpt<'static, Opt>] = &[
-    LongOpt { name: "debug", has_arg: HasArg::No, id: Opt::Debug },
-    LongOpt { name: "help", has_arg: HasArg::No, id: Opt::Help },
-    LongOpt { name: "mountns", has_arg: HasArg::Required, id: Opt::Mountns },
-    LongOpt { name: "supported", has_arg: HasArg::No, id: Opt::Supported },
+    LongOpt {
+        name: "debug",
+        has_arg: HasArg::No,
+        id: Opt::Debug,
+    },
+    LongOpt {
+        name: "help",
+        has_arg: HasArg::No,
+        id: Opt::Help,
+    },
+    LongOpt {
+        name: "mountns",
+        has_arg: HasArg::Required,
+        id: Opt::Mountns,
+    },
+    LongOpt {
+        name: "supported",
+        has_arg: HasArg::No,
+        id: Opt::Supported,
+    },
 ];
 
 const USAGE: &str = "\
@@ -57,7 +73,14 @@ pub fn parse_args(args: &[OsString]) -> Command {
         .to_string_lossy()
         .into_owned();
     let mut options = Options::default();
-    for item in parse(args, "V", LONG, std::env::var_os("POSIXLY_CORRECT").is_some()).items {
+    for item in parse(
+        args,
+        "V",
+        LONG,
+        std::env::var_os("POSIXLY_CORRECT").is_some(),
+    )
+    .items
+    {
         match item {
             Item::Short(_) => return Command::Version(format!("{progname} version 7.2.0\n")),
             Item::Error(line) => {
@@ -68,8 +91,13 @@ pub fn parse_args(args: &[OsString]) -> Command {
             }
             Item::Long { id: Opt::Help, .. } => return Command::Usage(USAGE.as_bytes().to_vec()),
             Item::Long { id: Opt::Debug, .. } => options.debug = true,
-            Item::Long { id: Opt::Supported, .. } => options.supported = true,
-            Item::Long { id: Opt::Mountns, value } => options.mountns = value,
+            Item::Long {
+                id: Opt::Supported, ..
+            } => options.supported = true,
+            Item::Long {
+                id: Opt::Mountns,
+                value,
+            } => options.mountns = value,
         }
     }
     Command::Run(options)
@@ -91,11 +119,18 @@ mod tests {
         /// stderr: the diagnostic (if any), then usage; exit 1.
         Usage(Option<String>),
         /// Goes on to run with these settings.
-        Run { debug: bool, mountns: Option<String>, supported: bool },
+        Run {
+            debug: bool,
+            mountns: Option<String>,
+            supported: bool,
+        },
     }
 
     fn outcome(argv: &[&str]) -> Outcome {
-        let args: Vec<OsString> = std::iter::once(ARGV0).chain(argv.iter().copied()).map(OsString::from).collect();
+        let args: Vec<OsString> = std::iter::once(ARGV0)
+            .chain(argv.iter().copied())
+            .map(OsString::from)
+            .collect();
         match parse_args(&args) {
             Command::Version(text) => {
                 assert_eq!(text, "xfs_healer_start version 7.2.0\n");
@@ -119,90 +154,94 @@ mod tests {
     }
 
     fn run(debug: bool, mountns: Option<&str>, supported: bool) -> Outcome {
-        Outcome::Run { debug, mountns: mountns.map(String::from), supported }
+        Outcome::Run {
+            debug,
+            mountns: mountns.map(String::from),
+            supported,
+        }
     }
 
     #[test]
     fn matches_reference_xfs_healer_start() {
-    let cases: &[(&[&str], Outcome)] = &[
-        (&["--bogus"], usage_after("unrecognized option '--bogus'")),
-        (&["-x"], usage_after("invalid option -- 'x'")),
-        (
-            &["--mountns"],
-            usage_after("option '--mountns' requires an argument"),
-        ),
-        (
-            &["--debug=1"],
-            usage_after("option '--debug' doesn't allow an argument"),
-        ),
-        // Abbreviations are reported under the full name.
-        (
-            &["--d=1"],
-            usage_after("option '--debug' doesn't allow an argument"),
-        ),
-        (
-            &["--he=1"],
-            usage_after("option '--help' doesn't allow an argument"),
-        ),
-        (
-            &["--=x"],
-            usage_after(
-                "option '--=x' is ambiguous; possibilities: \
-                 '--debug' '--help' '--mountns' '--supported'",
+        let cases: &[(&[&str], Outcome)] = &[
+            (&["--bogus"], usage_after("unrecognized option '--bogus'")),
+            (&["-x"], usage_after("invalid option -- 'x'")),
+            (
+                &["--mountns"],
+                usage_after("option '--mountns' requires an argument"),
             ),
-        ),
-        // Only the first error is shown: the program exits on it.
-        (
-            &["--bogus", "-x"],
-            usage_after("unrecognized option '--bogus'"),
-        ),
-        (&["--help"], Outcome::Usage(None)),
-        (&["--h"], Outcome::Usage(None)),
-        (&["-V"], Outcome::Version),
-        (&["-VV"], Outcome::Version),
-        (&["-V", "foo"], Outcome::Version),
-        // -V exits before the later option is even looked at.
-        (&["-V", "--bogus"], Outcome::Version),
-        (&["-V", "--mountns"], Outcome::Version),
-        // Reference: "--s" and "--su" exit 0 (the --supported path); there
-        // is no --svcname here, so "--s" is not ambiguous.
-        (&["--s"], run(false, None, true)),
-        (&["--su"], run(false, None, true)),
-        // Reference: each of these printed "/nonexist: No such file or
-        // directory", i.e. it opened the given namespace file.
-        (
-            &["--mountns", "/nonexist"],
-            run(false, Some("/nonexist"), false),
-        ),
-        (
-            &["--mountns=/nonexist"],
-            run(false, Some("/nonexist"), false),
-        ),
-        (&["--m", "/nonexist"], run(false, Some("/nonexist"), false)),
-        (&["--mount=/nonexist"], run(false, Some("/nonexist"), false)),
-        // Reference: "/nonexist: No such file or directory" for both, so
-        // options after a positional are still seen.
-        (
-            &["--debug", "--mountns", "/nonexist"],
-            run(true, Some("/nonexist"), false),
-        ),
-        (
-            &["x", "--mountns", "/nonexist", "--deb"],
-            run(true, Some("/nonexist"), false),
-        ),
-        // Reference: "No such file or directory" (perror of the empty path).
-        (&["--mountns="], run(false, Some(""), false)),
-        // Reference: "--debug: No such file or directory" and
-        // "-V: No such file or directory": the required argument swallows
-        // the next word whatever it looks like.
-        (
-            &["--mountns", "--debug"],
-            run(false, Some("--debug"), false),
-        ),
-        (&["--mountns", "-V"], run(false, Some("-V"), false)),
-        // Reference: ran (positional arguments are ignored).
-        (&["foo"], run(false, None, false)),
-    ];
+            (
+                &["--debug=1"],
+                usage_after("option '--debug' doesn't allow an argument"),
+            ),
+            // Abbreviations are reported under the full name.
+            (
+                &["--d=1"],
+                usage_after("option '--debug' doesn't allow an argument"),
+            ),
+            (
+                &["--he=1"],
+                usage_after("option '--help' doesn't allow an argument"),
+            ),
+            (
+                &["--=x"],
+                usage_after(
+                    "option '--=x' is ambiguous; possibilities: \
+                 '--debug' '--help' '--mountns' '--supported'",
+                ),
+            ),
+            // Only the first error is shown: the program exits on it.
+            (
+                &["--bogus", "-x"],
+                usage_after("unrecognized option '--bogus'"),
+            ),
+            (&["--help"], Outcome::Usage(None)),
+            (&["--h"], Outcome::Usage(None)),
+            (&["-V"], Outcome::Version),
+            (&["-VV"], Outcome::Version),
+            (&["-V", "foo"], Outcome::Version),
+            // -V exits before the later option is even looked at.
+            (&["-V", "--bogus"], Outcome::Version),
+            (&["-V", "--mountns"], Outcome::Version),
+            // Reference: "--s" and "--su" exit 0 (the --supported path); there
+            // is no --svcname here, so "--s" is not ambiguous.
+            (&["--s"], run(false, None, true)),
+            (&["--su"], run(false, None, true)),
+            // Reference: each of these printed "/nonexist: No such file or
+            // directory", i.e. it opened the given namespace file.
+            (
+                &["--mountns", "/nonexist"],
+                run(false, Some("/nonexist"), false),
+            ),
+            (
+                &["--mountns=/nonexist"],
+                run(false, Some("/nonexist"), false),
+            ),
+            (&["--m", "/nonexist"], run(false, Some("/nonexist"), false)),
+            (&["--mount=/nonexist"], run(false, Some("/nonexist"), false)),
+            // Reference: "/nonexist: No such file or directory" for both, so
+            // options after a positional are still seen.
+            (
+                &["--debug", "--mountns", "/nonexist"],
+                run(true, Some("/nonexist"), false),
+            ),
+            (
+                &["x", "--mountns", "/nonexist", "--deb"],
+                run(true, Some("/nonexist"), false),
+            ),
+            // Reference: "No such file or directory" (perror of the empty path).
+            (&["--mountns="], run(false, Some(""), false)),
+            // Reference: "--debug: No such file or directory" and
+            // "-V: No such file or directory": the required argument swallows
+            // the next word whatever it looks like.
+            (
+                &["--mountns", "--debug"],
+                run(false, Some("--debug"), false),
+            ),
+            (&["--mountns", "-V"], run(false, Some("-V"), false)),
+            // Reference: ran (positional arguments are ignored).
+            (&["foo"], run(false, None, false)),
+        ];
         for (argv, expected) in cases {
             assert_eq!(&outcome(argv), expected, "argv {argv:?}");
         }

@@ -96,7 +96,10 @@ fn run(options: &cli::Options) -> Result<(), ()> {
     use std::os::fd::AsRawFd;
     if ns.as_raw_fd() == 0 {
         // listmount/statmount read fd 0 as "my own namespace".
-        err(&format!("{}: got bad file descriptor for mount namespace", display(ns_path.as_bytes())));
+        err(&format!(
+            "{}: got bad file descriptor for mount namespace",
+            display(ns_path.as_bytes())
+        ));
         return Err(());
     }
     let fan = match xfs_abi::mount::watch_mount_namespace(ns.as_fd()) {
@@ -129,7 +132,11 @@ fn run(options: &cli::Options) -> Result<(), ()> {
         out("fanotify active");
     }
     let supervisor = (!Path::new("/run/systemd/system").is_dir()).then(Supervisor::new);
-    let mut launcher = Launcher { ns, debug: options.debug, supervisor };
+    let mut launcher = Launcher {
+        ns,
+        debug: options.debug,
+        supervisor,
+    };
     launcher.scan_all()?;
     launcher.watch(fan.as_fd())
 }
@@ -162,11 +169,19 @@ impl Launcher {
     fn watch(&mut self, fan: BorrowedFd<'_>) -> Result<(), ()> {
         let mut buf = vec![0u8; READ_BUF];
         loop {
-            let timeout = self.supervisor.as_ref().and_then(Supervisor::next_deadline).map(|d| Timespec {
-                tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                tv_nsec: i64::from(d.subsec_nanos()),
-            });
-            let pidfds = self.supervisor.as_ref().map(Supervisor::pidfds).unwrap_or_default();
+            let timeout = self
+                .supervisor
+                .as_ref()
+                .and_then(Supervisor::next_deadline)
+                .map(|d| Timespec {
+                    tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                    tv_nsec: i64::from(d.subsec_nanos()),
+                });
+            let pidfds = self
+                .supervisor
+                .as_ref()
+                .map(Supervisor::pidfds)
+                .unwrap_or_default();
             let mut fds: Vec<PollFd<'_>> = std::iter::once(PollFd::new(&fan, PollFlags::IN))
                 .chain(pidfds.iter().map(|fd| PollFd::new(fd, PollFlags::IN)))
                 .collect();
@@ -260,10 +275,15 @@ fn start_unit(info: &MountInfo) {
     let started = xfs_abi::process::helper_command("systemctl")
         .args(["restart", "--no-block", &unit])
         .spawn()
-        .is_ok_and(|child| xfs_abi::process::wait_with_timeout(child, SYSTEMCTL_TIMEOUT) == ChildEnd::Exited(Some(0)));
+        .is_ok_and(|child| {
+            xfs_abi::process::wait_with_timeout(child, SYSTEMCTL_TIMEOUT)
+                == ChildEnd::Exited(Some(0))
+        });
     if started {
         out(&format!("{mnt}: xfs_healer service started."));
     } else {
-        err(&format!("{mnt}: Could not start xfs_healer service unit: {unit}"));
+        err(&format!(
+            "{mnt}: Could not start xfs_healer service unit: {unit}"
+        ));
     }
 }

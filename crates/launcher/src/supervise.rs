@@ -63,13 +63,19 @@ pub struct Supervisor {
 
 impl std::fmt::Debug for Healer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Healer").field("mount", &self.mount).field("failures", &self.failures).finish_non_exhaustive()
+        f.debug_struct("Healer")
+            .field("mount", &self.mount)
+            .field("failures", &self.failures)
+            .finish_non_exhaustive()
     }
 }
 
 impl Supervisor {
     pub fn new() -> Supervisor {
-        Supervisor { healers: Vec::new(), program: healer_path() }
+        Supervisor {
+            healers: Vec::new(),
+            program: healer_path(),
+        }
     }
 
     /// Starts a healer for a newly seen XFS mount, unless its filesystem
@@ -80,7 +86,9 @@ impl Supervisor {
             return;
         }
         if self.healers.len() >= MAX_CHILDREN {
-            err(&format!("{mnt}: {MAX_CHILDREN} healers already running; not starting another."));
+            err(&format!(
+                "{mnt}: {MAX_CHILDREN} healers already running; not starting another."
+            ));
             return;
         }
         let check = healer_command(&self.program)
@@ -92,19 +100,32 @@ impl Supervisor {
             Ok(ChildEnd::Exited(Some(0))) => {}
             // 1: not applicable (autofsck=none, no health monitor, ...).
             Ok(ChildEnd::Exited(Some(1))) => {
-                out(&format!("{mnt}: xfs_healer does not apply to this filesystem; not started."));
+                out(&format!(
+                    "{mnt}: xfs_healer does not apply to this filesystem; not started."
+                ));
                 return;
             }
             Ok(end) => {
-                err(&format!("{mnt}: xfs_healer --supported failed ({end:?}); not started."));
+                err(&format!(
+                    "{mnt}: xfs_healer --supported failed ({end:?}); not started."
+                ));
                 return;
             }
             Err(e) => {
-                err(&format!("{mnt}: Could not run {}: {e}", self.program.display()));
+                err(&format!(
+                    "{mnt}: Could not run {}: {e}",
+                    self.program.display()
+                ));
                 return;
             }
         }
-        let mut healer = Healer { mount, running: None, started: Instant::now(), failures: 0, restart_at: None };
+        let mut healer = Healer {
+            mount,
+            running: None,
+            started: Instant::now(),
+            failures: 0,
+            restart_at: None,
+        };
         if self.spawn(&mut healer) {
             out(&format!("{mnt}: xfs_healer started."));
             self.healers.push(healer);
@@ -118,7 +139,11 @@ impl Supervisor {
         let child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) => {
-                err(&format!("{}: Could not start {}: {e}", display(&healer.mount.mnt_point), self.program.display()));
+                err(&format!(
+                    "{}: Could not start {}: {e}",
+                    display(&healer.mount.mnt_point),
+                    self.program.display()
+                ));
                 return false;
             }
         };
@@ -134,13 +159,20 @@ impl Supervisor {
 
     /// The children's pidfds, for the launcher's `poll`.
     pub fn pidfds(&self) -> Vec<BorrowedFd<'_>> {
-        self.healers.iter().filter_map(|h| h.running.as_ref().map(|(_, fd)| fd.as_fd())).collect()
+        self.healers
+            .iter()
+            .filter_map(|h| h.running.as_ref().map(|(_, fd)| fd.as_fd()))
+            .collect()
     }
 
     /// Time until the next restart is due.
     pub fn next_deadline(&self) -> Option<Duration> {
         let now = Instant::now();
-        self.healers.iter().filter_map(|h| h.restart_at).min().map(|t| t.saturating_duration_since(now))
+        self.healers
+            .iter()
+            .filter_map(|h| h.restart_at)
+            .min()
+            .map(|t| t.saturating_duration_since(now))
     }
 
     /// Reaps exited healers and restarts the ones that are due.
@@ -173,11 +205,16 @@ impl Supervisor {
                     None => "was killed by a signal".to_string(),
                 };
                 if healer.failures > MAX_RESTARTS {
-                    err(&format!("{mnt}: xfs_healer {how}; {MAX_RESTARTS} restarts failed, giving up."));
+                    err(&format!(
+                        "{mnt}: xfs_healer {how}; {MAX_RESTARTS} restarts failed, giving up."
+                    ));
                     continue;
                 }
                 let delay = backoff(healer.failures);
-                err(&format!("{mnt}: xfs_healer {how}; restarting in {} s.", delay.as_secs()));
+                err(&format!(
+                    "{mnt}: xfs_healer {how}; restarting in {} s.",
+                    delay.as_secs()
+                ));
                 healer.restart_at = Some(now + delay);
             }
             if healer.restart_at.is_some_and(|t| t <= now) && !self.spawn(&mut healer) {
@@ -191,7 +228,9 @@ impl Supervisor {
 
 /// 1 s, 2 s, 4 s, ... up to a minute.
 fn backoff(failures: u32) -> Duration {
-    FIRST_BACKOFF.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(MAX_BACKOFF)
+    FIRST_BACKOFF
+        .saturating_mul(1 << failures.saturating_sub(1).min(6))
+        .min(MAX_BACKOFF)
 }
 
 #[cfg(test)]

@@ -29,8 +29,8 @@
 //!   owners nobody can name asks for a full scan;
 //! - after shutdown nothing new is queued or started.
 
-use crate::plan::{Object, Target, targets, unmapped};
 use crate::fasthash::{FastMap, FastSet};
+use crate::plan::{Object, Target, targets, unmapped};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Tunables; [`Config::default`] are the daemon's defaults.
@@ -69,21 +69,35 @@ impl Default for Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
     /// Runtime code found damage (the kernel's SICK).
-    Sick { object: Object, mask: u32 },
+    Sick {
+        object: Object,
+        mask: u32,
+    },
     /// Scrub or repair found these bits fine.
-    Healthy { object: Object, mask: u32 },
+    Healthy {
+        object: Object,
+        mask: u32,
+    },
     /// These structures sit on media that failed verification.
-    BadMedia { object: Object, mask: u32 },
+    BadMedia {
+        object: Object,
+        mask: u32,
+    },
     /// Failed media under space whose owner is unknown (no reverse map).
     BadMediaUnknownOwner,
     /// An operator asked for a full scan (status API).
     FullScanRequested,
     /// The kernel dropped events (a LOST record, or fdinfo's counter rose).
-    Lost { count: u64 },
+    Lost {
+        count: u64,
+    },
     /// A previous healer of this filesystem died with repairs pending.
     PreviousRunInterrupted,
     Shutdown,
-    RepairDone { target: Target, outcome: Outcome },
+    RepairDone {
+        target: Target,
+        outcome: Outcome,
+    },
     FullScanDone,
 }
 
@@ -134,7 +148,11 @@ struct Key {
 
 impl From<&Target> for Key {
     fn from(t: &Target) -> Key {
-        Key { object: t.object, scrub: t.scrub.0, bit: t.bit }
+        Key {
+            object: t.object,
+            scrub: t.scrub.0,
+            bit: t.bit,
+        }
     }
 }
 
@@ -209,10 +227,16 @@ impl Engine {
         match input {
             Input::Sick { object, mask } => self.on_sick(now, object, mask, false, &mut actions),
             Input::BadMedia { object, mask } => self.on_sick(now, object, mask, true, &mut actions),
-            Input::BadMediaUnknownOwner => self.want_full_scan(now, FullScanReason::BadMediaUnknownOwner, &mut actions),
-            Input::FullScanRequested => self.want_full_scan(now, FullScanReason::Requested, &mut actions),
+            Input::BadMediaUnknownOwner => {
+                self.want_full_scan(now, FullScanReason::BadMediaUnknownOwner, &mut actions)
+            }
+            Input::FullScanRequested => {
+                self.want_full_scan(now, FullScanReason::Requested, &mut actions)
+            }
             Input::Healthy { object, mask } => self.on_healthy(object, mask),
-            Input::Lost { count } if count > 0 => self.want_full_scan(now, FullScanReason::EventsLost, &mut actions),
+            Input::Lost { count } if count > 0 => {
+                self.want_full_scan(now, FullScanReason::EventsLost, &mut actions)
+            }
             Input::Lost { .. } => {}
             Input::PreviousRunInterrupted => {
                 self.want_full_scan(now, FullScanReason::PreviousRunInterrupted, &mut actions);
@@ -222,14 +246,23 @@ impl Engine {
                 self.drop_queued();
                 self.deferred_full_scan = None;
             }
-            Input::RepairDone { target, outcome } => self.on_done(now, target, outcome, &mut actions),
+            Input::RepairDone { target, outcome } => {
+                self.on_done(now, target, outcome, &mut actions)
+            }
             Input::FullScanDone => self.full_scan_running = false,
         }
         self.start_deferred(now, &mut actions);
         actions
     }
 
-    fn on_sick(&mut self, now: u64, object: Object, mask: u32, rebuild: bool, actions: &mut Vec<Action>) {
+    fn on_sick(
+        &mut self,
+        now: u64,
+        object: Object,
+        mask: u32,
+        rebuild: bool,
+        actions: &mut Vec<Action>,
+    ) {
         if !self.config.repair || self.shut_down || self.full_scan_running {
             return;
         }
@@ -237,7 +270,12 @@ impl Engine {
             let target = Target { rebuild, ..target };
             let key = Key::from(&target);
             if rebuild && self.queued.contains(&key) {
-                for queued in self.queue.iter_mut().chain(self.delayed.values_mut()).filter(|t| Key::from(&**t) == key) {
+                for queued in self
+                    .queue
+                    .iter_mut()
+                    .chain(self.delayed.values_mut())
+                    .filter(|t| Key::from(&**t) == key)
+                {
                     queued.rebuild = true;
                 }
             }
@@ -252,7 +290,11 @@ impl Engine {
                 return;
             }
             self.storm.push_back(now);
-            while self.storm.front().is_some_and(|&t| now.saturating_sub(t) >= self.config.storm_window_ms) {
+            while self
+                .storm
+                .front()
+                .is_some_and(|&t| now.saturating_sub(t) >= self.config.storm_window_ms)
+            {
                 self.storm.pop_front();
             }
             if self.storm.len() > self.config.storm_targets {
@@ -270,7 +312,8 @@ impl Engine {
 
     fn on_healthy(&mut self, object: Object, mask: u32) {
         let covered = |t: &Target| t.object == object && t.bit & mask != 0;
-        self.quiet.retain(|key, q| !(q.failed && key.object == object && key.bit & mask != 0));
+        self.quiet
+            .retain(|key, q| !(q.failed && key.object == object && key.bit & mask != 0));
         let queued = &mut self.queued;
         self.queue.retain(|t| {
             let keep = !covered(t);
@@ -334,8 +377,18 @@ impl Engine {
                 self.quiet.clear();
             }
         }
-        let hold = if failed { self.config.failed_hold_ms } else { self.config.cooldown_ms };
-        self.quiet.insert(key, Quiet { until: now.saturating_add(hold), failed });
+        let hold = if failed {
+            self.config.failed_hold_ms
+        } else {
+            self.config.cooldown_ms
+        };
+        self.quiet.insert(
+            key,
+            Quiet {
+                until: now.saturating_add(hold),
+                failed,
+            },
+        );
     }
 
     fn drop_queued(&mut self) {
@@ -442,7 +495,15 @@ mod tests {
             assert!(e.handle(i, sick(inode(128), DIR)).is_empty());
         }
         let work = drain(&mut e, 100);
-        assert_eq!(work, vec![Target { object: inode(128), scrub: ScrubType(15), bit: DIR, rebuild: false }]);
+        assert_eq!(
+            work,
+            vec![Target {
+                object: inode(128),
+                scrub: ScrubType(15),
+                bit: DIR,
+                rebuild: false
+            }]
+        );
         // Reports while it runs are absorbed.
         e.handle(101, sick(inode(128), DIR));
         assert!(drain(&mut e, 102).is_empty());
@@ -467,14 +528,21 @@ mod tests {
         let mut e = Engine::new(Config::default());
         e.handle(0, sick(inode(7), DIR));
         let t = e.next_repair(0).unwrap();
-        assert!(e.handle(5, done(t, Outcome::Refused)).is_empty(), "refusal is no reason for a full scan");
+        assert!(
+            e.handle(5, done(t, Outcome::Refused)).is_empty(),
+            "refusal is no reason for a full scan"
+        );
         e.handle(10, sick(inode(7), DIR));
         assert_eq!(drain(&mut e, 10).len(), 1, "the next report tries again");
     }
 
     #[test]
     fn echo_windows_stay_bounded() {
-        let config = Config { max_pending: 8, storm_targets: usize::MAX, ..Config::default() };
+        let config = Config {
+            max_pending: 8,
+            storm_targets: usize::MAX,
+            ..Config::default()
+        };
         let mut e = Engine::new(config);
         for ino in 0..100 {
             e.handle(ino, sick(inode(ino), DIR));
@@ -486,20 +554,37 @@ mod tests {
 
     #[test]
     fn a_failed_repair_is_not_retried_until_healthy_or_the_hold_ends() {
-        let mut e = Engine::new(Config { full_scan_interval_ms: 0, ..Config::default() });
+        let mut e = Engine::new(Config {
+            full_scan_interval_ms: 0,
+            ..Config::default()
+        });
         e.handle(0, sick(inode(9), DIR));
         let t = e.next_repair(0).unwrap();
-        assert_eq!(e.handle(1, done(t, Outcome::Failed)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+        assert_eq!(
+            e.handle(1, done(t, Outcome::Failed)),
+            vec![Action::StartFullScan(FullScanReason::RepairFailed)]
+        );
         e.handle(2, Input::FullScanDone);
         // Well past the echo window, but the repair would fail again.
         e.handle(60_000, sick(inode(9), DIR));
         assert!(drain(&mut e, 60_000).is_empty());
         // Fine again (the scan fixed it), then newly damaged: repaired.
-        e.handle(60_001, Input::Healthy { object: inode(9), mask: DIR });
+        e.handle(
+            60_001,
+            Input::Healthy {
+                object: inode(9),
+                mask: DIR,
+            },
+        );
         e.handle(60_002, sick(inode(9), DIR));
         assert_eq!(drain(&mut e, 60_002).len(), 1);
         // The hold ends by itself too.
-        let t = Target { object: inode(9), scrub: ScrubType(15), bit: DIR, rebuild: false };
+        let t = Target {
+            object: inode(9),
+            scrub: ScrubType(15),
+            bit: DIR,
+            rebuild: false,
+        };
         e.handle(60_003, done(t, Outcome::Failed));
         e.handle(60_004, Input::FullScanDone);
         e.handle(60_003 + 600_000, sick(inode(9), DIR));
@@ -509,7 +594,10 @@ mod tests {
     #[test]
     fn reports_during_a_full_scan_queue_nothing() {
         let mut e = Engine::new(Config::default());
-        assert_eq!(e.handle(0, Input::Lost { count: 3 }), vec![Action::StartFullScan(FullScanReason::EventsLost)]);
+        assert_eq!(
+            e.handle(0, Input::Lost { count: 3 }),
+            vec![Action::StartFullScan(FullScanReason::EventsLost)]
+        );
         e.handle(1, sick(inode(4), DIR));
         e.handle(1, sick(Object::Ag(0), AGF));
         assert!(drain(&mut e, 2).is_empty(), "the running scan covers these");
@@ -522,7 +610,13 @@ mod tests {
     fn healthy_drops_queued_work() {
         let mut e = Engine::new(Config::default());
         e.handle(0, sick(inode(5), DIR | 0x20));
-        e.handle(1, Input::Healthy { object: inode(5), mask: DIR });
+        e.handle(
+            1,
+            Input::Healthy {
+                object: inode(5),
+                mask: DIR,
+            },
+        );
         let work = drain(&mut e, 2);
         assert_eq!(work.iter().map(|t| t.scrub.0).collect::<Vec<_>>(), vec![16]);
     }
@@ -533,33 +627,53 @@ mod tests {
         e.handle(0, sick(inode(1), DIR));
         e.handle(0, sick(inode(2), DIR));
         let t = e.next_repair(0).unwrap();
-        assert_eq!(e.handle(5, done(t, Outcome::Failed)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+        assert_eq!(
+            e.handle(5, done(t, Outcome::Failed)),
+            vec![Action::StartFullScan(FullScanReason::RepairFailed)]
+        );
         assert_eq!(e.pending(), 0, "the full scan covers queued work");
         // While it runs, a repair that was already running fails too: no
         // second scan.
-        let t = Target { object: inode(2), scrub: ScrubType(15), bit: DIR, rebuild: false };
+        let t = Target {
+            object: inode(2),
+            scrub: ScrubType(15),
+            bit: DIR,
+            rebuild: false,
+        };
         e.running.insert(Key::from(&t));
         assert!(e.handle(7, done(t, Outcome::Failed)).is_empty());
     }
 
     #[test]
     fn full_scans_are_rate_limited_but_not_forgotten() {
-        let cfg = Config { full_scan_interval_ms: 1000, ..Config::default() };
+        let cfg = Config {
+            full_scan_interval_ms: 1000,
+            ..Config::default()
+        };
         let mut e = Engine::new(cfg);
         assert_eq!(e.handle(0, Input::Lost { count: 3 }).len(), 1);
         e.handle(10, Input::FullScanDone);
         assert!(e.handle(20, Input::Lost { count: 1 }).is_empty());
         assert_eq!(e.next_deadline(), Some(1000));
         assert!(e.tick(999).is_empty());
-        assert_eq!(e.tick(1000), vec![Action::StartFullScan(FullScanReason::EventsLost)]);
+        assert_eq!(
+            e.tick(1000),
+            vec![Action::StartFullScan(FullScanReason::EventsLost)]
+        );
         assert_eq!(e.next_deadline(), None);
     }
 
     #[test]
     fn unmapped_bits_and_storms_escalate() {
         let mut e = Engine::new(Config::default());
-        assert_eq!(e.handle(0, sick(Object::Ag(0), 0x400)), vec![Action::StartFullScan(FullScanReason::NoTargetedRepair)]);
-        let mut e = Engine::new(Config { storm_targets: 10, ..Config::default() });
+        assert_eq!(
+            e.handle(0, sick(Object::Ag(0), 0x400)),
+            vec![Action::StartFullScan(FullScanReason::NoTargetedRepair)]
+        );
+        let mut e = Engine::new(Config {
+            storm_targets: 10,
+            ..Config::default()
+        });
         let mut actions = vec![];
         for i in 0..11 {
             actions.extend(e.handle(i, sick(inode(i), DIR)));
@@ -569,7 +683,11 @@ mod tests {
 
     #[test]
     fn transient_errors_back_off_then_give_up() {
-        let mut e = Engine::new(Config { retry_limit: 2, retry_backoff_ms: 100, ..Config::default() });
+        let mut e = Engine::new(Config {
+            retry_limit: 2,
+            retry_backoff_ms: 100,
+            ..Config::default()
+        });
         e.handle(0, sick(inode(9), DIR));
         let t = e.next_repair(0).unwrap();
         e.handle(0, done(t, Outcome::Transient));
@@ -579,7 +697,10 @@ mod tests {
         e.handle(100, done(t, Outcome::Transient));
         assert_eq!(e.next_deadline(), Some(300));
         let t = e.next_repair(300).unwrap();
-        assert_eq!(e.handle(300, done(t, Outcome::Transient)), vec![Action::StartFullScan(FullScanReason::RepairFailed)]);
+        assert_eq!(
+            e.handle(300, done(t, Outcome::Transient)),
+            vec![Action::StartFullScan(FullScanReason::RepairFailed)]
+        );
     }
 
     #[test]
@@ -591,7 +712,10 @@ mod tests {
         e.handle(1, Input::Shutdown);
         assert_eq!(e.pending(), 0);
         assert!(e.handle(2, sick(inode(3), DIR)).is_empty());
-        assert!(e.handle(3, done(t, Outcome::Failed)).is_empty(), "no full scan after shutdown");
+        assert!(
+            e.handle(3, done(t, Outcome::Failed)).is_empty(),
+            "no full scan after shutdown"
+        );
         assert!(e.handle(4, Input::Lost { count: 9 }).is_empty());
         assert_eq!(e.next_repair(5), None);
     }
@@ -606,15 +730,33 @@ mod tests {
         // An echo is absorbed; failed media under the same btree is not.
         e.handle(2, sick(Object::Ag(1), 0x40));
         assert_eq!(e.next_repair(2), None);
-        e.handle(3, Input::BadMedia { object: Object::Ag(1), mask: 0x40 | 0x80 });
-        assert_eq!(drain(&mut e, 3).iter().map(|t| (t.scrub.0, t.rebuild)).collect::<Vec<_>>(), [(7, true), (8, true)]);
+        e.handle(
+            3,
+            Input::BadMedia {
+                object: Object::Ag(1),
+                mask: 0x40 | 0x80,
+            },
+        );
+        assert_eq!(
+            drain(&mut e, 3)
+                .iter()
+                .map(|t| (t.scrub.0, t.rebuild))
+                .collect::<Vec<_>>(),
+            [(7, true), (8, true)]
+        );
     }
 
     #[test]
     fn bad_media_turns_a_queued_check_into_a_rebuild() {
         let mut e = Engine::new(Config::default());
         e.handle(0, sick(Object::Ag(0), 0x10));
-        e.handle(0, Input::BadMedia { object: Object::Ag(0), mask: 0x10 });
+        e.handle(
+            0,
+            Input::BadMedia {
+                object: Object::Ag(0),
+                mask: 0x10,
+            },
+        );
         let work = drain(&mut e, 0);
         assert_eq!(work.len(), 1);
         assert!(work[0].rebuild);
@@ -623,20 +765,38 @@ mod tests {
     #[test]
     fn bad_media_of_unknown_owner_or_inode_chunks_asks_for_a_full_scan() {
         let mut e = Engine::new(Config::default());
-        assert_eq!(e.handle(0, Input::BadMediaUnknownOwner), [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]);
+        assert_eq!(
+            e.handle(0, Input::BadMediaUnknownOwner),
+            [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]
+        );
         let mut e = Engine::new(Config::default());
-        assert_eq!(e.handle(0, Input::BadMedia { object: Object::Ag(2), mask: 0x400 }), [Action::StartFullScan(FullScanReason::NoTargetedRepair)]);
+        assert_eq!(
+            e.handle(
+                0,
+                Input::BadMedia {
+                    object: Object::Ag(2),
+                    mask: 0x400
+                }
+            ),
+            [Action::StartFullScan(FullScanReason::NoTargetedRepair)]
+        );
     }
 
     #[test]
     fn a_requested_full_scan_obeys_the_interval() {
         let mut e = Engine::new(Config::default());
-        assert_eq!(e.handle(0, Input::FullScanRequested), [Action::StartFullScan(FullScanReason::Requested)]);
+        assert_eq!(
+            e.handle(0, Input::FullScanRequested),
+            [Action::StartFullScan(FullScanReason::Requested)]
+        );
         assert!(e.full_scan_running());
         e.handle(1, Input::FullScanDone);
         assert!(e.handle(2, Input::FullScanRequested).is_empty());
         assert!(e.full_scan_deferred());
-        assert_eq!(e.tick(600_000), [Action::StartFullScan(FullScanReason::Requested)]);
+        assert_eq!(
+            e.tick(600_000),
+            [Action::StartFullScan(FullScanReason::Requested)]
+        );
     }
 
     #[test]
@@ -653,7 +813,10 @@ mod tests {
 
     #[test]
     fn log_only_never_asks_for_work() {
-        let mut e = Engine::new(Config { repair: false, ..Config::default() });
+        let mut e = Engine::new(Config {
+            repair: false,
+            ..Config::default()
+        });
         assert!(e.handle(0, sick(Object::Ag(0), 0x400)).is_empty());
         assert!(e.handle(0, Input::Lost { count: 1 }).is_empty());
         assert_eq!(e.next_repair(0), None);

@@ -15,7 +15,13 @@ use crate::plan::Object;
 /// A GETFSMAP owner, decoded by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
-    Inode { ino: u64, attr_fork: bool, extent_map: bool, offset: u64, shared: bool },
+    Inode {
+        ino: u64,
+        attr_fork: bool,
+        extent_map: bool,
+        offset: u64,
+        shared: bool,
+    },
     Free,
     /// Used space whose owner is not recorded (no reverse-mapping btree).
     Unknown,
@@ -63,12 +69,25 @@ impl Layout {
 pub enum Damage {
     /// `len` bytes of the file at `pos`; `shared` blocks belong to other
     /// files too (reflink), so they lost the same bytes.
-    FileData { ino: u64, attr_fork: bool, pos: u64, len: u64, shared: bool },
+    FileData {
+        ino: u64,
+        attr_fork: bool,
+        pos: u64,
+        len: u64,
+        shared: bool,
+    },
     /// A block of the file's fork mapping (bmbt).
-    FileMap { ino: u64, attr_fork: bool },
+    FileMap {
+        ino: u64,
+        attr_fork: bool,
+    },
     /// AG metadata: `mask` holds the AG sick bits of what lies there
     /// (0 when the sectors are unused parts of the header block).
-    AgMetadata { agno: u32, mask: u32, what: &'static str },
+    AgMetadata {
+        agno: u32,
+        mask: u32,
+        what: &'static str,
+    },
     Log,
     Free,
     Unknown,
@@ -98,12 +117,30 @@ pub fn damage(extent: &Extent, bad_start: u64, bad_end: u64, layout: &Layout) ->
     let agno = layout.agno(start);
     let ag = |mask, what| Damage::AgMetadata { agno, mask, what };
     match extent.owner {
-        Owner::Inode { ino, attr_fork, extent_map: true, .. } => Damage::FileMap { ino, attr_fork },
-        Owner::Inode { ino, attr_fork, offset, shared, .. } => {
-            Damage::FileData { ino, attr_fork, pos: offset.saturating_add(start - extent.physical), len: end - start, shared }
-        }
+        Owner::Inode {
+            ino,
+            attr_fork,
+            extent_map: true,
+            ..
+        } => Damage::FileMap { ino, attr_fork },
+        Owner::Inode {
+            ino,
+            attr_fork,
+            offset,
+            shared,
+            ..
+        } => Damage::FileData {
+            ino,
+            attr_fork,
+            pos: offset.saturating_add(start - extent.physical),
+            len: end - start,
+            shared,
+        },
         Owner::AgHeaders => ag(header_sectors(start, end, layout), "headers"),
-        Owner::AgBtrees => ag(BNOBT | CNTBT | RMAPBT | AGFL, "free space and reverse-mapping btrees"),
+        Owner::AgBtrees => ag(
+            BNOBT | CNTBT | RMAPBT | AGFL,
+            "free space and reverse-mapping btrees",
+        ),
         Owner::InodeBtrees => ag(INOBT | FINOBT, "inode btrees"),
         Owner::RefcountBtree => ag(REFCNTBT, "refcount btree"),
         Owner::CowStaging => ag(REFCNTBT, "copy-on-write staging extents"),
@@ -145,9 +182,17 @@ impl Damage {
     pub fn repair(&self) -> Option<MediaRepair> {
         match *self {
             Damage::AgMetadata { mask: 0, .. } => None,
-            Damage::AgMetadata { agno, mask, .. } => Some(MediaRepair::Rebuild { object: Object::Ag(agno), mask }),
+            Damage::AgMetadata { agno, mask, .. } => Some(MediaRepair::Rebuild {
+                object: Object::Ag(agno),
+                mask,
+            }),
             Damage::Unknown => Some(MediaRepair::FullScan),
-            Damage::FileData { .. } | Damage::FileMap { .. } | Damage::Log | Damage::Free | Damage::Defective | Damage::Other(_) => None,
+            Damage::FileData { .. }
+            | Damage::FileMap { .. }
+            | Damage::Log
+            | Damage::Free
+            | Damage::Defective
+            | Damage::Other(_) => None,
         }
     }
 }
@@ -157,44 +202,136 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const LAYOUT: Layout = Layout { blocksize: 4096, agblocks: 1000, sectsize: 512 };
+    const LAYOUT: Layout = Layout {
+        blocksize: 4096,
+        agblocks: 1000,
+        sectsize: 512,
+    };
     const AG1: u64 = 4096 * 1000;
 
     fn extent(physical: u64, length: u64, owner: Owner) -> Extent {
-        Extent { physical, length, owner }
+        Extent {
+            physical,
+            length,
+            owner,
+        }
     }
 
     #[test]
     fn file_data_is_clipped_to_the_failed_bytes() {
-        let owner = Owner::Inode { ino: 131, attr_fork: false, extent_map: false, offset: 65536, shared: true };
-        let d = damage(&extent(AG1 + 8192, 16384, owner), AG1 + 12288, AG1 + 16384, &LAYOUT);
-        assert_eq!(d, Damage::FileData { ino: 131, attr_fork: false, pos: 65536 + 4096, len: 4096, shared: true });
+        let owner = Owner::Inode {
+            ino: 131,
+            attr_fork: false,
+            extent_map: false,
+            offset: 65536,
+            shared: true,
+        };
+        let d = damage(
+            &extent(AG1 + 8192, 16384, owner),
+            AG1 + 12288,
+            AG1 + 16384,
+            &LAYOUT,
+        );
+        assert_eq!(
+            d,
+            Damage::FileData {
+                ino: 131,
+                attr_fork: false,
+                pos: 65536 + 4096,
+                len: 4096,
+                shared: true
+            }
+        );
         assert_eq!(d.repair(), None);
     }
 
     #[test]
     fn header_sectors_name_the_structures_hit() {
-        let hdr = |from, to| damage(&extent(AG1, 4096, Owner::AgHeaders), AG1 + from, AG1 + to, &LAYOUT);
-        assert_eq!(hdr(512, 1024), Damage::AgMetadata { agno: 1, mask: AGF, what: "headers" });
-        assert_eq!(hdr(0, 2048), Damage::AgMetadata { agno: 1, mask: SB | AGF | AGI | AGFL, what: "headers" });
-        assert_eq!(hdr(1024, 1536).repair(), Some(MediaRepair::Rebuild { object: Object::Ag(1), mask: AGI }));
+        let hdr = |from, to| {
+            damage(
+                &extent(AG1, 4096, Owner::AgHeaders),
+                AG1 + from,
+                AG1 + to,
+                &LAYOUT,
+            )
+        };
+        assert_eq!(
+            hdr(512, 1024),
+            Damage::AgMetadata {
+                agno: 1,
+                mask: AGF,
+                what: "headers"
+            }
+        );
+        assert_eq!(
+            hdr(0, 2048),
+            Damage::AgMetadata {
+                agno: 1,
+                mask: SB | AGF | AGI | AGFL,
+                what: "headers"
+            }
+        );
+        assert_eq!(
+            hdr(1024, 1536).repair(),
+            Some(MediaRepair::Rebuild {
+                object: Object::Ag(1),
+                mask: AGI
+            })
+        );
         // The rest of the header block holds nothing.
         assert_eq!(hdr(2048, 4096).repair(), None);
     }
 
     #[test]
     fn ag_btrees_are_rebuilt_and_inode_chunks_and_unknown_owners_scanned() {
-        let one = |owner| damage(&extent(2 * AG1 + 40960, 4096, owner), 0, u64::MAX, &LAYOUT).repair();
-        assert_eq!(one(Owner::InodeBtrees), Some(MediaRepair::Rebuild { object: Object::Ag(2), mask: INOBT | FINOBT }));
-        assert_eq!(one(Owner::AgBtrees), Some(MediaRepair::Rebuild { object: Object::Ag(2), mask: BNOBT | CNTBT | RMAPBT | AGFL }));
-        assert_eq!(one(Owner::RefcountBtree), Some(MediaRepair::Rebuild { object: Object::Ag(2), mask: REFCNTBT }));
-        assert_eq!(one(Owner::InodeChunks), Some(MediaRepair::Rebuild { object: Object::Ag(2), mask: INODES }));
+        let one =
+            |owner| damage(&extent(2 * AG1 + 40960, 4096, owner), 0, u64::MAX, &LAYOUT).repair();
+        assert_eq!(
+            one(Owner::InodeBtrees),
+            Some(MediaRepair::Rebuild {
+                object: Object::Ag(2),
+                mask: INOBT | FINOBT
+            })
+        );
+        assert_eq!(
+            one(Owner::AgBtrees),
+            Some(MediaRepair::Rebuild {
+                object: Object::Ag(2),
+                mask: BNOBT | CNTBT | RMAPBT | AGFL
+            })
+        );
+        assert_eq!(
+            one(Owner::RefcountBtree),
+            Some(MediaRepair::Rebuild {
+                object: Object::Ag(2),
+                mask: REFCNTBT
+            })
+        );
+        assert_eq!(
+            one(Owner::InodeChunks),
+            Some(MediaRepair::Rebuild {
+                object: Object::Ag(2),
+                mask: INODES
+            })
+        );
         assert_eq!(one(Owner::Unknown), Some(MediaRepair::FullScan));
         for quiet in [Owner::Free, Owner::Log, Owner::Defective, Owner::Other(7)] {
             assert_eq!(one(quiet), None);
         }
-        let map = Owner::Inode { ino: 9, attr_fork: true, extent_map: true, offset: 0, shared: false };
-        assert_eq!(damage(&extent(0, 4096, map), 0, 512, &LAYOUT), Damage::FileMap { ino: 9, attr_fork: true });
+        let map = Owner::Inode {
+            ino: 9,
+            attr_fork: true,
+            extent_map: true,
+            offset: 0,
+            shared: false,
+        };
+        assert_eq!(
+            damage(&extent(0, 4096, map), 0, 512, &LAYOUT),
+            Damage::FileMap {
+                ino: 9,
+                attr_fork: true
+            }
+        );
     }
 
     proptest! {

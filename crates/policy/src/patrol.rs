@@ -27,7 +27,9 @@ pub struct Request {
 enum Phase {
     Coarse,
     /// Block by block up to `until` (exclusive).
-    Fine { until: u64 },
+    Fine {
+        until: u64,
+    },
 }
 
 /// The walk over sectors `0..end`, from a saved cursor.
@@ -77,7 +79,11 @@ impl Walk {
 
     /// Per mille of the device behind the cursor.
     pub fn per_mille(&self) -> u64 {
-        if self.end == 0 { 1000 } else { u64::try_from(u128::from(self.next) * 1000 / u128::from(self.end)).unwrap_or(1000) }
+        if self.end == 0 {
+            1000
+        } else {
+            u64::try_from(u128::from(self.next) * 1000 / u128::from(self.end)).unwrap_or(1000)
+        }
     }
 
     /// The next call, or None when the pass is over.
@@ -110,7 +116,9 @@ impl Walk {
             // A large I/O failed at `reached`: go over its span block by block.
             Phase::Coarse => {
                 self.next = reached;
-                self.phase = Phase::Fine { until: reached.saturating_add(COARSE_IO_SECTORS).min(self.end) };
+                self.phase = Phase::Fine {
+                    until: reached.saturating_add(COARSE_IO_SECTORS).min(self.end),
+                };
                 return;
             }
             // This block failed and was reported: step over it.
@@ -135,7 +143,11 @@ mod tests {
     /// The kernel's loop: I/Os of `io` sectors from `start`; the first one
     /// containing a bad sector stops the call there, and is reported.
     fn verify(req: &Request, bad: &[u64], reported: &mut Vec<(u64, u64)>) -> u64 {
-        let io = if req.io_bytes == 0 { COARSE_IO_SECTORS } else { u64::from(req.io_bytes) / 512 };
+        let io = if req.io_bytes == 0 {
+            COARSE_IO_SECTORS
+        } else {
+            u64::from(req.io_bytes) / 512
+        };
         let mut at = req.start;
         while at < req.end {
             let io_end = (at + io).min(req.end);
@@ -165,7 +177,15 @@ mod tests {
     #[test]
     fn a_clean_device_is_read_in_chunks_silently() {
         let mut walk = Walk::new(10_000, 0, 8, 4096);
-        assert_eq!(walk.request(), Some(Request { start: 0, end: 4096, report: false, io_bytes: 0 }));
+        assert_eq!(
+            walk.request(),
+            Some(Request {
+                start: 0,
+                end: 4096,
+                report: false,
+                io_bytes: 0
+            })
+        );
         assert!(run(&mut walk, &[]).is_empty());
         assert!(walk.is_done());
         assert_eq!((walk.per_mille(), walk.bad_blocks()), (1000, 0));
@@ -176,7 +196,15 @@ mod tests {
         let mut walk = Walk::new(100_000, 0, 8, 65_536);
         let req = walk.request().unwrap();
         walk.advance(&req, 6144);
-        assert_eq!(walk.request(), Some(Request { start: 6144, end: 6144 + 2048, report: true, io_bytes: 4096 }));
+        assert_eq!(
+            walk.request(),
+            Some(Request {
+                start: 6144,
+                end: 6144 + 2048,
+                report: true,
+                io_bytes: 4096
+            })
+        );
         let fine = walk.request().unwrap();
         walk.advance(&fine, 6160);
         assert_eq!(walk.bad_blocks(), 1);

@@ -91,7 +91,10 @@ fn table(object: Object) -> &'static [(u32, u32)] {
 
 /// The repairs a sick report of `mask` on `object` calls for.
 pub fn plan(object: Object, mask: u32) -> Plan {
-    Plan { targets: targets(object, mask).collect(), unmapped: unmapped(object, mask) }
+    Plan {
+        targets: targets(object, mask).collect(),
+        unmapped: unmapped(object, mask),
+    }
 }
 
 /// The targeted repairs of [`plan`], without allocating (the hot path).
@@ -99,12 +102,19 @@ pub fn targets(object: Object, mask: u32) -> impl Iterator<Item = Target> {
     table(object)
         .iter()
         .filter(move |(bit, _)| mask & bit != 0)
-        .map(move |&(bit, scrub)| Target { object, scrub: ScrubType(scrub), bit, rebuild: false })
+        .map(move |&(bit, scrub)| Target {
+            object,
+            scrub: ScrubType(scrub),
+            bit,
+            rebuild: false,
+        })
 }
 
 /// The bits of [`plan`] no targeted repair covers.
 pub fn unmapped(object: Object, mask: u32) -> u32 {
-    table(object).iter().fold(mask, |rest, (bit, _)| rest & !bit)
+    table(object)
+        .iter()
+        .fold(mask, |rest, (bit, _)| rest & !bit)
 }
 
 #[cfg(test)]
@@ -125,24 +135,49 @@ mod tests {
 
     #[test]
     fn inode_core_before_forks_before_contents() {
-        let p = plan(Object::Inode { ino: 128, generation: 7 }, 0x1ff);
+        let p = plan(
+            Object::Inode {
+                ino: 128,
+                generation: 7,
+            },
+            0x1ff,
+        );
         assert_eq!(scrubs(&p), vec![11, 12, 13, 14, 15, 16, 17, 18, 28]);
     }
 
     #[test]
     fn unmapped_bits_are_kept() {
-        assert_eq!(plan(Object::Ag(0), 0x400 | 0x2), Plan {
-            targets: vec![Target { object: Object::Ag(0), scrub: ScrubType(2), bit: 0x2, rebuild: false }],
-            unmapped: 0x400,
-        });
-        assert_eq!(plan(Object::Fs, 0x100 | 0x200 | 0x8000_0000).unmapped, 0x8000_0300);
+        assert_eq!(
+            plan(Object::Ag(0), 0x400 | 0x2),
+            Plan {
+                targets: vec![Target {
+                    object: Object::Ag(0),
+                    scrub: ScrubType(2),
+                    bit: 0x2,
+                    rebuild: false
+                }],
+                unmapped: 0x400,
+            }
+        );
+        assert_eq!(
+            plan(Object::Fs, 0x100 | 0x200 | 0x8000_0000).unmapped,
+            0x8000_0300
+        );
         assert_eq!(plan(Object::RtGroup(1), 0x20).unmapped, 0x20);
         assert_eq!(plan(Object::Fs, 0).targets, vec![]);
     }
 
     #[test]
     fn every_bit_maps_once() {
-        for object in [Object::Fs, Object::Ag(0), Object::RtGroup(0), Object::Inode { ino: 1, generation: 1 }] {
+        for object in [
+            Object::Fs,
+            Object::Ag(0),
+            Object::RtGroup(0),
+            Object::Inode {
+                ino: 1,
+                generation: 1,
+            },
+        ] {
             for bit in 0..32 {
                 let p = plan(object, 1 << bit);
                 assert_eq!(p.targets.len() + usize::from(p.unmapped != 0), 1);

@@ -34,7 +34,12 @@ pub struct LineLimiter<K> {
 
 impl<K: Hash + Eq + Clone> LineLimiter<K> {
     pub fn new(interval_ms: u64, capacity: usize) -> Self {
-        LineLimiter { interval_ms, capacity: capacity.max(1), entries: HashMap::new(), evicted: Vec::new() }
+        LineLimiter {
+            interval_ms,
+            capacity: capacity.max(1),
+            entries: HashMap::new(),
+            evicted: Vec::new(),
+        }
     }
 
     pub fn admit(&mut self, key: &K, now_ms: u64) -> Admit {
@@ -51,12 +56,20 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
             // Entries past their interval with nothing held back change
             // nothing: the next line of theirs prints anyway.
             let interval = self.interval_ms;
-            self.entries.retain(|_, e| e.suppressed > 0 || now_ms.saturating_sub(e.last_print_ms) < interval);
+            self.entries.retain(|_, e| {
+                e.suppressed > 0 || now_ms.saturating_sub(e.last_print_ms) < interval
+            });
         }
         if self.entries.len() >= self.capacity {
             self.evict_oldest();
         }
-        self.entries.insert(key.clone(), Entry { last_print_ms: now_ms, suppressed: 0 });
+        self.entries.insert(
+            key.clone(),
+            Entry {
+                last_print_ms: now_ms,
+                suppressed: 0,
+            },
+        );
         Admit::Print { suppressed: 0 }
     }
 

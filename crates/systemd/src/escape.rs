@@ -90,13 +90,21 @@ mod tests {
             (b"/mnt", "mnt"),
             (b"/mnt/data/", "mnt-data"),
             (b"//a//./b/", "a-b"),
-            (b"/mnt/a b/.x/\xc3\xbc-\\", "mnt-a\\x20b-.x-\\xc3\\xbc\\x2d\\x5c"),
+            (
+                b"/mnt/a b/.x/\xc3\xbc-\\",
+                "mnt-a\\x20b-.x-\\xc3\\xbc\\x2d\\x5c",
+            ),
             (b"/.hidden/x", "\\x2ehidden-x"),
             (b"/a:b_c.d", "a:b_c.d"),
             (b"/new\nline", "new\\x0aline"),
         ];
         for (path, want) in cases {
-            assert_eq!(escape_path(path).as_deref(), Ok(*want), "{:?}", String::from_utf8_lossy(path));
+            assert_eq!(
+                escape_path(path).as_deref(),
+                Ok(*want),
+                "{:?}",
+                String::from_utf8_lossy(path)
+            );
         }
     }
 
@@ -107,19 +115,29 @@ mod tests {
 
     #[test]
     fn template_names() {
-        assert_eq!(template_instance("xfs_scrub@.service", b"/").as_deref(), Ok("xfs_scrub@-.service"));
+        assert_eq!(
+            template_instance("xfs_scrub@.service", b"/").as_deref(),
+            Ok("xfs_scrub@-.service")
+        );
         assert_eq!(
             template_instance("xfs_healer@.service", b"/mnt/test").as_deref(),
             Ok("xfs_healer@mnt-test.service")
         );
-        assert!(matches!(template_instance("plain.service", b"/x"), Err(EscapeError::NotATemplate(_))));
+        assert!(matches!(
+            template_instance("plain.service", b"/x"),
+            Err(EscapeError::NotATemplate(_))
+        ));
         let long = format!("/{}", "a".repeat(250));
-        assert!(matches!(template_instance("x@.service", long.as_bytes()), Err(EscapeError::TooLong(_))));
+        assert!(matches!(
+            template_instance("x@.service", long.as_bytes()),
+            Err(EscapeError::TooLong(_))
+        ));
     }
 
     /// The escaped name only holds characters valid in a unit name.
     fn valid_unit_chars(s: &str) -> bool {
-        s.bytes().all(|b| b.is_ascii_alphanumeric() || b":-_.\\".contains(&b))
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":-_.\\".contains(&b))
     }
 
     proptest! {
@@ -143,7 +161,10 @@ mod tests {
     /// Compares with the host's systemd-escape when it is installed.
     #[test]
     fn agrees_with_the_real_systemd_escape() {
-        let Ok(probe) = std::process::Command::new("systemd-escape").arg("--version").output() else {
+        let Ok(probe) = std::process::Command::new("systemd-escape")
+            .arg("--version")
+            .output()
+        else {
             eprintln!("systemd-escape not installed: skipped");
             return;
         };
@@ -156,7 +177,10 @@ mod tests {
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
-                let byte = [b'/', b'.', b'-', b' ', b'a', b'Z', b'9', b'\\', 0xc3, 0xbc, b'\n', b':', b'_', 0xff][(rng % 14) as usize];
+                let byte = [
+                    b'/', b'.', b'-', b' ', b'a', b'Z', b'9', b'\\', 0xc3, 0xbc, b'\n', b':', b'_',
+                    0xff,
+                ][(rng % 14) as usize];
                 path.push(byte);
             }
             rng = rng.wrapping_add(0x632be59bd9b4e019);
@@ -168,9 +192,16 @@ mod tests {
             let ours = template_instance("xfs_scrub@.service", &path);
             if out.status.success() {
                 let theirs = String::from_utf8(out.stdout).unwrap();
-                assert_eq!(ours.as_deref(), Ok(theirs.trim_end_matches('\n')), "{path:?}");
+                assert_eq!(
+                    ours.as_deref(),
+                    Ok(theirs.trim_end_matches('\n')),
+                    "{path:?}"
+                );
             } else {
-                assert!(ours.is_err(), "{path:?}: systemd-escape refused, we gave {ours:?}");
+                assert!(
+                    ours.is_err(),
+                    "{path:?}: systemd-escape refused, we gave {ours:?}"
+                );
             }
         }
     }

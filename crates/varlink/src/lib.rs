@@ -75,7 +75,8 @@ struct RawRequest {
 }
 
 pub fn parse_request(message: &[u8]) -> Result<Request, ProtocolError> {
-    let raw: RawRequest = serde_json::from_slice(message).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    let raw: RawRequest =
+        serde_json::from_slice(message).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
     Ok(Request {
         method: raw.method.ok_or(ProtocolError::NoMethod)?,
         parameters: raw.parameters.unwrap_or_default(),
@@ -109,7 +110,9 @@ fn frame(msg: &Value) -> Vec<u8> {
 pub enum Call {
     GetStatus,
     /// Stream events (`more`), or just acknowledge.
-    Events { more: bool },
+    Events {
+        more: bool,
+    },
     RequestFullScan,
     /// Answered here already: the reply bytes.
     Answered(Vec<u8>),
@@ -120,7 +123,13 @@ pub enum Call {
 /// Decodes a request into a [`Call`], answering the introspection
 /// interface and every error itself.
 pub fn dispatch(request: &Request) -> Call {
-    let answer = |bytes| if request.oneway { Call::Silent } else { Call::Answered(bytes) };
+    let answer = |bytes| {
+        if request.oneway {
+            Call::Silent
+        } else {
+            Call::Answered(bytes)
+        }
+    };
     match request.method.as_str() {
         "org.varlink.service.GetInfo" => answer(reply(
             json!({
@@ -132,19 +141,38 @@ pub fn dispatch(request: &Request) -> Call {
             }),
             false,
         )),
-        "org.varlink.service.GetInterfaceDescription" => match request.parameters.get("interface").and_then(Value::as_str) {
-            Some(INTERFACE) => answer(reply(json!({ "description": IDL }), false)),
-            Some("org.varlink.service") => answer(reply(json!({ "description": SERVICE_IDL }), false)),
-            Some(other) => answer(error("org.varlink.service.InterfaceNotFound", json!({ "interface": other }))),
-            None => answer(error("org.varlink.service.InvalidParameter", json!({ "parameter": "interface" }))),
-        },
+        "org.varlink.service.GetInterfaceDescription" => {
+            match request.parameters.get("interface").and_then(Value::as_str) {
+                Some(INTERFACE) => answer(reply(json!({ "description": IDL }), false)),
+                Some("org.varlink.service") => {
+                    answer(reply(json!({ "description": SERVICE_IDL }), false))
+                }
+                Some(other) => answer(error(
+                    "org.varlink.service.InterfaceNotFound",
+                    json!({ "interface": other }),
+                )),
+                None => answer(error(
+                    "org.varlink.service.InvalidParameter",
+                    json!({ "parameter": "interface" }),
+                )),
+            }
+        }
         "io.xfs.Healer.GetStatus" => Call::GetStatus,
         "io.xfs.Healer.Events" => Call::Events { more: request.more },
         "io.xfs.Healer.RequestFullScan" => Call::RequestFullScan,
         method => match method.rsplit_once('.') {
-            Some((INTERFACE | "org.varlink.service", _)) => answer(error("org.varlink.service.MethodNotFound", json!({ "method": method }))),
-            Some((interface, _)) => answer(error("org.varlink.service.InterfaceNotFound", json!({ "interface": interface }))),
-            None => answer(error("org.varlink.service.MethodNotFound", json!({ "method": method }))),
+            Some((INTERFACE | "org.varlink.service", _)) => answer(error(
+                "org.varlink.service.MethodNotFound",
+                json!({ "method": method }),
+            )),
+            Some((interface, _)) => answer(error(
+                "org.varlink.service.InterfaceNotFound",
+                json!({ "interface": interface }),
+            )),
+            None => answer(error(
+                "org.varlink.service.MethodNotFound",
+                json!({ "method": method }),
+            )),
         },
     }
 }
@@ -225,7 +253,9 @@ mod tests {
     }
 
     fn answered(c: Call) -> Value {
-        let Call::Answered(mut bytes) = c else { panic!("not answered: {c:?}") };
+        let Call::Answered(mut bytes) = c else {
+            panic!("not answered: {c:?}")
+        };
         assert_eq!(bytes.pop(), Some(0));
         serde_json::from_slice(&bytes).unwrap()
     }
@@ -233,47 +263,99 @@ mod tests {
     #[test]
     fn messages_are_split_at_nul_and_bounded() {
         let mut f = Framer::default();
-        assert_eq!(f.feed(b"{\"a\":1}\0{\"b\"").unwrap(), vec![b"{\"a\":1}".to_vec()]);
-        assert_eq!(f.feed(b":2}\0\0").unwrap(), vec![b"{\"b\":2}".to_vec(), vec![]]);
+        assert_eq!(
+            f.feed(b"{\"a\":1}\0{\"b\"").unwrap(),
+            vec![b"{\"a\":1}".to_vec()]
+        );
+        assert_eq!(
+            f.feed(b":2}\0\0").unwrap(),
+            vec![b"{\"b\":2}".to_vec(), vec![]]
+        );
         let mut f = Framer::default();
-        assert_eq!(f.feed(&vec![b'x'; MAX_MESSAGE + 1]), Err(ProtocolError::TooLong));
+        assert_eq!(
+            f.feed(&vec![b'x'; MAX_MESSAGE + 1]),
+            Err(ProtocolError::TooLong)
+        );
     }
 
     #[test]
     fn requests_parse_with_defaults_and_bad_ones_are_errors() {
         let r = parse_request(br#"{"method":"io.xfs.Healer.Events","more":true}"#).unwrap();
-        assert_eq!((r.method.as_str(), r.more, r.oneway, r.parameters.len()), ("io.xfs.Healer.Events", true, false, 0));
-        assert_eq!(parse_request(br#"{"parameters":{}}"#), Err(ProtocolError::NoMethod));
-        assert!(matches!(parse_request(b"[1,2]"), Err(ProtocolError::NotJson(_))));
-        assert!(matches!(parse_request(b"\xff"), Err(ProtocolError::NotJson(_))));
-        assert!(matches!(parse_request(br#"{"method":7}"#), Err(ProtocolError::NotJson(_))));
+        assert_eq!(
+            (r.method.as_str(), r.more, r.oneway, r.parameters.len()),
+            ("io.xfs.Healer.Events", true, false, 0)
+        );
+        assert_eq!(
+            parse_request(br#"{"parameters":{}}"#),
+            Err(ProtocolError::NoMethod)
+        );
+        assert!(matches!(
+            parse_request(b"[1,2]"),
+            Err(ProtocolError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request(b"\xff"),
+            Err(ProtocolError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request(br#"{"method":7}"#),
+            Err(ProtocolError::NotJson(_))
+        ));
     }
 
     #[test]
     fn introspection_is_answered_here() {
         let info = answered(call(r#"{"method":"org.varlink.service.GetInfo"}"#));
         assert_eq!(info["parameters"]["interfaces"][1], INTERFACE);
-        let idl = answered(call(r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.xfs.Healer"}}"#));
+        let idl = answered(call(
+            r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.xfs.Healer"}}"#,
+        ));
         assert_eq!(idl["parameters"]["description"], IDL);
-        assert!(IDL.contains("interface io.xfs.Healer\n") && IDL.contains("method GetStatus() -> (status: Status)"));
-        let missing = answered(call(r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"x.y"}}"#));
+        assert!(
+            IDL.contains("interface io.xfs.Healer\n")
+                && IDL.contains("method GetStatus() -> (status: Status)")
+        );
+        let missing = answered(call(
+            r#"{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"x.y"}}"#,
+        ));
         assert_eq!(missing["error"], "org.varlink.service.InterfaceNotFound");
     }
 
     #[test]
     fn our_methods_go_to_the_healer_and_unknown_ones_are_errors() {
-        assert_eq!(call(r#"{"method":"io.xfs.Healer.GetStatus"}"#), Call::GetStatus);
-        assert_eq!(call(r#"{"method":"io.xfs.Healer.Events","more":true}"#), Call::Events { more: true });
-        assert_eq!(call(r#"{"method":"io.xfs.Healer.RequestFullScan"}"#), Call::RequestFullScan);
-        assert_eq!(answered(call(r#"{"method":"io.xfs.Healer.Frobnicate"}"#))["error"], "org.varlink.service.MethodNotFound");
-        assert_eq!(answered(call(r#"{"method":"com.example.X"}"#))["error"], "org.varlink.service.InterfaceNotFound");
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.GetStatus"}"#),
+            Call::GetStatus
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.Events","more":true}"#),
+            Call::Events { more: true }
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.RequestFullScan"}"#),
+            Call::RequestFullScan
+        );
+        assert_eq!(
+            answered(call(r#"{"method":"io.xfs.Healer.Frobnicate"}"#))["error"],
+            "org.varlink.service.MethodNotFound"
+        );
+        assert_eq!(
+            answered(call(r#"{"method":"com.example.X"}"#))["error"],
+            "org.varlink.service.InterfaceNotFound"
+        );
         assert_eq!(call(r#"{"method":"nothing","oneway":true}"#), Call::Silent);
     }
 
     #[test]
     fn replies_are_framed_json() {
-        assert_eq!(reply(json!({"x": 1}), true), b"{\"continues\":true,\"parameters\":{\"x\":1}}\0".to_vec());
-        let e = error("io.xfs.Healer.RepairsDisabled", json!({"reason": "log-only"}));
+        assert_eq!(
+            reply(json!({"x": 1}), true),
+            b"{\"continues\":true,\"parameters\":{\"x\":1}}\0".to_vec()
+        );
+        let e = error(
+            "io.xfs.Healer.RepairsDisabled",
+            json!({"reason": "log-only"}),
+        );
         assert_eq!(e.last(), Some(&0));
         assert_eq!(e.iter().filter(|&&b| b == 0).count(), 1);
     }
