@@ -286,9 +286,10 @@ impl Loop {
                 .as_ref()
                 .filter(|m| m.dirty)
                 .map(|m| m.written_at.map_or(0, |t| t.saturating_add(m.interval_ms)));
+            let now = self.now();
             let due = self
                 .engine
-                .next_deadline()
+                .next_deadline(now)
                 .into_iter()
                 .chain(metrics_due)
                 .min();

@@ -20,7 +20,10 @@
 //!   more than `storm_targets` new targets arrive within `storm_window_ms`;
 //!   starting one drops the queued targets (the scan covers them); at most
 //!   one is started per `full_scan_interval_ms` — a request inside the
-//!   interval is deferred, not lost;
+//!   interval, or while a scan runs, is deferred, not lost (but events
+//!   lost while a scan runs are the scan's own flood and are covered by it);
+//! - the shell's wake-up time ([`Engine::next_deadline`]) is never in the
+//!   past, whether or not the worker can take work (no busy loop);
 //! - transient kernel errors (busy, deadlock, out of memory) are retried
 //!   with exponential backoff up to `retry_limit` times;
 //! - metadata on failed media ([`Input::BadMedia`]) is rebuilt, not just
@@ -346,7 +349,8 @@ impl Engine {
                 if *attempts <= self.config.retry_limit {
                     let delay = self.config.retry_backoff_ms << (*attempts - 1).min(16);
                     self.queued.insert(key);
-                    self.delayed.insert((now + delay, key), target);
+                    self.delayed
+                        .insert((now.saturating_add(delay), key), target);
                     return;
                 }
                 self.finish(now, key, true);
@@ -399,7 +403,18 @@ impl Engine {
     }
 
     fn want_full_scan(&mut self, now: u64, reason: FullScanReason, actions: &mut Vec<Action>) {
-        if !self.config.repair || self.shut_down || self.full_scan_running {
+        if !self.config.repair || self.shut_down {
+            return;
+        }
+        if self.full_scan_running {
+            // Events lost meanwhile are the running scan's own flood of
+            // reports: deferring them would make every scan cause the next.
+            // Anything else (an operator's request, failed media of unknown
+            // owner, a targeted repair that failed) may concern what the
+            // scan has already passed: it runs once this one ends.
+            if reason != FullScanReason::EventsLost {
+                self.deferred_full_scan.get_or_insert(reason);
+            }
             return;
         }
         let too_soon = self
@@ -433,6 +448,34 @@ impl Engine {
         if self.shut_down {
             return None;
         }
+        self.promote_due(now);
+        let target = self.queue.pop_front()?;
+        let key = Key::from(&target);
+        self.queued.remove(&key);
+        self.running.insert(key);
+        Some(target)
+    }
+
+    /// When the shell should call back (a retry or a deferred full scan
+    /// falls due), or None: then nothing happens until the next input.
+    /// Never in the past: retries already due move to the ready queue
+    /// (taken by [`Engine::next_repair`] when the worker is free, which the
+    /// shell learns from the worker, not from a timer), and a deferred scan
+    /// that cannot start because one runs waits for [`Input::FullScanDone`].
+    pub fn next_deadline(&mut self, now: u64) -> Option<u64> {
+        self.promote_due(now);
+        let retry = self.delayed.keys().next().map(|&(t, _)| t);
+        let scan = self
+            .deferred_full_scan
+            .filter(|_| !self.full_scan_running)
+            .and(self.last_full_scan_ms)
+            .map(|last| last.saturating_add(self.config.full_scan_interval_ms))
+            .filter(|&due| due > now);
+        retry.into_iter().chain(scan).min()
+    }
+
+    /// Moves the retries whose time has come to the ready queue.
+    fn promote_due(&mut self, now: u64) {
         while let Some((&(ready, key), _)) = self.delayed.iter().next() {
             if ready > now {
                 break;
@@ -441,22 +484,6 @@ impl Engine {
                 self.queue.push_back(target);
             }
         }
-        let target = self.queue.pop_front()?;
-        let key = Key::from(&target);
-        self.queued.remove(&key);
-        self.running.insert(key);
-        Some(target)
-    }
-
-    /// When the shell should call back (a retry or a deferred full scan is
-    /// due), or None: then nothing happens until the next input.
-    pub fn next_deadline(&self) -> Option<u64> {
-        let retry = self.delayed.keys().next().map(|&(t, _)| t);
-        let scan = self
-            .deferred_full_scan
-            .and(self.last_full_scan_ms)
-            .map(|last| last + self.config.full_scan_interval_ms);
-        retry.into_iter().chain(scan).min()
     }
 
     /// Timer callback: starts a deferred full scan that is now due.
@@ -654,13 +681,13 @@ mod tests {
         assert_eq!(e.handle(0, Input::Lost { count: 3 }).len(), 1);
         e.handle(10, Input::FullScanDone);
         assert!(e.handle(20, Input::Lost { count: 1 }).is_empty());
-        assert_eq!(e.next_deadline(), Some(1000));
+        assert_eq!(e.next_deadline(20), Some(1000));
         assert!(e.tick(999).is_empty());
         assert_eq!(
             e.tick(1000),
             vec![Action::StartFullScan(FullScanReason::EventsLost)]
         );
-        assert_eq!(e.next_deadline(), None);
+        assert_eq!(e.next_deadline(1000), None);
     }
 
     #[test]
@@ -692,10 +719,10 @@ mod tests {
         let t = e.next_repair(0).unwrap();
         e.handle(0, done(t, Outcome::Transient));
         assert_eq!(e.next_repair(50), None);
-        assert_eq!(e.next_deadline(), Some(100));
+        assert_eq!(e.next_deadline(50), Some(100));
         let t = e.next_repair(100).unwrap();
         e.handle(100, done(t, Outcome::Transient));
-        assert_eq!(e.next_deadline(), Some(300));
+        assert_eq!(e.next_deadline(100), Some(300));
         let t = e.next_repair(300).unwrap();
         assert_eq!(
             e.handle(300, done(t, Outcome::Transient)),
@@ -811,6 +838,72 @@ mod tests {
         assert!(e.handle(2, Input::Lost { count: 9 }).is_empty());
     }
 
+    /// A retry that falls due while the worker is busy with another
+    /// target must not make the shell's timeout zero until it is free.
+    #[test]
+    fn a_due_retry_never_gives_a_deadline_in_the_past() {
+        let mut e = Engine::new(Config::default());
+        e.handle(0, sick(inode(1), DIR));
+        e.handle(0, sick(inode(2), DIR));
+        let first = e.next_repair(0).unwrap();
+        e.handle(1, done(first, Outcome::Transient));
+        assert_eq!(e.next_deadline(1), Some(101));
+        // The worker took the other target; the retry falls due meanwhile.
+        let second = e.next_repair(1).unwrap();
+        for now in [101, 150, 10_000] {
+            assert!(
+                e.next_deadline(now).is_none_or(|d| d > now),
+                "a past deadline at {now}"
+            );
+        }
+        e.handle(10_000, done(second, Outcome::Repaired));
+        assert_eq!(e.next_repair(10_000).map(|t| t.object), Some(inode(1)));
+    }
+
+    /// A deferred scan that cannot start while another runs gives no
+    /// deadline either; and the interval arithmetic cannot overflow.
+    #[test]
+    fn a_deferred_scan_behind_a_running_one_waits_for_it() {
+        let mut e = Engine::new(Config {
+            full_scan_interval_ms: u64::MAX,
+            ..Config::default()
+        });
+        assert_eq!(
+            e.handle(0, Input::FullScanRequested),
+            [Action::StartFullScan(FullScanReason::Requested)]
+        );
+        assert!(e.handle(5, Input::FullScanRequested).is_empty());
+        assert!(
+            e.full_scan_deferred(),
+            "a request during a scan was dropped"
+        );
+        assert_eq!(e.next_deadline(u64::MAX - 1), None);
+        e.handle(6, Input::FullScanDone);
+        assert_eq!(e.next_deadline(7), Some(u64::MAX));
+    }
+
+    #[test]
+    fn requests_during_a_scan_run_after_it_but_lost_events_do_not() {
+        let mut e = Engine::new(Config::default());
+        assert_eq!(
+            e.handle(0, Input::Lost { count: 1 }),
+            [Action::StartFullScan(FullScanReason::EventsLost)]
+        );
+        assert!(e.handle(10, Input::Lost { count: 500 }).is_empty());
+        assert!(
+            !e.full_scan_deferred(),
+            "the scan's own flood would start the next scan"
+        );
+        assert!(e.handle(20, Input::BadMediaUnknownOwner).is_empty());
+        assert!(e.full_scan_deferred());
+        // Over the interval by the time the first ends: the deferred one
+        // starts at once.
+        assert_eq!(
+            e.handle(700_000, Input::FullScanDone),
+            [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]
+        );
+    }
+
     #[test]
     fn log_only_never_asks_for_work() {
         let mut e = Engine::new(Config {
@@ -842,26 +935,45 @@ mod tests {
         ]
     }
 
+    fn arb_outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            Just(Outcome::Repaired),
+            Just(Outcome::NotNeeded),
+            Just(Outcome::XrefFailed),
+            Just(Outcome::Failed),
+            Just(Outcome::Transient),
+            Just(Outcome::Refused),
+            Just(Outcome::ShutDown),
+        ]
+    }
+
     proptest! {
-        /// For any event sequence, with repairs completing in any order:
-        /// no target is queued or running twice at once, the queue stays
-        /// within its bound, and nothing is issued after shutdown.
+        /// For any event sequence, with repairs completing in any order and
+        /// with any outcome, and the clock moving by any step: no target is
+        /// queued or running twice at once, the queue stays within its
+        /// bound, nothing is issued after shutdown, and the shell is never
+        /// given a deadline in the past.
         #[test]
-        fn invariants_hold(steps in proptest::collection::vec((arb_input(), 0u8..4, any::<bool>()), 1..200)) {
+        fn invariants_hold(steps in proptest::collection::vec((arb_input(), 0u8..4, proptest::option::of((any::<prop::sample::Index>(), arb_outcome())), 0u64..300), 1..200)) {
             let cfg = Config { max_pending: 16, storm_targets: 40, cooldown_ms: 5, ..Config::default() };
             let mut e = Engine::new(cfg);
             let mut running: Vec<Target> = vec![];
             let mut now = 0;
-            for (input, pulls, finish_first) in steps {
-                now += 1;
+            for (input, pulls, finish, step) in steps {
+                now += step;
                 let shut_before = e.is_shut_down();
                 let actions = e.handle(now, input);
                 if shut_before {
                     prop_assert!(actions.is_empty());
                 }
-                if finish_first && !running.is_empty() {
-                    let t = running.remove(0);
-                    e.handle(now, done(t, Outcome::Repaired));
+                if let Some((index, outcome)) = finish
+                    && !running.is_empty()
+                {
+                    let t = running.remove(index.index(running.len()));
+                    let actions = e.handle(now, done(t, outcome));
+                    if shut_before {
+                        prop_assert!(actions.is_empty());
+                    }
                 }
                 for _ in 0..pulls {
                     if let Some(t) = e.next_repair(now) {
@@ -869,6 +981,9 @@ mod tests {
                         prop_assert!(!running.iter().any(|r| Key::from(r) == Key::from(&t)), "{:?} issued twice at once", t);
                         running.push(t);
                     }
+                }
+                if let Some(due) = e.next_deadline(now) {
+                    prop_assert!(due > now, "deadline {} at {}", due, now);
                 }
                 prop_assert!(e.pending() <= 16);
                 prop_assert_eq!(e.running(), running.len());
