@@ -109,9 +109,20 @@ const REFCNTBT: u32 = 0x200;
 const INODES: u32 = 0x400;
 
 /// What `extent` loses to the failed bytes `bad_start..bad_end`.
+///
+/// Every value comes from the kernel (or a corrupt filesystem), so none is
+/// trusted to stay within u64: a record whose device range or file range
+/// would end past 2^64 - 1 is clipped to the part that can exist (those
+/// bytes cannot be addressed, so they cannot be lost). The answer then
+/// always lies inside both ranges, with `pos + len` representable; an
+/// inverted failed range (`bad_end < bad_start`) overlaps nothing.
 pub fn damage(extent: &Extent, bad_start: u64, bad_end: u64, layout: &Layout) -> Damage {
+    let mut length = extent.length.min(u64::MAX - extent.physical);
+    if let Owner::Inode { offset, .. } = extent.owner {
+        length = length.min(u64::MAX - offset);
+    }
     // The overlap; empty (at the extent's end) when they are disjoint.
-    let extent_end = extent.physical.saturating_add(extent.length);
+    let extent_end = extent.physical + length;
     let start = extent.physical.max(bad_start).min(extent_end);
     let end = extent_end.min(bad_end).max(start);
     let agno = layout.agno(start);
@@ -132,7 +143,8 @@ pub fn damage(extent: &Extent, bad_start: u64, bad_end: u64, layout: &Layout) ->
         } => Damage::FileData {
             ino,
             attr_fork,
-            pos: offset.saturating_add(start - extent.physical),
+            // Cannot overflow: start - physical <= length <= MAX - offset.
+            pos: offset + (start - extent.physical),
             len: end - start,
             shared,
         },
@@ -157,10 +169,13 @@ pub fn damage(extent: &Extent, bad_start: u64, bad_end: u64, layout: &Layout) ->
 /// The header sectors (superblock, AGF, AGI, AGFL: sectors 0 to 3 of the
 /// AG) that the bytes `start..end` overlap.
 fn header_sectors(start: u64, end: u64, layout: &Layout) -> u32 {
+    // Cannot overflow: agno is at most start / ag_bytes.
     let ag_start = u64::from(layout.agno(start)) * layout.ag_bytes();
     let sect = u64::from(layout.sectsize.max(1));
     let first = (start - ag_start) / sect;
-    let last = (end.max(start + 1) - 1 - ag_start) / sect;
+    // The last byte hit; an empty overlap counts as the byte at `start`
+    // (which may be u64::MAX, so no `start + 1`).
+    let last = (end.saturating_sub(1).max(start) - ag_start) / sect;
     [SB, AGF, AGI, AGFL]
         .iter()
         .enumerate()
@@ -334,20 +349,125 @@ mod tests {
         );
     }
 
+    fn file(offset: u64) -> Owner {
+        Owner::Inode {
+            ino: 1,
+            attr_fork: false,
+            extent_map: false,
+            offset,
+            shared: false,
+        }
+    }
+
+    #[test]
+    fn a_header_record_at_the_last_byte_does_not_panic() {
+        for physical in [u64::MAX, u64::MAX - 1] {
+            let d = damage(
+                &extent(physical, u64::MAX, Owner::AgHeaders),
+                0,
+                u64::MAX,
+                &LAYOUT,
+            );
+            // Far past sector 3 of its AG: no header is hit.
+            assert_eq!(d.repair(), None, "{d:?}");
+        }
+        let d = damage(
+            &extent(0, 4096, Owner::AgHeaders),
+            u64::MAX,
+            u64::MAX,
+            &LAYOUT,
+        );
+        assert!(matches!(d, Damage::AgMetadata { agno: 0, .. }), "{d:?}");
+    }
+
+    #[test]
+    fn ranges_past_the_largest_offset_or_byte_are_clipped() {
+        // 4096 bytes mapped at file offset 2^64 - 100: only 100 exist.
+        let d = damage(&extent(0, 4096, file(u64::MAX - 100)), 0, 4096, &LAYOUT);
+        assert_eq!(
+            d,
+            Damage::FileData {
+                ino: 1,
+                attr_fork: false,
+                pos: u64::MAX - 100,
+                len: 100,
+                shared: false
+            }
+        );
+        let d = damage(&extent(0, 4096, file(u64::MAX)), 1000, 2000, &LAYOUT);
+        assert!(
+            matches!(
+                d,
+                Damage::FileData {
+                    pos: u64::MAX,
+                    len: 0,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        // Device bytes past 2^64 - 1 do not exist either.
+        let d = damage(
+            &extent(u64::MAX - 4095, u64::MAX, file(0)),
+            u64::MAX - 8192,
+            u64::MAX,
+            &LAYOUT,
+        );
+        assert!(
+            matches!(
+                d,
+                Damage::FileData {
+                    pos: 0,
+                    len: 4095,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let d = damage(&extent(u64::MAX, u64::MAX, file(7)), 0, u64::MAX, &LAYOUT);
+        assert!(
+            matches!(d, Damage::FileData { pos: 7, len: 0, .. }),
+            "{d:?}"
+        );
+    }
+
+    /// Any u64, with the edges (0, 2^64 - 1 and their neighbourhoods) and
+    /// realistic sizes as likely as uniform values.
+    fn edge_u64() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            any::<u64>(),
+            Just(u64::MAX),
+            u64::MAX - 8192..=u64::MAX,
+            0u64..8192,
+            0u64..1 << 40,
+        ]
+    }
+
+    fn edge_u32() -> impl Strategy<Value = u32> {
+        prop_oneof![any::<u32>(), Just(u32::MAX), Just(0u32), 0u32..8192]
+    }
+
     proptest! {
         /// Whatever GETFSMAP returns, the damaged file range lies inside
         /// both the mapping and the failed range, and nothing panics.
         #[test]
-        fn file_ranges_stay_inside_both(physical in 0u64..1 << 40, length in 0u64..1 << 30, offset in 0u64..1 << 40,
-                                         bad_start in 0u64..1 << 40, bad_len in 0u64..1 << 30, sectsize in 0u32..8192, agblocks in 0u32..1 << 20) {
-            let layout = Layout { blocksize: 4096, agblocks, sectsize };
-            let owner = Owner::Inode { ino: 1, attr_fork: false, extent_map: false, offset, shared: false };
-            let bad_end = bad_start + bad_len;
-            if let Damage::FileData { pos, len, .. } = damage(&extent(physical, length, owner), bad_start, bad_end, &layout) {
-                prop_assert!(len <= length && len <= bad_len);
-                prop_assert!(pos >= offset && pos - offset + len <= length);
+        fn file_ranges_stay_inside_both(physical in edge_u64(), length in edge_u64(), offset in edge_u64(),
+                                         bad_start in edge_u64(), bad_end in edge_u64(),
+                                         blocksize in edge_u32(), sectsize in edge_u32(), agblocks in edge_u32()) {
+            let layout = Layout { blocksize, agblocks, sectsize };
+            if let Damage::FileData { pos, len, .. } = damage(&extent(physical, length, file(offset)), bad_start, bad_end, &layout) {
+                prop_assert!(pos >= offset && pos.checked_add(len).is_some(), "pos {pos} len {len}");
+                // Back to device bytes (u128: the sums are the claim under test).
+                let rel = u128::from(pos - offset);
+                let dev_start = u128::from(physical) + rel;
+                let dev_end = dev_start + u128::from(len);
+                prop_assert!(rel + u128::from(len) <= u128::from(length));
+                prop_assert!(dev_end <= u128::from(u64::MAX));
+                prop_assert!(len == 0 || (dev_start >= u128::from(bad_start) && dev_end <= u128::from(bad_end)));
             }
-            let _ = damage(&extent(physical, length, Owner::AgHeaders), bad_start, bad_end, &layout).repair();
+            for owner in [Owner::AgHeaders, Owner::AgBtrees, Owner::InodeChunks] {
+                let _ = damage(&extent(physical, length, owner), bad_start, bad_end, &layout).repair();
+            }
         }
     }
 }
