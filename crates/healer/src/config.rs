@@ -40,6 +40,12 @@
 //! max_running = 4                 # hooks at once
 //! interval_seconds = 3600         # one run per (class, object) per interval
 //! ```
+//!
+//! Every number has a range ([`RANGES`]; a value outside it is an error
+//! naming the key and the range): periods are at most 10 years, timeouts
+//! at most a day or a year, counts at most a million. The maxima are far
+//! above any sensible setting and keep `clock + value` in milliseconds
+//! far from overflowing u64 for centuries of uptime.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -71,9 +77,79 @@ struct HooksSection {
     dir: Option<PathBuf>,
     classes: Option<Vec<String>>,
     timeout_seconds: Option<u64>,
-    max_running: Option<usize>,
+    max_running: Option<u64>,
     interval_seconds: Option<u64>,
 }
+
+/// The values a numeric key may take (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Range {
+    /// `value` if it is in range.
+    fn check(&self, value: Option<u64>) -> Result<Option<u64>, ParseError> {
+        match value {
+            Some(0) if self.min == 1 => Err(ParseError::Zero(self.key)),
+            Some(v) if v < self.min || v > self.max => Err(ParseError::OutOfRange {
+                range: *self,
+                value: v,
+            }),
+            v => Ok(v),
+        }
+    }
+}
+
+const DAY: u64 = 86_400;
+const YEAR: u64 = 365 * DAY;
+
+const fn range(section: &'static str, key: &'static str, min: u64, max: u64) -> Range {
+    Range {
+        section,
+        key,
+        min,
+        max,
+    }
+}
+
+const COOLDOWN: Range = range("repair", "cooldown_seconds", 0, DAY);
+const FAILED_HOLD: Range = range("repair", "failed_hold_seconds", 0, 10 * YEAR);
+const STORM_TARGETS: Range = range("repair", "storm_targets", 1, 1_000_000);
+const STORM_WINDOW: Range = range("repair", "storm_window_seconds", 0, DAY);
+const FULL_SCAN_INTERVAL: Range = range("repair", "full_scan_interval_seconds", 0, 10 * YEAR);
+// 0 would stop every full scan the moment it starts.
+const FULL_SCAN_TIMEOUT: Range = range("repair", "full_scan_timeout_hours", 1, 365 * 24);
+const MAX_PENDING: Range = range("repair", "max_pending", 1, 1_000_000);
+const RETRY_LIMIT: Range = range("repair", "retry_limit", 0, 100);
+const BANDWIDTH: Range = range("patrol", "bandwidth_mib_per_second", 1, 1 << 20);
+const PATROL_INTERVAL: Range = range("patrol", "interval_hours", 0, 10 * 365 * 24);
+const METRICS_INTERVAL: Range = range("metrics", "interval_seconds", 1, DAY);
+// 0 would kill every hook at once.
+const HOOK_TIMEOUT: Range = range("hooks", "timeout_seconds", 1, DAY);
+const MAX_RUNNING: Range = range("hooks", "max_running", 1, 1024);
+const HOOK_INTERVAL: Range = range("hooks", "interval_seconds", 0, 10 * YEAR);
+
+/// Every numeric key's range, in file order.
+pub const RANGES: &[Range] = &[
+    COOLDOWN,
+    FAILED_HOLD,
+    STORM_TARGETS,
+    STORM_WINDOW,
+    FULL_SCAN_INTERVAL,
+    FULL_SCAN_TIMEOUT,
+    MAX_PENDING,
+    RETRY_LIMIT,
+    BANDWIDTH,
+    PATROL_INTERVAL,
+    METRICS_INTERVAL,
+    HOOK_TIMEOUT,
+    MAX_RUNNING,
+    HOOK_INTERVAL,
+];
 
 /// Event classes a hook can run on.
 pub const HOOK_CLASSES: &[&str] = &[
@@ -226,12 +302,12 @@ impl Default for PatrolSettings {
 struct RepairSection {
     cooldown_seconds: Option<u64>,
     failed_hold_seconds: Option<u64>,
-    storm_targets: Option<usize>,
+    storm_targets: Option<u64>,
     storm_window_seconds: Option<u64>,
     full_scan_interval_seconds: Option<u64>,
     full_scan_timeout_hours: Option<u64>,
-    max_pending: Option<usize>,
-    retry_limit: Option<u32>,
+    max_pending: Option<u64>,
+    retry_limit: Option<u64>,
 }
 
 /// The settings the daemon runs with.
@@ -334,6 +410,15 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("{path}: {key} must be at least 1")]
     Zero { path: String, key: &'static str },
+    #[error("{path}: [{section}] {key} must be {min} to {max}, not {value}")]
+    OutOfRange {
+        path: String,
+        section: &'static str,
+        key: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 }
 
 /// The file to read: `XFS_HEALER_CONFIG` if set, else the default.
@@ -351,6 +436,14 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
                 message,
             },
             ParseError::Zero(key) => ConfigError::Zero { path: shown, key },
+            ParseError::OutOfRange { range, value } => ConfigError::OutOfRange {
+                path: shown,
+                section: range.section,
+                key: range.key,
+                value,
+                min: range.min,
+                max: range.max,
+            },
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
         Err(source) => Err(ConfigError::Read {
@@ -365,6 +458,7 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
 pub enum ParseError {
     Syntax(String),
     Zero(&'static str),
+    OutOfRange { range: Range, value: u64 },
 }
 
 /// The settings a configuration text gives (the defaults for what it
@@ -374,47 +468,43 @@ pub fn parse(text: &str) -> Result<Settings, ParseError> {
         toml::from_str(text).map_err(|e| ParseError::Syntax(e.message().to_string()))?;
     let r = file.repair;
     let mut s = Settings::default();
-    let ms = |secs: u64| secs.saturating_mul(1000);
-    let positive = |v: Option<usize>, key| match v {
-        Some(0) => Err(ParseError::Zero(key)),
-        v => Ok(v),
-    };
-    if let Some(v) = r.cooldown_seconds {
+    // No overflow: every range's maximum is far below u64::MAX / 3_600_000.
+    let ms = |secs: u64| secs * 1000;
+    // Counts are at most 1_000_000: they fit any usize.
+    let count = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    if let Some(v) = COOLDOWN.check(r.cooldown_seconds)? {
         s.policy.cooldown_ms = ms(v);
     }
-    if let Some(v) = r.failed_hold_seconds {
+    if let Some(v) = FAILED_HOLD.check(r.failed_hold_seconds)? {
         s.policy.failed_hold_ms = ms(v);
     }
-    if let Some(v) = positive(r.storm_targets, "storm_targets")? {
-        s.policy.storm_targets = v;
+    if let Some(v) = STORM_TARGETS.check(r.storm_targets)? {
+        s.policy.storm_targets = count(v);
     }
-    if let Some(v) = r.storm_window_seconds {
+    if let Some(v) = STORM_WINDOW.check(r.storm_window_seconds)? {
         s.policy.storm_window_ms = ms(v);
     }
-    if let Some(v) = r.full_scan_interval_seconds {
+    if let Some(v) = FULL_SCAN_INTERVAL.check(r.full_scan_interval_seconds)? {
         s.policy.full_scan_interval_ms = ms(v);
     }
-    if let Some(v) = r.full_scan_timeout_hours {
-        s.full_scan_timeout = Duration::from_secs(v.saturating_mul(3600));
+    if let Some(v) = FULL_SCAN_TIMEOUT.check(r.full_scan_timeout_hours)? {
+        s.full_scan_timeout = Duration::from_secs(v * 3600);
     }
-    if let Some(v) = positive(r.max_pending, "max_pending")? {
-        s.policy.max_pending = v;
+    if let Some(v) = MAX_PENDING.check(r.max_pending)? {
+        s.policy.max_pending = count(v);
     }
-    if let Some(v) = r.retry_limit {
-        s.policy.retry_limit = v;
+    if let Some(v) = RETRY_LIMIT.check(r.retry_limit)? {
+        s.policy.retry_limit = u32::try_from(v).unwrap_or(u32::MAX);
     }
     let p = file.patrol;
     if let Some(v) = p.enabled {
         s.patrol.enabled = v;
     }
-    if let Some(v) = p.bandwidth_mib_per_second {
-        if v == 0 {
-            return Err(ParseError::Zero("bandwidth_mib_per_second"));
-        }
-        s.patrol.bytes_per_second = v.saturating_mul(1 << 20);
+    if let Some(v) = BANDWIDTH.check(p.bandwidth_mib_per_second)? {
+        s.patrol.bytes_per_second = v << 20;
     }
-    if let Some(v) = p.interval_hours {
-        s.patrol.interval = Duration::from_secs(v.saturating_mul(3600));
+    if let Some(v) = PATROL_INTERVAL.check(p.interval_hours)? {
+        s.patrol.interval = Duration::from_secs(v * 3600);
     }
     if let Some(v) = p.state_dir {
         s.patrol.state_dir = v;
@@ -431,10 +521,7 @@ pub fn parse(text: &str) -> Result<Settings, ParseError> {
         s.output = format;
     }
     s.metrics.textfile_dir = file.metrics.textfile_dir;
-    if let Some(v) = file.metrics.interval_seconds {
-        if v == 0 {
-            return Err(ParseError::Zero("interval_seconds"));
-        }
+    if let Some(v) = METRICS_INTERVAL.check(file.metrics.interval_seconds)? {
         s.metrics.interval = Duration::from_secs(v);
     }
     let h = file.hooks;
@@ -448,13 +535,13 @@ pub fn parse(text: &str) -> Result<Settings, ParseError> {
         }
         s.hooks.classes = classes;
     }
-    if let Some(v) = h.timeout_seconds {
-        s.hooks.timeout = Duration::from_secs(v.max(1));
+    if let Some(v) = HOOK_TIMEOUT.check(h.timeout_seconds)? {
+        s.hooks.timeout = Duration::from_secs(v);
     }
-    if let Some(v) = positive(h.max_running, "max_running")? {
-        s.hooks.max_running = v;
+    if let Some(v) = MAX_RUNNING.check(h.max_running)? {
+        s.hooks.max_running = count(v);
     }
-    if let Some(v) = h.interval_seconds {
+    if let Some(v) = HOOK_INTERVAL.check(h.interval_seconds)? {
         s.hooks.interval = Duration::from_secs(v);
     }
     Ok(s)
@@ -582,6 +669,122 @@ mod tests {
             parse("[patrol]\nenable = true\n"),
             Err(ParseError::Syntax(_))
         ));
+    }
+
+    /// A file setting `range`'s key to `value`.
+    fn one(range: &Range, value: u64) -> String {
+        format!("[{}]\n{} = {value}\n", range.section, range.key)
+    }
+
+    #[test]
+    fn every_bound_is_enforced() {
+        for r in RANGES {
+            assert!(parse(&one(r, r.min)).is_ok(), "{r:?}");
+            assert!(parse(&one(r, r.max)).is_ok(), "{r:?}");
+            assert_eq!(
+                parse(&one(r, r.max + 1)).err(),
+                Some(ParseError::OutOfRange {
+                    range: *r,
+                    value: r.max + 1
+                })
+            );
+            if r.min == 1 {
+                assert_eq!(parse(&one(r, 0)).err(), Some(ParseError::Zero(r.key)));
+            }
+        }
+        assert_eq!(
+            parse("[hooks]\ntimeout_seconds = 0\n").err(),
+            Some(ParseError::Zero("timeout_seconds"))
+        );
+        let path =
+            std::env::temp_dir().join(format!("xfs_healer-range-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[repair]\nfull_scan_interval_seconds = 18446744073709551\n",
+        )
+        .unwrap();
+        let err = load(&path).expect_err("out of range");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: [repair] full_scan_interval_seconds must be 0 to 315360000, not 18446744073709551",
+                path.display()
+            )
+        );
+    }
+
+    /// 100 years of uptime, in milliseconds.
+    const CENTURY_MS: u64 = 100 * 365 * 86_400 * 1000;
+
+    /// Every period and timeout of `s` can be added to a clock of a
+    /// century, in milliseconds and as an `Instant`.
+    fn adds_to_a_century(s: &Settings, text: &str) {
+        let p = &s.policy;
+        let durations = [
+            s.full_scan_timeout,
+            s.patrol.interval,
+            s.metrics.interval,
+            s.hooks.timeout,
+            s.hooks.interval,
+        ];
+        let ms = [
+            p.cooldown_ms,
+            p.failed_hold_ms,
+            p.storm_window_ms,
+            p.full_scan_interval_ms,
+        ]
+        .into_iter()
+        .chain(
+            durations
+                .iter()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        );
+        for v in ms {
+            assert!(CENTURY_MS.checked_add(v).is_some(), "{v} ms from\n{text}");
+        }
+        let now = std::time::Instant::now();
+        for d in durations {
+            assert!(now.checked_add(d).is_some(), "{d:?} from\n{text}");
+        }
+        assert!(p.retry_limit.checked_add(1).is_some(), "{text}");
+    }
+
+    #[test]
+    fn whatever_is_accepted_adds_to_a_century_clock() {
+        // The largest value of every key at once.
+        let mut merged = String::new();
+        for section in ["repair", "patrol", "metrics", "hooks"] {
+            merged += &format!("[{section}]\n");
+            for r in RANGES.iter().filter(|r| r.section == section) {
+                merged += &format!("{} = {}\n", r.key, r.max);
+            }
+        }
+        let s = parse(&merged).unwrap_or_else(|e| panic!("{e:?} in\n{merged}"));
+        adds_to_a_century(&s, &merged);
+        let again = parse(&s.describe()).expect("its description parses");
+        assert_eq!(again.describe(), s.describe());
+        // Each key over all of TOML's non-negative integers: the edges and
+        // a log-uniform sweep (a fixed generator, so a failure repeats).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values = vec![0, 1, 2, i64::MAX as u64, i64::MAX as u64 - 1];
+        for r in RANGES {
+            values.extend([r.max - 1, r.max, r.max + 1, r.max.saturating_mul(1000)]);
+        }
+        for _ in 0..512 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> 1) >> (x % 63));
+        }
+        for r in RANGES {
+            for &v in &values {
+                let text = one(r, v);
+                if let Ok(s) = parse(&text) {
+                    adds_to_a_century(&s, &text);
+                }
+            }
+        }
     }
 
     #[test]
