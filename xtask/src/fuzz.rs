@@ -4,10 +4,12 @@
 //! cargo-fuzz needs nightly only for `-Zsanitizer`; coverage instrumentation
 //! (`-Cpasses=sancov-module`) is stable, and that is all libFuzzer needs to
 //! explore. `--target` keeps these flags off build scripts, which would not
-//! link with the sancov constructors. Corpora persist in
-//! `target/fuzz-corpus/` so repeated runs go deeper; the committed seeds in
-//! `fuzz/corpus/<target>/` (real kernel events among them, see [`corpus`])
-//! are read as well.
+//! link with the sancov constructors. Builds go to `<target dir>/fuzz/`
+//! and corpora persist in `<target dir>/fuzz-corpus/` (the target dir is
+//! `$CARGO_TARGET_DIR` if set, else `target/`) so repeated runs go deeper;
+//! the committed seeds in `fuzz/corpus/<target>/` (real kernel events among
+//! them, see [`corpus`]) are read as well. Every `fuzz_targets/*.rs` is a
+//! target.
 
 use crate::cache::repo_root;
 use anyhow::{Context, Result, bail};
@@ -22,7 +24,7 @@ const RUSTFLAGS: &str = "-Cpasses=sancov-module \
     --cfg fuzzing -Cdebug-assertions -Coverflow-checks";
 
 /// Default run time per target; `cargo xtask test` uses it too, so CI stays
-/// bounded (five targets, ~1.5 minutes).
+/// bounded (eight targets, ~2 minutes).
 pub const DEFAULT_SECONDS: u32 = 15;
 
 /// `cargo xtask fuzz [--seconds N] [TARGET...]`
@@ -50,7 +52,8 @@ pub fn fuzz(args: &[String]) -> Result<bool> {
 /// Builds every target and runs the chosen ones (all if `only` is empty).
 pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
     let fuzz_dir = repo_root().join("fuzz");
-    let target_dir = repo_root().join("target/fuzz");
+    let target_root = cargo_target_dir()?;
+    let target_dir = target_root.join("fuzz");
     let triple = host_triple()?;
     println!("==> building fuzz targets ({triple}, stable sancov)");
     let built = Command::new(env!("CARGO"))
@@ -80,7 +83,7 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
         .iter()
         .filter(|t| only.is_empty() || only.contains(t))
     {
-        let corpus = repo_root().join("target/fuzz-corpus").join(name);
+        let corpus = target_root.join("fuzz-corpus").join(name);
         std::fs::create_dir_all(&corpus)?;
         let binary = target_dir.join(&triple).join("release").join(name);
         println!("==> fuzz {name} for {seconds} s");
@@ -104,7 +107,10 @@ pub fn run(seconds: u32, only: &[String]) -> Result<bool> {
         } else {
             ok = false;
             println!("{log}");
-            println!("fuzz {name}: FAILED; the crashing input is under target/fuzz-corpus/");
+            println!(
+                "fuzz {name}: FAILED; the crashing input is under {}/",
+                target_root.join("fuzz-corpus").display()
+            );
         }
     }
     Ok(ok)
@@ -167,6 +173,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// `$CARGO_TARGET_DIR` (absolute: the build runs in `fuzz/`, where a
+/// relative one would mean another directory), else `target/`, so runs
+/// beside other builds can keep to their own directory.
+fn cargo_target_dir() -> Result<PathBuf> {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => Ok(std::env::current_dir()?.join(dir)),
+        _ => Ok(repo_root().join("target")),
+    }
 }
 
 /// The `fuzz_targets/*.rs` names, which are also the binary names.
