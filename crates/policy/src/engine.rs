@@ -135,6 +135,22 @@ pub enum FullScanReason {
     Requested,
 }
 
+impl FullScanReason {
+    /// The reason's name in output fields, metrics labels and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            FullScanReason::RepairFailed => "repair_failed",
+            FullScanReason::NoTargetedRepair => "no_targeted_repair",
+            FullScanReason::EventsLost => "events_lost",
+            FullScanReason::PreviousRunInterrupted => "previous_run_interrupted",
+            FullScanReason::Storm => "storm",
+            FullScanReason::BadMediaUnknownOwner => "bad_media_unknown_owner",
+            FullScanReason::QueueFull => "queue_full",
+            FullScanReason::Requested => "requested",
+        }
+    }
+}
+
 /// What the shell must do besides running the targets it pulls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -344,6 +360,12 @@ impl Engine {
                 self.deferred_full_scan = None;
             }
             Outcome::Transient if !self.shut_down => {
+                // A retry waits in the queue too: never past its bound.
+                if self.queued.len() >= self.config.max_pending {
+                    self.finish(now, key, true);
+                    self.want_full_scan(now, FullScanReason::QueueFull, actions);
+                    return;
+                }
                 let attempts = self.attempts.entry(key).or_insert(0);
                 *attempts += 1;
                 if *attempts <= self.config.retry_limit {
@@ -441,6 +463,17 @@ impl Engine {
                 self.want_full_scan(now, reason, actions);
             }
         }
+    }
+
+    /// Whether this outcome of `target`'s repair will be tried again (a
+    /// transient error within the retry limit): such an attempt is
+    /// neither a success nor a failure yet.
+    pub fn will_retry(&self, target: &Target, outcome: Outcome) -> bool {
+        let tried = self.attempts.get(&Key::from(target)).copied().unwrap_or(0);
+        outcome == Outcome::Transient
+            && !self.shut_down
+            && tried < self.config.retry_limit
+            && self.queued.len() < self.config.max_pending
     }
 
     /// Pulls the next ready target and marks it running.
@@ -902,6 +935,62 @@ mod tests {
             e.handle(700_000, Input::FullScanDone),
             [Action::StartFullScan(FullScanReason::BadMediaUnknownOwner)]
         );
+    }
+
+    #[test]
+    fn only_transient_attempts_within_the_limit_will_be_retried() {
+        let mut e = Engine::new(Config {
+            retry_limit: 1,
+            ..Config::default()
+        });
+        e.handle(0, sick(inode(9), DIR));
+        let t = e.next_repair(0).unwrap();
+        assert!(e.will_retry(&t, Outcome::Transient));
+        assert!(!e.will_retry(&t, Outcome::Failed));
+        assert!(!e.will_retry(&t, Outcome::Refused));
+        e.handle(0, done(t, Outcome::Transient));
+        let t = e.next_repair(100).unwrap();
+        assert!(
+            !e.will_retry(&t, Outcome::Transient),
+            "the last try is final"
+        );
+    }
+
+    /// Found by the invariants proptest: a transient failure used to
+    /// re-queue its target even with the queue full.
+    #[test]
+    fn a_retry_never_overfills_the_queue() {
+        let mut e = Engine::new(Config {
+            max_pending: 2,
+            ..Config::default()
+        });
+        e.handle(0, sick(inode(1), DIR));
+        let t = e.next_repair(0).unwrap();
+        e.handle(0, sick(inode(2), DIR));
+        e.handle(0, sick(inode(3), DIR));
+        assert_eq!(e.pending(), 2);
+        assert!(!e.will_retry(&t, Outcome::Transient));
+        assert_eq!(
+            e.handle(1, done(t, Outcome::Transient)),
+            [Action::StartFullScan(FullScanReason::QueueFull)]
+        );
+        assert!(e.pending() <= 2);
+    }
+
+    #[test]
+    fn reasons_have_distinct_names() {
+        let all = [
+            FullScanReason::RepairFailed,
+            FullScanReason::NoTargetedRepair,
+            FullScanReason::EventsLost,
+            FullScanReason::PreviousRunInterrupted,
+            FullScanReason::Storm,
+            FullScanReason::BadMediaUnknownOwner,
+            FullScanReason::QueueFull,
+            FullScanReason::Requested,
+        ];
+        let names: std::collections::BTreeSet<&str> = all.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), all.len());
     }
 
     #[test]
