@@ -4,9 +4,12 @@
 mkfs_scratch
 mount_scratch
 damaged_directory victim
-uuid=$(xfs_io -c fsuuid "$MNT" | sed -n 's/^UUID = //p')
-[ -n "$uuid" ] || fail "no filesystem UUID from xfs_io fsuuid"
-name="xfs_healer_$uuid.prom"
+# The name is predictable by anyone: the UUID (xfs_io fsuuid) and the
+# device numbers are public.
+uuid=$(xfs_io -c fsuuid "$MNT" | sed -n 's/^UUID = //p' | tr -d -)
+majmin=$(cat /sys/block/vda/dev)
+[ -n "$uuid" ] && [ -n "$majmin" ] || fail "no filesystem UUID or device numbers"
+name="xfs_healer_$uuid-${majmin%:*}-${majmin#*:}.prom"
 printf 'root:secret:1\n' > /etc/victim-file
 chmod 600 /etc/victim-file
 before=$(md5sum < /etc/victim-file)

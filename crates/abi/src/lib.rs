@@ -30,6 +30,7 @@ pub mod parents;
 pub mod process;
 pub mod scrub;
 pub mod scrubv;
+pub mod signals;
 pub mod verify_media;
 
 pub use rustix::io::Errno;

@@ -22,11 +22,30 @@ pub const HELPER_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 /// environment but a fixed `PATH`, and no stdin. Every fd we open is
 /// close-on-exec (std's and rustix's opens, the monitor and fanotify fds),
 /// so nothing else is inherited either.
+///
+/// Nor our signal mask: the healer blocks SIGTERM and SIGINT to read them
+/// from a signalfd, a blocked mask survives fork and exec, and std does
+/// not reset it, so without this an `xfs_scrub` or hook could not be
+/// stopped with SIGTERM.
 pub fn helper_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .env("PATH", HELPER_PATH)
         .stdin(std::process::Stdio::null());
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls sigemptyset and pthread_sigmask on a local sigset_t, both
+    // async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            let rc = libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            if rc != 0 {
+                return Err(std::io::Error::from_raw_os_error(rc));
+            }
+            Ok(())
+        });
+    }
     cmd
 }
 
@@ -195,6 +214,38 @@ pub fn pidfd(child: &Child) -> Option<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signal blocked in the parent (the healer blocks SIGTERM) is not
+    /// blocked in a helper. Run in a child process so the block does not
+    /// touch the test harness.
+    #[test]
+    fn helpers_do_not_inherit_blocked_signals() {
+        if std::env::var_os("XFS_ABI_MASK_CHILD").is_some() {
+            let _signals = crate::signals::StopSignals::block().unwrap();
+            let out = helper_command("grep")
+                .args(["^SigBlk", "/proc/self/status"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                text.trim(),
+                "SigBlk:\t0000000000000000",
+                "the helper's mask"
+            );
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let status = Command::new(exe)
+            .args([
+                "--exact",
+                "process::tests::helpers_do_not_inherit_blocked_signals",
+                "--test-threads=1",
+            ])
+            .env("XFS_ABI_MASK_CHILD", "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
 
     #[test]
     fn helpers_get_only_a_fixed_path() {

@@ -1,5 +1,5 @@
 //! The varlink status API (`io.xfs.Healer`, see `crates/varlink`): one
-//! thread serving `/run/xfs_healer/<uuid>.varlink`, so no client can slow
+//! thread serving `/run/xfs_healer/<uuid>-<major>-<minor>.varlink`, so no client can slow
 //! the event loop, and no client can silence another:
 //! - status and full-scan calls are passed to the loop and answered when
 //!   it gets to them, while the thread goes on serving everyone else; a
@@ -13,7 +13,7 @@
 
 use crate::output::err;
 use crate::pending::RUN_DIR_MODE;
-use crate::statedir::{StateDir, uuid_hex};
+use crate::statedir::StateDir;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fs::{AtFlags, Mode, chmodat, mkdirat, renameat, unlinkat};
 use std::collections::VecDeque;
@@ -22,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 use xfs_varlink::{Call, Framer, Status};
@@ -91,6 +91,9 @@ pub struct Api {
     queue: Arc<EventQueue>,
     wake: Arc<UnixStream>,
     streaming: Arc<AtomicUsize>,
+    /// Set, with a wake-up, to end the thread.
+    stopping: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
     dir: StateDir,
     name: String,
 }
@@ -138,28 +141,36 @@ impl Api {
 }
 
 impl Drop for Api {
+    /// Ends the thread (it only ever waits in `poll`, so at once) and
+    /// removes the socket.
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let _ = (&*self.wake).write(&[1]);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
         let _ = self.dir.remove(&self.name);
     }
 }
 
-/// The socket's file name for the filesystem with this UUID.
-pub fn socket_name(uuid: &[u8; 16]) -> String {
-    format!("{}.varlink", uuid_hex(uuid))
+/// The socket's file name for the filesystem with this file key
+/// ([`crate::statedir::FsId::file_key`]).
+pub fn socket_name(key: &str) -> String {
+    format!("{key}.varlink")
 }
 
 /// Binds the socket in `dir` (root only, or group `gid` too) and starts
 /// the thread. `loop_wake` wakes the event loop when a call is waiting.
 pub fn start(
     dir: &Path,
-    uuid: &[u8; 16],
+    key: &str,
     gid: Option<u32>,
     loop_wake: Arc<UnixStream>,
 ) -> std::io::Result<Api> {
     let dir = StateDir::open(dir, Some(RUN_DIR_MODE)).map_err(std::io::Error::other)?;
-    let name = socket_name(uuid);
-    // A socket that still answers is a live healer's (a nouuid clone of
-    // this filesystem, say): never take its place.
+    let name = socket_name(key);
+    // A socket that still answers is a live healer's: never take its
+    // place (a stale one, whose healer died, refuses the connection).
     if dir.exists(&name) && UnixStream::connect(dir.path().join(&name)).is_ok() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AddrInUse,
@@ -180,7 +191,9 @@ pub fn start(
         dropped: AtomicU64::new(0),
     });
     let streaming = Arc::new(AtomicUsize::new(0));
+    let stopping = Arc::new(AtomicBool::new(false));
     let server = Server {
+        stopping: Arc::clone(&stopping),
         listener,
         wake_rx,
         wake: Arc::clone(&wake),
@@ -194,20 +207,28 @@ pub fn start(
         clients: Vec::new(),
         next_call: 0,
     };
-    let api = Api {
+    let spawned = std::thread::Builder::new()
+        .name("varlink".into())
+        .stack_size(256 * 1024)
+        .spawn(move || server.run());
+    let thread = match spawned {
+        Ok(thread) => thread,
+        Err(e) => {
+            let _ = dir.remove(&name);
+            return Err(e);
+        }
+    };
+    Ok(Api {
         calls,
         events,
         queue,
         wake,
         streaming,
+        stopping,
+        thread: Some(thread),
         dir,
         name,
-    };
-    std::thread::Builder::new()
-        .name("varlink".into())
-        .stack_size(256 * 1024)
-        .spawn(move || server.run())?;
-    Ok(api)
+    })
 }
 
 /// Binds in a fresh directory of mode 0700, gives the socket its mode and
@@ -283,6 +304,7 @@ impl Client {
             structures: None,
             path: None,
             outcome: None,
+            reason: None,
         };
         self.out.extend_from_slice(&xfs_varlink::reply(
             serde_json::json!({ "event": lost }),
@@ -293,6 +315,7 @@ impl Client {
 }
 
 struct Server {
+    stopping: Arc<AtomicBool>,
     listener: UnixListener,
     wake_rx: UnixStream,
     /// Our own wake-up, for the loop's answers.
@@ -351,6 +374,9 @@ impl Server {
             if ready_wake {
                 let mut drain = [0u8; 256];
                 while matches!((&self.wake_rx).read(&mut drain), Ok(n) if n > 0) {}
+                if self.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
                 self.take_answers();
                 self.fan_out();
             }
@@ -657,11 +683,8 @@ mod tests {
     }
 
     #[test]
-    fn sockets_are_named_by_uuid() {
-        assert_eq!(
-            socket_name(&[0x01; 16]),
-            "01010101010101010101010101010101.varlink"
-        );
+    fn sockets_are_named_by_file_key() {
+        assert_eq!(socket_name("0101-254-0"), "0101-254-0.varlink");
     }
 
     fn scratch(tag: &str) -> std::path::PathBuf {
@@ -696,8 +719,8 @@ mod tests {
         let dir = scratch(tag);
         let (loop_wake, loop_wake_rx) = UnixStream::pair().unwrap();
         std::mem::forget(loop_wake_rx);
-        let api = start(&dir, &[7; 16], None, Arc::new(loop_wake)).unwrap();
-        let path = dir.join(socket_name(&[7; 16]));
+        let api = start(&dir, "fs-7-0", None, Arc::new(loop_wake)).unwrap();
+        let path = dir.join(socket_name("fs-7-0"));
         (dir, path, api)
     }
 
@@ -721,6 +744,7 @@ mod tests {
             structures: None,
             path: None,
             outcome: None,
+            reason: None,
         }
     }
 
@@ -873,7 +897,7 @@ mod tests {
     #[test]
     fn the_socket_appears_only_with_its_mode() {
         let dir = scratch("window");
-        let path = dir.join(socket_name(&[7; 16]));
+        let path = dir.join(socket_name("fs-7-0"));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watcher = {
             let (path, stop) = (path.clone(), Arc::clone(&stop));
@@ -891,7 +915,7 @@ mod tests {
         };
         for _ in 0..200 {
             let (loop_wake, _rx) = UnixStream::pair().unwrap();
-            drop(start(&dir, &[7; 16], None, Arc::new(loop_wake)).unwrap());
+            drop(start(&dir, "fs-7-0", None, Arc::new(loop_wake)).unwrap());
         }
         stop.store(true, Ordering::Relaxed);
         assert_eq!(
@@ -907,7 +931,7 @@ mod tests {
     fn a_socket_that_answers_is_not_replaced() {
         let (dir, _path, api) = started("live");
         let (loop_wake, _rx) = UnixStream::pair().unwrap();
-        let second = start(&dir, &[7; 16], None, Arc::new(loop_wake));
+        let second = start(&dir, "fs-7-0", None, Arc::new(loop_wake));
         assert_eq!(
             second.err().map(|e| e.kind()),
             Some(std::io::ErrorKind::AddrInUse)

@@ -23,7 +23,7 @@
 //!
 //! [api]
 //! enabled = true                  # serve io.xfs.Healer (varlink) on a socket
-//! dir = "/run/xfs_healer"         # the socket is <dir>/<fs uuid>.varlink
+//! dir = "/run/xfs_healer"         # the socket is <dir>/<uuid>-<major>-<minor>.varlink
 //! group = "adm"                   # may also use it (default: root only)
 //!
 //! [output]

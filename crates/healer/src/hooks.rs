@@ -196,6 +196,12 @@ fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(S
             .iter()
             .map(|o| ("XFS_OUTCOME".to_string(), o.clone())),
     );
+    env.extend(
+        event
+            .reason
+            .iter()
+            .map(|r| ("XFS_REASON".to_string(), r.clone())),
+    );
     env
 }
 
@@ -279,6 +285,7 @@ mod tests {
             structures: Some(vec!["directory".into()]),
             path: Some("/mnt/a".into()),
             outcome: outcome.map(String::from),
+            reason: None,
         }
     }
 

@@ -108,7 +108,10 @@ fn run(options: &cli::Options) -> ExitCode {
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
     match monitor::run(healer, &settings, options.debug) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(monitor::Stopped::Unmounted) => ExitCode::SUCCESS,
+        // As the reference, which has no handler: the status is the
+        // signal's (143 for SIGTERM), and systemd sees a clean stop.
+        Ok(monitor::Stopped::Signal(signo)) => xfs_abi::signals::die_by(signo),
         Err(()) => ExitCode::from(1),
     }
 }

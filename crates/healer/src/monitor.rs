@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
+use xfs_abi::signals::StopSignals;
 use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, RecordAssembler, Verdict};
 use xfs_healer::config::Settings;
 use xfs_policy::media::MediaRepair;
@@ -75,11 +76,12 @@ struct Loop {
     limiter: LineLimiter<[u8; RECORD_LEN]>,
     unknown_seen: HashSet<(u32, u32)>,
     clock: Instant,
-    /// Lost events already reported, from LOST records or fdinfo.
-    lost_known: u64,
-    /// Sum of the kernel's LOST records.
-    lost_records: u64,
-    jobs: mpsc::SyncSender<(Target, Option<Instant>)>,
+    /// Lost events told, from LOST records or fdinfo, each once.
+    lost: status::LostEvents,
+    /// The repair worker's queue (None once stopping: the worker ends).
+    jobs: Option<mpsc::SyncSender<(Target, Option<Instant>)>>,
+    /// The supervised `xfs_scrub` child, signalled at an orderly stop.
+    full_scan_child: Option<OwnedFd>,
     /// Longest a supervised `xfs_scrub` child may run (no systemd).
     full_scan_timeout: std::time::Duration,
     worker_busy: bool,
@@ -96,8 +98,9 @@ struct Loop {
     held_actions: Vec<Action>,
     /// Reasons for a missing path already given.
     said_no_path: Vec<paths::NoPath>,
-    /// Dropped to stop the media patrol (at shutdown; at exit).
-    patrol_stop: Option<mpsc::Sender<()>>,
+    /// Dropped to stop the media patrol (at shutdown; at exit), and the
+    /// thread, joined at exit so its cursor is saved.
+    patrol_stop: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
     /// The status API (None: disabled or unavailable).
     api: Option<api::Api>,
     book: StatusBook,
@@ -117,7 +120,22 @@ struct Metrics {
     dirty: bool,
 }
 
-pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
+/// How the healer's work ended, when it ended well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The filesystem was unmounted (the monitor's end of file).
+    Unmounted,
+    /// SIGTERM or SIGINT: stopped in order; the caller dies by it.
+    Signal(i32),
+}
+
+/// How long an orderly stop waits for a running repair ioctl and for a
+/// signalled `xfs_scrub` child (systemd's stop timeout is 90 s).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, ()> {
+    // Before any thread exists, so that all of them inherit the mask.
+    let signals = StopSignals::block().map_err(|e| err(&format!("signal setup: {e}")))?;
     let monitor = Arc::new(
         healer
             .monitor
@@ -133,7 +151,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
     let (done_tx, done_rx) = mpsc::channel::<Done>();
 
     // The repair worker.
-    {
+    let worker = {
         let monitor = Arc::clone(&monitor);
         let mount_path = healer.mount_path.clone();
         let root = healer.root_handle;
@@ -155,16 +173,37 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
                     let _ = (&*wake_tx).write_all(&[1]);
                 }
             })
-            .map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?;
-    }
+            .map_err(|e| err(&format!("{mnt}: worker threadpool setup: {e}")))?
+    };
 
     let config = Config {
         repair: healer.mode == Mode::Repair,
         ..settings.policy.clone()
     };
-    let healer_uuid = healer.uuid;
+    let key = healer.id.file_key();
+    // Held for the whole run: whatever else races for this filesystem's
+    // files (a healer started twice at once) is turned away here.
+    let run_dir = StateDir::open(
+        std::path::Path::new(pending::RUN_DIR),
+        Some(pending::RUN_DIR_MODE),
+    );
+    let _lock = match run_dir.as_ref().map(|dir| dir.lock(&format!("{key}.lock"))) {
+        Ok(Ok(Some(lock))) => Some(lock),
+        Ok(Ok(None)) => {
+            err(&format!(
+                "{mnt}: XFS health monitoring already running (lock held)."
+            ));
+            return Err(());
+        }
+        Ok(Err(e)) => {
+            err(&format!("{mnt}: {}/{key}.lock: {e}", pending::RUN_DIR));
+            None
+        }
+        // Said with the pending marker's directory below.
+        Err(_) => None,
+    };
     let (pending, interrupted, refused) =
-        PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &healer.uuid);
+        PendingMarker::open(std::path::Path::new(pending::RUN_DIR), &key);
     if let Some(e) = refused {
         err(&format!("{mnt}: pending-work marker: {e}"));
     }
@@ -177,7 +216,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
             .and_then(|dir| match StateDir::open(dir, None) {
                 Ok(dir) => Some(Metrics {
                     dir,
-                    name: format!("xfs_healer_{}.prom", uuid_text(&healer_uuid)),
+                    name: format!("xfs_healer_{key}.prom"),
                     interval_ms: u64::try_from(settings.metrics.interval.as_millis())
                         .unwrap_or(u64::MAX),
                     written_at: None,
@@ -195,9 +234,8 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         limiter: LineLimiter::new(REPEAT_INTERVAL_MS, REPEAT_KEYS),
         unknown_seen: HashSet::new(),
         clock: Instant::now(),
-        lost_known: 0,
-        lost_records: 0,
-        jobs: jobs_tx,
+        lost: status::LostEvents::default(),
+        jobs: Some(jobs_tx),
         full_scan_timeout: settings.full_scan_timeout,
         worker_busy: false,
         done_tx,
@@ -209,6 +247,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         held_actions: Vec::new(),
         said_no_path: Vec::new(),
         patrol_stop: None,
+        full_scan_child: None,
         api: None,
         book: StatusBook::default(),
         started_usec: realtime_usec(),
@@ -226,16 +265,11 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
                 settings.api.group.as_deref().unwrap_or_default()
             ));
         }
-        match api::start(
-            &settings.api.dir,
-            &state.healer.uuid,
-            gid,
-            Arc::clone(&state.wake_tx),
-        ) {
+        match api::start(&settings.api.dir, &key, gid, Arc::clone(&state.wake_tx)) {
             Ok(api) => state.api = Some(api),
             Err(e) => api::start_failed(
                 &state.mnt,
-                &settings.api.dir.join(api::socket_name(&state.healer.uuid)),
+                &settings.api.dir.join(api::socket_name(&key)),
                 &e,
             ),
         }
@@ -251,8 +285,11 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<(), ()> {
         let actions = state.engine.handle(0, Input::PreviousRunInterrupted);
         state.run_actions(actions);
     }
-    let result = state.event_loop(&wake_rx, &done_rx);
+    let result = state.event_loop(&wake_rx, &done_rx, &signals);
     state.flush_suppressed();
+    if matches!(result, Ok(Stopped::Signal(_))) {
+        state.stop_in_order(&done_rx, worker);
+    }
     if let Some(metrics) = &state.metrics {
         let _ = metrics.dir.remove(&metrics.name);
     }
@@ -275,7 +312,8 @@ impl Loop {
         &mut self,
         wake_rx: &UnixStream,
         done_rx: &mpsc::Receiver<Done>,
-    ) -> Result<(), ()> {
+        signals: &StopSignals,
+    ) -> Result<Stopped, ()> {
         let flags = fcntl_getfl(&*self.monitor).map_err(|e| self.read_error(e))?;
         fcntl_setfl(&*self.monitor, flags | OFlags::NONBLOCK).map_err(|e| self.read_error(e))?;
         let mut assembler = RecordAssembler::default();
@@ -303,6 +341,7 @@ impl Loop {
             let mut fds = [
                 PollFd::new(&*self.monitor, PollFlags::IN),
                 PollFd::new(wake_rx, PollFlags::IN),
+                PollFd::new(signals, PollFlags::IN),
             ];
             match poll(&mut fds, timeout.as_ref()) {
                 Ok(_) | Err(Errno::INTR) => {}
@@ -310,6 +349,9 @@ impl Loop {
                     self.read_error(e);
                     return Err(());
                 }
+            }
+            if let Some(signo) = signals.take() {
+                return Ok(Stopped::Signal(signo));
             }
 
             // Results first: they may change what new events mean.
@@ -372,9 +414,42 @@ impl Loop {
                         assembler.pending()
                     ));
                 }
-                return Ok(());
+                return Ok(Stopped::Unmounted);
             }
         }
+    }
+
+    /// After SIGTERM/SIGINT: no new work; the repair ioctl in flight ends
+    /// (its outcome said) and the worker with it, a supervised `xfs_scrub`
+    /// is stopped and reaped, the patrol saves its cursor, the API thread
+    /// ends and its socket goes; each wait bounded by [`STOP_WAIT`].
+    fn stop_in_order(
+        &mut self,
+        done_rx: &mpsc::Receiver<Done>,
+        worker: std::thread::JoinHandle<()>,
+    ) {
+        self.jobs = None;
+        if let Some(child) = &self.full_scan_child {
+            let _ = rustix::process::pidfd_send_signal(child, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + STOP_WAIT;
+        while self.worker_busy || self.full_scan_child.is_some() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match done_rx.recv_timeout(left) {
+                Ok(done) => self.on_done(done),
+                Err(_) => break,
+            }
+        }
+        if !self.worker_busy {
+            let _ = worker.join();
+        }
+        if let Some((stop, patrol)) = self.patrol_stop.take() {
+            drop(stop);
+            let _ = patrol.join();
+        }
+        // Its drop ends the thread and removes the socket.
+        self.api = None;
+        self.hooks = None;
     }
 
     fn read_error(&self, e: Errno) {
@@ -393,8 +468,9 @@ impl Loop {
         let now = self.now();
         // Only a dispatch right after a read measures read-to-ioctl time.
         let read_at = self.read_at.take();
+        let Some(jobs) = &self.jobs else { return };
         if let Some(target) = self.engine.next_repair(now)
-            && self.jobs.send((target, read_at)).is_ok()
+            && jobs.send((target, read_at)).is_ok()
         {
             self.worker_busy = true;
         }
@@ -415,11 +491,9 @@ impl Loop {
                     );
                 }
                 self.print_repair(&target, &attempt);
-                let succeeded = matches!(
-                    attempt.outcome,
-                    xfs_policy::Outcome::Repaired | xfs_policy::Outcome::NotNeeded
-                );
-                self.book.on_repair(target.object, target.bit, succeeded);
+                let retried = self.engine.will_retry(&target, attempt.outcome);
+                let tally = status::RepairTally::of(attempt.outcome, retried);
+                self.book.on_repair(target.object, target.bit, tally);
                 self.engine.handle(
                     now,
                     Input::RepairDone {
@@ -428,7 +502,10 @@ impl Loop {
                     },
                 )
             }
-            Done::FullScan => self.engine.handle(now, Input::FullScanDone),
+            Done::FullScan => {
+                self.full_scan_child = None;
+                self.engine.handle(now, Input::FullScanDone)
+            }
         };
         self.run_actions(actions);
     }
@@ -439,20 +516,25 @@ impl Loop {
         }
     }
 
-    fn start_full_scan(&mut self, _reason: FullScanReason) {
-        self.book.on_full_scan();
+    fn start_full_scan(&mut self, reason: FullScanReason) {
+        self.book.on_full_scan(reason);
+        let detail = || Detail {
+            reason: Some(reason.name()),
+            ..Detail::default()
+        };
         let mnt = &self.mnt;
         match repair::start_full_scan(&self.healer.mount_path) {
             FullScan::UnitStarted => {
                 let line = format!("{mnt}: Full repairs in progress.");
-                self.emit("full_scan", &line, Detail::default());
+                self.emit("full_scan", &line, detail());
                 // systemd runs it; we know no more about it.
                 let now = self.now();
                 self.engine.handle(now, Input::FullScanDone);
             }
             FullScan::Child(child) => {
+                self.full_scan_child = xfs_abi::process::pidfd(&child);
                 let line = format!("{mnt}: Full repairs in progress.");
-                self.emit("full_scan", &line, Detail::default());
+                self.emit("full_scan", &line, detail());
                 let mnt = &self.mnt;
                 let done_tx = self.done_tx.clone();
                 let wake_tx = Arc::clone(&self.wake_tx);
@@ -512,10 +594,9 @@ impl Loop {
         let input = match *event {
             Event::Lost { count } => {
                 // fdinfo may have told of these already: say only the rest.
-                self.lost_records = self.lost_records.saturating_add(count);
-                let new = self.lost_records.saturating_sub(self.lost_known);
-                self.lost_known = self.lost_known.max(self.lost_records);
+                let new = self.lost.record(count);
                 if new > 0 {
+                    self.book.on_lost(new);
                     self.hold(Held::Lost(new));
                 }
                 (new > 0).then_some(Input::Lost { count: new })
@@ -780,6 +861,7 @@ impl Loop {
                 structures: Some(status::structure_names(target.bit, names)),
                 path: path.as_deref().map(|p| display(p).into_owned()),
                 outcome: Some(text),
+                reason: None,
             },
         );
     }
@@ -790,9 +872,8 @@ impl Loop {
         let Ok(info) = xfs_abi::healthmon::read_monitor_fdinfo(self.monitor.as_fd()) else {
             return;
         };
-        if info.lost > self.lost_known {
-            let new = info.lost - self.lost_known;
-            self.lost_known = info.lost;
+        let new = self.lost.fdinfo(info.lost);
+        if new > 0 {
             self.book.on_lost(new);
             self.hold(Held::Lost(new));
             let now = self.now();
@@ -822,6 +903,7 @@ impl Loop {
             structures: detail.structures,
             path: detail.path,
             outcome: detail.outcome,
+            reason: detail.reason.map(String::from),
         };
         let mut fields: Vec<(&str, String)> = Vec::new();
         match detail.target {
@@ -843,6 +925,7 @@ impl Loop {
             None => {}
         }
         fields.extend(detail.scrub_type.map(|t| ("XFS_SCRUB_TYPE", t.to_string())));
+        fields.extend(detail.reason.map(|r| ("XFS_REASON", r.to_string())));
         output::event(&self.mnt, &event, &fields);
         let now = self.now();
         if let Some(hooks) = self.hooks.as_mut() {
@@ -912,7 +995,7 @@ impl Loop {
         }
         let text = self
             .book
-            .prometheus(&self.mnt, &uuid_text(&self.healer.uuid), gauges);
+            .prometheus(&self.mnt, &uuid_text(&self.healer.id.uuid), gauges);
         // Readable by the node exporter, which runs as its own user.
         if let Err(e) = metrics.dir.replace(&metrics.name, text.as_bytes(), 0o644) {
             err(&format!(
@@ -960,7 +1043,7 @@ impl Loop {
         let (last_events, last_events_shortened) = self.book.last_events();
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
-            uuid: uuid_text(&self.healer.uuid),
+            uuid: uuid_text(&self.healer.id.uuid),
             mode: if self.healer.mode == Mode::Repair {
                 "repair"
             } else {
@@ -1014,6 +1097,8 @@ struct Detail {
     structures: Option<Vec<String>>,
     path: Option<String>,
     outcome: Option<String>,
+    /// For full scans: why.
+    reason: Option<&'static str>,
 }
 
 fn realtime_usec() -> u64 {
@@ -1037,14 +1122,17 @@ fn uuid_text(u: &[u8; 16]) -> String {
 
 /// Starts the media patrol thread; its stop handle, or None if it could
 /// not start (said).
-fn start_patrol(state: &Loop, settings: &Settings) -> Option<mpsc::Sender<()>> {
+fn start_patrol(
+    state: &Loop,
+    settings: &Settings,
+) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
     let (stop_tx, stop_rx) = mpsc::channel();
     let target = crate::patrol::Target {
         mnt: state.mnt.clone(),
         mount_path: state.healer.mount_path.clone(),
         monitor: Arc::clone(&state.monitor),
         root: state.healer.root_handle,
-        uuid: state.healer.uuid,
+        file_key: state.healer.id.file_key(),
         data_sectors: state.healer.data_sectors,
         block_sectors: u64::from(state.healer.layout.blocksize / 512),
     };
@@ -1054,7 +1142,7 @@ fn start_patrol(state: &Loop, settings: &Settings) -> Option<mpsc::Sender<()>> {
         .stack_size(256 * 1024)
         .spawn(move || crate::patrol::run(&target, &patrol, &stop_rx));
     match spawned {
-        Ok(_) => Some(stop_tx),
+        Ok(thread) => Some((stop_tx, thread)),
         Err(e) => {
             err(&format!("{}: media patrol not started: {e}", state.mnt));
             None

@@ -276,6 +276,7 @@ mod tests {
             structures: None,
             path: None,
             outcome: outcome.map(String::from),
+            reason: None,
         };
         assert_eq!(priority(&ev("sick", None)), 4);
         assert_eq!(priority(&ev("repair", Some("Repairs successful."))), 5);

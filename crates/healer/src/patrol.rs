@@ -7,7 +7,7 @@
 
 use crate::output::{err, out};
 use crate::paths;
-use crate::statedir::{StateDir, StateDirError, uuid_hex};
+use crate::statedir::{StateDir, StateDirError};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +32,8 @@ pub struct Target {
     pub mount_path: PathBuf,
     pub monitor: Arc<OwnedFd>,
     pub root: Option<XfsHandle>,
-    pub uuid: [u8; 16],
+    /// Names the cursor file ([`crate::statedir::FsId::file_key`]).
+    pub file_key: String,
     pub data_sectors: u64,
     pub block_sectors: u64,
 }
@@ -77,7 +78,7 @@ impl Saved {
     }
 }
 
-/// Where the saved state lives: `<state_dir>/<uuid>.patrol`.
+/// Where the saved state lives: `<state_dir>/<uuid>-<major>-<minor>.patrol`.
 #[derive(Debug)]
 struct CursorFile {
     dir: StateDir,
@@ -85,10 +86,10 @@ struct CursorFile {
 }
 
 impl CursorFile {
-    fn open(dir: &Path, uuid: &[u8; 16]) -> Result<CursorFile, StateDirError> {
+    fn open(dir: &Path, key: &str) -> Result<CursorFile, StateDirError> {
         Ok(CursorFile {
             dir: StateDir::open(dir, Some(0o755))?,
-            name: format!("{}.patrol", uuid_hex(uuid)),
+            name: format!("{key}.patrol"),
         })
     }
 
@@ -120,7 +121,7 @@ fn pause(stop: &Receiver<()>, how_long: Duration) -> bool {
 
 /// Runs passes until `stop` is signalled or dropped.
 pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
-    let cursor = match CursorFile::open(&settings.state_dir, &target.uuid) {
+    let cursor = match CursorFile::open(&settings.state_dir, &target.file_key) {
         Ok(cursor) => cursor,
         Err(e) => return err(&format!("{}: media patrol not started: {e}", target.mnt)),
     };
@@ -283,8 +284,8 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("xfs-healer-patrol-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let cursor = CursorFile::open(&dir, &[0xab; 16]).unwrap();
-        let path = dir.join("abababababababababababababababab.patrol");
+        let cursor = CursorFile::open(&dir, "abab-254-0").unwrap();
+        let path = dir.join("abab-254-0.patrol");
         let saved = Saved {
             next: 8,
             end: 16,

@@ -4,11 +4,11 @@
 //! queue, and nothing would make the next healer repair that damage until
 //! something touches it again. The next healer starts a full scan instead.
 //!
-//! The marker is `/run/xfs_healer/<fs uuid>.pending`, present exactly while
+//! The marker is `/run/xfs_healer/<fs uuid>-<major>-<minor>.pending`, present exactly while
 //! the engine has work; a healer that stops idle (unmount, SIGTERM between
 //! repairs) leaves none, so routine restarts cost nothing.
 
-use crate::statedir::{StateDir, StateDirError, uuid_hex};
+use crate::statedir::{StateDir, StateDirError};
 use std::path::Path;
 
 pub const RUN_DIR: &str = "/run/xfs_healer";
@@ -24,11 +24,12 @@ pub struct PendingMarker {
 }
 
 impl PendingMarker {
-    /// The marker for the filesystem with this UUID, under `dir`; also says
+    /// The marker for the filesystem with this file key
+    /// ([`crate::statedir::FsId::file_key`]), under `dir`; also says
     /// whether a previous healer left it behind. A directory that cannot
     /// be used (said by the caller) costs only the crash detection.
-    pub fn open(dir: &Path, uuid: &[u8; 16]) -> (PendingMarker, bool, Option<StateDirError>) {
-        let name = format!("{}.pending", uuid_hex(uuid));
+    pub fn open(dir: &Path, key: &str) -> (PendingMarker, bool, Option<StateDirError>) {
+        let name = format!("{key}.pending");
         let (dir, refused) = match StateDir::open(dir, Some(RUN_DIR_MODE)) {
             Ok(dir) => (Some(dir), None),
             Err(e) => (None, Some(e)),
@@ -72,16 +73,18 @@ mod tests {
     fn present_only_while_busy_and_seen_by_the_next_run() {
         let dir = std::env::temp_dir().join(format!("xfs-healer-pending-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let uuid = [0xab; 16];
-        let (mut marker, left, refused) = PendingMarker::open(&dir, &uuid);
+        let (mut marker, left, refused) = PendingMarker::open(&dir, "fs-8-0");
         assert!(!left && refused.is_none(), "{refused:?}");
         marker.set(true);
-        assert!(dir.join(format!("{}.pending", "ab".repeat(16))).exists());
+        assert!(dir.join("fs-8-0.pending").exists());
+        // A clone of the filesystem (same UUID, another device) has its own.
+        let (_, clone_left, _) = PendingMarker::open(&dir, "fs-8-16");
+        assert!(!clone_left, "a clone took the marker as its own");
         // Killed here: the next healer finds the marker.
-        let (mut next, left, _) = PendingMarker::open(&dir, &uuid);
+        let (mut next, left, _) = PendingMarker::open(&dir, "fs-8-0");
         assert!(left);
         next.set(false);
-        let (_, left, _) = PendingMarker::open(&dir, &uuid);
+        let (_, left, _) = PendingMarker::open(&dir, "fs-8-0");
         assert!(!left, "an idle healer leaves no marker");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -94,10 +97,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let victim = dir.join("victim");
         std::fs::write(&victim, "keep\n").unwrap();
-        let uuid = [0xcd; 16];
-        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.pending", "cd".repeat(16))))
-            .unwrap();
-        let (mut marker, left, _) = PendingMarker::open(&dir, &uuid);
+        std::os::unix::fs::symlink(&victim, dir.join("fs-8-0.pending")).unwrap();
+        let (mut marker, left, _) = PendingMarker::open(&dir, "fs-8-0");
         assert!(left);
         marker.set(false);
         marker.set(true);

@@ -35,8 +35,8 @@ pub struct Healer {
     /// The root directory's handle, the template for inode handles.
     pub root_handle: Option<XfsHandle>,
     pub monitor: OwnedFd,
-    /// The filesystem's UUID (names its pending-work marker).
-    pub uuid: [u8; 16],
+    /// The filesystem's UUID and device (name its files).
+    pub id: crate::statedir::FsId,
     /// AG size and sector size, to name what failed media holds.
     pub layout: xfs_policy::media::Layout,
     /// Size of the data section, in 512-byte sectors (the media patrol's walk).
@@ -162,6 +162,11 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         Err(e) => return Err(fail(e)),
     };
 
+    // The device tells apart clones mounted `nouuid` (same UUID).
+    let device = match rustix::fs::fstat(&fd) {
+        Ok(st) => st.st_dev,
+        Err(e) => return Err(fail(e)),
+    };
     // 8. Never pin the mount: the monitor fd does not, and we reopen by path.
     drop(fd);
     Ok(Healer {
@@ -172,7 +177,10 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         has_parent_pointers: has_parent,
         root_handle,
         monitor,
-        uuid: geo.uuid,
+        id: crate::statedir::FsId {
+            uuid: geo.uuid,
+            device,
+        },
         layout: xfs_policy::media::Layout {
             blocksize: geo.blocksize,
             agblocks: geo.agblocks,

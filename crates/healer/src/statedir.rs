@@ -176,6 +176,18 @@ impl StateDir {
         statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
+    /// Takes an exclusive lock on `name` (created mode 0600 if missing),
+    /// held while the returned fd is open; None: someone else holds it.
+    pub fn lock(&self, name: &str) -> std::io::Result<Option<OwnedFd>> {
+        let flags = OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDWR;
+        let fd = openat(&self.fd, name, flags, Mode::from_raw_mode(0o600))?;
+        match rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(fd)),
+            Err(Errno::WOULDBLOCK) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes `name` if present.
     pub fn remove(&self, name: &str) -> std::io::Result<()> {
         match unlinkat(&self.fd, name, AtFlags::empty()) {
@@ -194,13 +206,36 @@ fn temporary_name(name: &str) -> String {
     format!(".{name}.{:016x}.tmp", hasher.finish())
 }
 
-/// The lowercase hex form of a filesystem UUID, as in file names.
-pub fn uuid_hex(uuid: &[u8; 16]) -> String {
-    use std::fmt::Write as _;
-    uuid.iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// Which filesystem a healer serves, as its file names say it: the UUID
+/// alone is not enough, since snapshot clones mounted `nouuid` share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsId {
+    pub uuid: [u8; 16],
+    /// The data device (`st_dev` of the mount).
+    pub device: u64,
+}
+
+impl FsId {
+    /// `<uuid hex>-<major>-<minor>`: the stem of every file of this
+    /// filesystem's healer (marker, lock, socket, cursor, metrics).
+    pub fn file_key(&self) -> String {
+        use std::fmt::Write as _;
+        let mut key = self
+            .uuid
+            .iter()
+            .fold(String::with_capacity(48), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            });
+        let dev = rustix::fs::Dev::from(self.device);
+        let _ = write!(
+            key,
+            "-{}-{}",
+            rustix::fs::major(dev),
+            rustix::fs::minor(dev)
+        );
+        key
+    }
 }
 
 #[cfg(test)]
@@ -317,6 +352,33 @@ mod tests {
         assert!(trusted(p, 0, 0o41777, 0).is_ok());
         // Another user's directory is refused even to root.
         assert!(trusted(p, 1000, 0o40700, 0).is_err());
+    }
+
+    #[test]
+    fn clones_with_one_uuid_get_their_own_names() {
+        let a = FsId {
+            uuid: [0xab; 16],
+            device: rustix::fs::makedev(254, 0),
+        };
+        let b = FsId {
+            device: rustix::fs::makedev(254, 16),
+            ..a
+        };
+        assert_eq!(a.file_key(), format!("{}-254-0", "ab".repeat(16)));
+        assert_ne!(a.file_key(), b.file_key());
+    }
+
+    #[test]
+    fn a_lock_is_held_once() {
+        let dir = scratch("lock");
+        let state = StateDir::open(&dir, None).unwrap();
+        let held = state.lock("fs.lock").unwrap();
+        assert!(held.is_some());
+        // flock locks belong to the open file: a second open is refused.
+        assert!(state.lock("fs.lock").unwrap().is_none());
+        drop(held);
+        assert!(state.lock("fs.lock").unwrap().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

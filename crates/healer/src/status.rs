@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use xfs_events::{Event, HealthObject, Verdict};
-use xfs_policy::Object;
+use xfs_policy::{FullScanReason, Object, Outcome};
 use xfs_varlink::{Counters, SickObject};
 
 /// Objects tracked as sick (beyond this, new ones are counted only).
@@ -33,6 +33,8 @@ pub struct StatusBook {
     /// How many of `last` were shortened to [`KEPT_FIELD`].
     last_shortened: usize,
     pub counters: Counters,
+    /// Full scans started, by reason (a fixed, small set of keys).
+    scans_by_reason: BTreeMap<&'static str, u64>,
     /// Kernel reports by kind (a fixed, small set of keys).
     by_kind: BTreeMap<&'static str, u64>,
 }
@@ -78,42 +80,39 @@ impl StatusBook {
     pub fn on_event(&mut self, event: &Event, now_usec: u64) {
         self.counters.events += 1;
         *self.by_kind.entry(kind_of(event)).or_default() += 1;
-        match *event {
-            Event::Health { verdict, object } => {
-                let names = object.names();
-                let (object, mask) = health_object(object);
-                match verdict {
-                    Verdict::Sick | Verdict::Corrupt => {
-                        self.counters.sick_reports += 1;
-                        if let Some(entry) = self.sick.get_mut(&object) {
-                            entry.mask |= mask;
-                        } else if self.sick.len() < MAX_SICK {
-                            self.sick.insert(
-                                object,
-                                Sick {
-                                    mask,
-                                    names,
-                                    since_usec: now_usec,
-                                },
-                            );
-                        } else {
-                            self.sick_untracked = true;
-                        }
-                    }
-                    Verdict::Healthy => {
-                        self.counters.healthy_reports += 1;
-                        self.mark_healthy(object, mask);
-                    }
+        // Lost events are counted through `on_lost`, once whichever source
+        // told first; other kinds only by kind.
+        let Event::Health { verdict, object } = *event else {
+            return;
+        };
+        let names = object.names();
+        let (object, mask) = health_object(object);
+        match verdict {
+            Verdict::Sick | Verdict::Corrupt => {
+                self.counters.sick_reports += 1;
+                if let Some(entry) = self.sick.get_mut(&object) {
+                    entry.mask |= mask;
+                } else if self.sick.len() < MAX_SICK {
+                    self.sick.insert(
+                        object,
+                        Sick {
+                            mask,
+                            names,
+                            since_usec: now_usec,
+                        },
+                    );
+                } else {
+                    self.sick_untracked = true;
                 }
             }
-            Event::Lost { count } => {
-                self.counters.lost_events = self.counters.lost_events.saturating_add(count)
+            Verdict::Healthy => {
+                self.counters.healthy_reports += 1;
+                self.mark_healthy(object, mask);
             }
-            _ => {}
         }
     }
 
-    /// Lost events the kernel told of through fdinfo first.
+    /// Lost events not told before (see [`LostEvents`]).
     pub fn on_lost(&mut self, count: u64) {
         self.counters.lost_events = self.counters.lost_events.saturating_add(count);
     }
@@ -127,18 +126,24 @@ impl StatusBook {
         }
     }
 
-    /// A targeted repair ended; a successful one clears its bit.
-    pub fn on_repair(&mut self, object: Object, bit: u32, succeeded: bool) {
-        if succeeded {
-            self.counters.repairs_succeeded += 1;
-            self.mark_healthy(object, bit);
-        } else {
-            self.counters.repairs_failed += 1;
+    /// A targeted repair attempt ended; a successful one clears its bit.
+    pub fn on_repair(&mut self, object: Object, bit: u32, tally: RepairTally) {
+        let c = &mut self.counters;
+        match tally {
+            RepairTally::Succeeded => {
+                c.repairs_succeeded += 1;
+                self.mark_healthy(object, bit);
+            }
+            RepairTally::Failed => c.repairs_failed += 1,
+            RepairTally::Retried => c.repairs_retried += 1,
+            RepairTally::Refused => c.repairs_refused += 1,
+            RepairTally::Uncounted => {}
         }
     }
 
-    pub fn on_full_scan(&mut self) {
+    pub fn on_full_scan(&mut self, reason: FullScanReason) {
         self.counters.full_scans += 1;
+        *self.scans_by_reason.entry(reason.name()).or_default() += 1;
     }
 
     /// Keeps the latest events, each field shortened to [`KEPT_FIELD`].
@@ -210,6 +215,62 @@ fn shorten(text: &mut String) -> bool {
     true
 }
 
+/// How a repair attempt counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairTally {
+    Succeeded,
+    /// Not repaired, and not to be tried again.
+    Failed,
+    /// A transient error (busy, deadlock, no memory): it will be retried.
+    Retried,
+    /// Not attempted: the mount point no longer led to this filesystem.
+    Refused,
+    /// The filesystem had shut down: nothing was decided.
+    Uncounted,
+}
+
+impl RepairTally {
+    /// `retried`: the engine will try the target again
+    /// ([`xfs_policy::Engine::will_retry`]).
+    pub fn of(outcome: Outcome, retried: bool) -> RepairTally {
+        match outcome {
+            Outcome::Repaired | Outcome::NotNeeded => RepairTally::Succeeded,
+            Outcome::Transient if retried => RepairTally::Retried,
+            Outcome::Failed | Outcome::XrefFailed | Outcome::Transient => RepairTally::Failed,
+            Outcome::Refused => RepairTally::Refused,
+            Outcome::ShutDown => RepairTally::Uncounted,
+        }
+    }
+}
+
+/// Lost-event accounting from two sources that overlap: the monitor's
+/// fdinfo counter (the running total, seen at once) and LOST records
+/// (each the count dropped before it, seen only when a later event fits
+/// in the queue). Each lost event is told exactly once, by whichever
+/// source says it first.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LostEvents {
+    told: u64,
+    from_records: u64,
+}
+
+impl LostEvents {
+    /// A LOST record of `count`; what it adds to what was told.
+    pub fn record(&mut self, count: u64) -> u64 {
+        self.from_records = self.from_records.saturating_add(count);
+        let new = self.from_records.saturating_sub(self.told);
+        self.told = self.told.max(self.from_records);
+        new
+    }
+
+    /// fdinfo's running total; what it adds to what was told.
+    pub fn fdinfo(&mut self, total: u64) -> u64 {
+        let new = total.saturating_sub(self.told);
+        self.told = self.told.max(total);
+        new
+    }
+}
+
 /// The kind of a kernel report, as the API and metrics name it.
 pub fn kind_of(event: &Event) -> &'static str {
     match event {
@@ -277,6 +338,8 @@ impl StatusBook {
             &[
                 (",outcome=\"succeeded\"".into(), c.repairs_succeeded),
                 (",outcome=\"failed\"".into(), c.repairs_failed),
+                (",outcome=\"retried\"".into(), c.repairs_retried),
+                (",outcome=\"refused\"".into(), c.repairs_refused),
             ],
         );
         metric(
@@ -285,11 +348,16 @@ impl StatusBook {
             "Reports the kernel dropped because its queue was full.",
             &[(String::new(), c.lost_events)],
         );
+        let reasons: Vec<(String, u64)> = self
+            .scans_by_reason
+            .iter()
+            .map(|(r, n)| (format!(",reason=\"{r}\""), *n))
+            .collect();
         metric(
             "xfs_healer_full_scans_total",
             "counter",
-            "Full xfs_scrub runs started.",
-            &[(String::new(), c.full_scans)],
+            "Full xfs_scrub runs started, by reason.",
+            &reasons,
         );
         metric(
             "xfs_healer_sick_objects",
@@ -363,7 +431,7 @@ mod tests {
                 generation: 5,
             },
             0x10,
-            true,
+            RepairTally::Succeeded,
         );
         assert!(book.sick_objects().0.is_empty());
         assert_eq!(
@@ -381,13 +449,14 @@ mod tests {
         let mut book = StatusBook::default();
         book.on_event(&inode(Verdict::Sick, 0x10), 1);
         book.on_event(&Event::Lost { count: 4 }, 1);
+        book.on_lost(4);
         book.on_repair(
             Object::Inode {
                 ino: 131,
                 generation: 5,
             },
             0x10,
-            true,
+            RepairTally::Succeeded,
         );
         let text = book.prometheus(
             "/mnt/a \"b\"\\",
@@ -444,6 +513,7 @@ mod tests {
                 structures: None,
                 path: None,
                 outcome: None,
+                reason: None,
             });
         }
         let (last, shortened) = book.last_events();
@@ -451,9 +521,95 @@ mod tests {
             (last.len(), last[0].time_usec, shortened),
             (LAST_EVENTS, 100 - LAST_EVENTS as u64, false)
         );
+        // A LOST record is counted only through on_lost (as LostEvents
+        // says), not by its arrival.
         book.on_event(&Event::Lost { count: 3 }, 0);
-        book.on_lost(2);
-        assert_eq!(book.counters.lost_events, 5);
+        assert_eq!(book.counters.lost_events, 0);
+    }
+
+    /// fdinfo tells of 2 lost events, then the kernel's LOST record of 3
+    /// (the same 2 and one more): 3 were lost, not 5; and in the other
+    /// order too.
+    #[test]
+    fn lost_events_are_told_once_whichever_source_is_first() {
+        let mut lost = LostEvents::default();
+        assert_eq!(lost.fdinfo(2), 2);
+        assert_eq!(lost.record(3), 1);
+        assert_eq!(lost.fdinfo(3), 0);
+        assert_eq!(lost.record(4), 4);
+        assert_eq!(lost.fdinfo(7), 0);
+        assert_eq!(lost.fdinfo(8), 1);
+        let mut lost = LostEvents::default();
+        assert_eq!(lost.record(5), 5);
+        assert_eq!(lost.fdinfo(5), 0);
+        assert_eq!(lost.record(u64::MAX), u64::MAX - 5);
+    }
+
+    proptest::proptest! {
+        /// For any interleaving of the two sources over one stream of
+        /// losses, the sum told equals the number lost.
+        #[test]
+        fn lost_events_sum_to_the_losses(steps in proptest::collection::vec((1u64..50, proptest::bool::ANY, proptest::bool::ANY), 0..100)) {
+            let (mut lost, mut told, mut total, mut unreported) = (LostEvents::default(), 0u64, 0u64, 0u64);
+            for (n, record_now, fdinfo_now) in steps {
+                total += n;
+                unreported += n;
+                if record_now {
+                    told += lost.record(unreported);
+                    unreported = 0;
+                }
+                if fdinfo_now {
+                    told += lost.fdinfo(total);
+                }
+            }
+            told += lost.fdinfo(total);
+            proptest::prop_assert_eq!(told, total);
+        }
+    }
+
+    /// Only final outcomes count as failures.
+    #[test]
+    fn transient_and_refused_attempts_are_not_failures() {
+        assert_eq!(
+            RepairTally::of(Outcome::Transient, true),
+            RepairTally::Retried
+        );
+        assert_eq!(
+            RepairTally::of(Outcome::Transient, false),
+            RepairTally::Failed
+        );
+        assert_eq!(
+            RepairTally::of(Outcome::Refused, false),
+            RepairTally::Refused
+        );
+        assert_eq!(
+            RepairTally::of(Outcome::ShutDown, false),
+            RepairTally::Uncounted
+        );
+        assert_eq!(
+            RepairTally::of(Outcome::NotNeeded, false),
+            RepairTally::Succeeded
+        );
+        let mut book = StatusBook::default();
+        book.on_repair(Object::Fs, 1, RepairTally::Retried);
+        book.on_repair(Object::Fs, 1, RepairTally::Refused);
+        assert_eq!(
+            (
+                book.counters.repairs_failed,
+                book.counters.repairs_retried,
+                book.counters.repairs_refused
+            ),
+            (0, 1, 1)
+        );
+        book.on_full_scan(FullScanReason::EventsLost);
+        let text = book.prometheus("/m", "u", Gauges::default());
+        assert!(
+            text.contains(
+                "xfs_healer_full_scans_total{mountpoint=\"/m\",uuid=\"u\",reason=\"events_lost\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("outcome=\"retried\"} 1"), "{text}");
     }
 
     /// Hostile file names (4 KiB of control bytes, escaped to 16 KiB) in
@@ -485,6 +641,7 @@ mod tests {
                 structures: None,
                 path: text(),
                 outcome: text(),
+                reason: None,
             });
         }
         let (last_events, last_events_shortened) = book.last_events();
@@ -516,6 +673,7 @@ mod tests {
                 structures: None,
                 path: None,
                 outcome: None,
+                reason: None,
             });
         }
         assert!(!book.last_events().1);

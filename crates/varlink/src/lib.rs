@@ -201,6 +201,9 @@ pub struct Event {
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// For full scans: why one was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `SickObject` of the IDL.
@@ -219,7 +222,14 @@ pub struct Counters {
     pub healthy_reports: u64,
     pub lost_events: u64,
     pub repairs_succeeded: u64,
+    /// Not repaired and not to be tried again.
     pub repairs_failed: u64,
+    /// Transient errors (busy, deadlock, no memory) that will be retried.
+    #[serde(default)]
+    pub repairs_retried: u64,
+    /// Not attempted: the mount point led elsewhere.
+    #[serde(default)]
+    pub repairs_refused: u64,
     pub full_scans: u64,
 }
 
