@@ -49,6 +49,11 @@ enum Done {
     /// The target, how it went, and when the read that asked for it
     /// returned (if it was dispatched right after that read).
     Repair(Target, Attempt, Option<Instant>),
+    /// The full scan started (with the pidfd of the process that ends
+    /// with it: our `xfs_scrub`, or the `systemctl start` following the
+    /// unit), or could not (the message).
+    ScanStarted(Result<Option<OwnedFd>, String>),
+    /// The full scan ended.
     FullScan,
 }
 
@@ -80,8 +85,13 @@ struct Loop {
     lost: status::LostEvents,
     /// The repair worker's queue (None once stopping: the worker ends).
     jobs: Option<mpsc::SyncSender<(Target, Option<Instant>)>>,
-    /// The supervised `xfs_scrub` child, signalled at an orderly stop.
+    /// The process that ends with the full scan (our `xfs_scrub`, or the
+    /// `systemctl start` following the unit), signalled at an orderly stop.
     full_scan_child: Option<OwnedFd>,
+    /// Why the running full scan was started.
+    full_scan_reason: Option<FullScanReason>,
+    /// After a stop signal: nothing new is started.
+    stopping: bool,
     /// Longest a supervised `xfs_scrub` child may run (no systemd).
     full_scan_timeout: std::time::Duration,
     worker_busy: bool,
@@ -248,6 +258,8 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, 
         said_no_path: Vec::new(),
         patrol_stop: None,
         full_scan_child: None,
+        full_scan_reason: None,
+        stopping: false,
         api: None,
         book: StatusBook::default(),
         started_usec: realtime_usec(),
@@ -429,11 +441,13 @@ impl Loop {
         worker: std::thread::JoinHandle<()>,
     ) {
         self.jobs = None;
-        if let Some(child) = &self.full_scan_child {
-            let _ = rustix::process::pidfd_send_signal(child, rustix::process::Signal::TERM);
-        }
+        self.stopping = true;
         let deadline = Instant::now() + STOP_WAIT;
-        while self.worker_busy || self.full_scan_child.is_some() {
+        while self.worker_busy || self.engine.full_scan_running() {
+            // A scan that has just started reports its process first.
+            if let Some(child) = self.full_scan_child.take() {
+                let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::TERM);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             match done_rx.recv_timeout(left) {
                 Ok(done) => self.on_done(done),
@@ -502,6 +516,7 @@ impl Loop {
                     },
                 )
             }
+            Done::ScanStarted(started) => self.on_scan_started(started),
             Done::FullScan => {
                 self.full_scan_child = None;
                 self.engine.handle(now, Input::FullScanDone)
@@ -511,78 +526,58 @@ impl Loop {
     }
 
     fn run_actions(&mut self, actions: Vec<Action>) {
+        if self.stopping {
+            return;
+        }
         for Action::StartFullScan(reason) in actions {
             self.start_full_scan(reason);
         }
     }
 
+    /// Starts a full scan on its own thread, which reports back twice:
+    /// whether it started ([`Done::ScanStarted`]), then when it ended
+    /// ([`Done::FullScan`]). Nothing here waits on `systemctl`.
     fn start_full_scan(&mut self, reason: FullScanReason) {
         self.book.on_full_scan(reason);
-        let detail = || Detail {
-            reason: Some(reason.name()),
-            ..Detail::default()
+        self.full_scan_reason = Some(reason);
+        let mount_path = self.healer.mount_path.clone();
+        let mnt = self.mnt.clone();
+        let limit = self.full_scan_timeout;
+        let done_tx = self.done_tx.clone();
+        let wake_tx = Arc::clone(&self.wake_tx);
+        let send = move |done: Done| {
+            let _ = done_tx.send(done);
+            let _ = (&*wake_tx).write_all(&[1]);
         };
-        let mnt = &self.mnt;
-        match repair::start_full_scan(&self.healer.mount_path) {
-            FullScan::UnitStarted => {
-                let line = format!("{mnt}: Full repairs in progress.");
-                self.emit("full_scan", &line, detail());
-                // systemd runs it; we know no more about it.
-                let now = self.now();
-                self.engine.handle(now, Input::FullScanDone);
+        let spawned = std::thread::Builder::new()
+            .name("full-scan".into())
+            .stack_size(64 * 1024)
+            .spawn(move || run_full_scan(&mount_path, &mnt, limit, send));
+        if let Err(e) = spawned {
+            err(&format!("{}: Could not start xfs_scrub: {e}", self.mnt));
+            let now = self.now();
+            let actions = self.engine.handle(now, Input::FullScanDone);
+            self.held_actions.extend(actions);
+        }
+    }
+
+    /// The scan thread's first word: say it started, or why not.
+    fn on_scan_started(&mut self, started: Result<Option<OwnedFd>, String>) -> Vec<Action> {
+        match started {
+            Ok(follower) => {
+                self.full_scan_child = follower;
+                let line = format!("{}: Full repairs in progress.", self.mnt);
+                let detail = Detail {
+                    reason: self.full_scan_reason.map(FullScanReason::name),
+                    ..Detail::default()
+                };
+                self.emit("full_scan", &line, detail);
+                Vec::new()
             }
-            FullScan::Child(child) => {
-                self.full_scan_child = xfs_abi::process::pidfd(&child);
-                let line = format!("{mnt}: Full repairs in progress.");
-                self.emit("full_scan", &line, detail());
-                let mnt = &self.mnt;
-                let done_tx = self.done_tx.clone();
-                let wake_tx = Arc::clone(&self.wake_tx);
-                let mnt = mnt.clone();
-                let limit = self.full_scan_timeout;
-                let spawned = std::thread::Builder::new()
-                    .stack_size(64 * 1024)
-                    .spawn(move || {
-                        match xfs_abi::process::wait_with_timeout(child, limit) {
-                            // 4 = "errors were fixed" (xfs_scrub(8) exit status bits).
-                            xfs_abi::process::ChildEnd::Exited(Some(0 | 4)) => {
-                                out(&format!("{mnt}: Full repairs complete."))
-                            }
-                            xfs_abi::process::ChildEnd::Exited(Some(code)) => {
-                                err(&format!("{mnt}: xfs_scrub exited with status {code}."))
-                            }
-                            xfs_abi::process::ChildEnd::Exited(None) => {
-                                err(&format!("{mnt}: xfs_scrub was killed by a signal."))
-                            }
-                            xfs_abi::process::ChildEnd::TimedOut => err(&format!(
-                                "{mnt}: xfs_scrub still running after {} hours; stopped.",
-                                limit.as_secs() / 3600
-                            )),
-                        }
-                        let _ = done_tx.send(Done::FullScan);
-                        let _ = (&*wake_tx).write_all(&[1]);
-                    });
-                if spawned.is_err() {
-                    let now = self.now();
-                    self.engine.handle(now, Input::FullScanDone);
-                }
-            }
-            FullScan::NoUnitName => {
-                err(&format!("{mnt}: Could not determine xfs_scrub unit name."));
+            Err(why) => {
+                err(&format!("{}: {why}", self.mnt));
                 let now = self.now();
-                self.engine.handle(now, Input::FullScanDone);
-            }
-            FullScan::UnitFailed(unit) => {
-                err(&format!(
-                    "{mnt}: Could not start xfs_scrub service unit: {unit}"
-                ));
-                let now = self.now();
-                self.engine.handle(now, Input::FullScanDone);
-            }
-            FullScan::SpawnFailed(why) => {
-                err(&format!("{mnt}: Could not start xfs_scrub: {why}"));
-                let now = self.now();
-                self.engine.handle(now, Input::FullScanDone);
+                self.engine.handle(now, Input::FullScanDone)
             }
         }
     }
@@ -1148,6 +1143,64 @@ fn start_patrol(
             None
         }
     }
+}
+
+/// The full scan's thread: starts it as the reference does, says so, and
+/// follows it to its end. Without systemd `xfs_scrub` is our child; under
+/// systemd the `xfs_scrub@` unit (a oneshot) runs it, and a second,
+/// blocking `systemctl start` of it returns when the running job ends, so
+/// "while a scan runs, reports queue nothing" holds there too.
+fn run_full_scan(
+    mount_path: &std::path::Path,
+    mnt: &str,
+    limit: std::time::Duration,
+    send: impl Fn(Done),
+) {
+    use xfs_abi::process::{ChildEnd, wait_with_timeout};
+    let (child, under_systemd) = match repair::start_full_scan(mount_path) {
+        FullScan::UnitStarted(unit) => match repair::follow_unit(&unit) {
+            Ok(follower) => (follower, true),
+            // Started, but cannot be followed: as the reference, done.
+            Err(_) => {
+                send(Done::ScanStarted(Ok(None)));
+                return send(Done::FullScan);
+            }
+        },
+        FullScan::Child(child) => (child, false),
+        FullScan::NoUnitName => {
+            return send(Done::ScanStarted(Err(
+                "Could not determine xfs_scrub unit name.".into(),
+            )));
+        }
+        FullScan::UnitFailed(unit) => {
+            return send(Done::ScanStarted(Err(format!(
+                "Could not start xfs_scrub service unit: {unit}"
+            ))));
+        }
+        FullScan::SpawnFailed(why) => {
+            return send(Done::ScanStarted(Err(format!(
+                "Could not start xfs_scrub: {why}"
+            ))));
+        }
+    };
+    send(Done::ScanStarted(Ok(xfs_abi::process::pidfd(&child))));
+    let end = wait_with_timeout(child, limit);
+    // Under systemd the unit reports for itself (as with the reference).
+    if !under_systemd {
+        match end {
+            // 4 = "errors were fixed" (xfs_scrub(8) exit status bits).
+            ChildEnd::Exited(Some(0 | 4)) => out(&format!("{mnt}: Full repairs complete.")),
+            ChildEnd::Exited(Some(code)) => {
+                err(&format!("{mnt}: xfs_scrub exited with status {code}."))
+            }
+            ChildEnd::Exited(None) => err(&format!("{mnt}: xfs_scrub was killed by a signal.")),
+            ChildEnd::TimedOut => err(&format!(
+                "{mnt}: xfs_scrub still running after {} hours; stopped.",
+                limit.as_secs() / 3600
+            )),
+        }
+    }
+    send(Done::FullScan);
 }
 
 /// `N repairs timed: read to ioctl p50 X us, p99 Y us, max Z us`.

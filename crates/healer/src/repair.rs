@@ -149,7 +149,7 @@ fn kernel_error(e: Errno) -> Attempt {
 #[derive(Debug)]
 pub enum FullScan {
     /// systemd accepted the `xfs_scrub@` unit (it runs on its own).
-    UnitStarted,
+    UnitStarted(String),
     /// No systemd: `xfs_scrub` runs as our child; wait on it.
     Child(std::process::Child),
     /// Could not compute the unit name.
@@ -162,6 +162,17 @@ pub enum FullScan {
 
 /// How long `systemctl start --no-block` may take (it only queues a job).
 const SYSTEMCTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `systemctl start` of a started oneshot unit: it joins the running
+/// job and exits when the unit has finished, which is how the healer
+/// learns that the scan ended.
+pub fn follow_unit(unit: &str) -> std::io::Result<std::process::Child> {
+    helper_command("systemctl")
+        .args(["start", unit])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
 
 fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
@@ -190,20 +201,11 @@ pub fn start_full_scan(mount_path: &Path) -> FullScan {
     let child = helper_command("systemctl")
         .args(["start", "--no-block", &unit])
         .spawn();
-    let Ok(mut child) = child else {
+    let Ok(child) = child else {
         return FullScan::UnitFailed(unit);
     };
-    let deadline = Instant::now() + SYSTEMCTL_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return FullScan::UnitStarted,
-            Ok(Some(_)) | Err(_) => return FullScan::UnitFailed(unit),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return FullScan::UnitFailed(unit);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-        }
+    match xfs_abi::process::wait_with_timeout(child, SYSTEMCTL_TIMEOUT) {
+        xfs_abi::process::ChildEnd::Exited(Some(0)) => FullScan::UnitStarted(unit),
+        _ => FullScan::UnitFailed(unit),
     }
 }
