@@ -716,9 +716,9 @@ impl Loop {
             event,
             Event::Running | Event::Lost { .. } | Event::Unmount | Event::Shutdown { .. }
         );
-        if actionable && self.healer.quiet {
-            return;
-        }
+        // --quiet silences the lines, not the other sinks (hooks, API,
+        // status): they still get the event.
+        let quiet = actionable && self.healer.quiet;
         if let Event::Unknown { domain, kind } = *event
             && (self.unknown_seen.len() >= UNKNOWN_KINDS
                 || !self.unknown_seen.insert((domain, kind)))
@@ -743,14 +743,14 @@ impl Loop {
         if let Some(line) =
             xfs_report::event_line(self.healer.mount_arg.as_bytes(), event, first, strerror_u32)
         {
-            if suppressed > 0 {
+            if suppressed > 0 && !quiet {
                 out(&format!(
                     "{}: {suppressed} more reports like \"{line}\" were suppressed",
                     self.mnt
                 ));
             }
-            self.emit_event(event, &line, first);
-            if let Some(first) = first {
+            self.emit_event(event, &line, first, quiet);
+            if let Some(first) = first.filter(|_| !quiet) {
                 for other in others {
                     out(&format!(
                         "{}: also linked as {}",
@@ -760,7 +760,9 @@ impl Loop {
                 }
             }
         }
-        if let Some(Err(why)) = paths {
+        if let Some(Err(why)) = paths
+            && !quiet
+        {
             self.say_why_no_path(why);
         }
     }
@@ -856,7 +858,7 @@ impl Loop {
                 structures: Some(status::structure_names(target.bit, names)),
                 path: path.as_deref().map(|p| display(p).into_owned()),
                 outcome: Some(text),
-                reason: None,
+                ..Detail::default()
             },
         );
     }
@@ -921,7 +923,9 @@ impl Loop {
         }
         fields.extend(detail.scrub_type.map(|t| ("XFS_SCRUB_TYPE", t.to_string())));
         fields.extend(detail.reason.map(|r| ("XFS_REASON", r.to_string())));
-        output::event(&self.mnt, &event, &fields);
+        if !detail.quiet {
+            output::event(&self.mnt, &event, &fields);
+        }
         let now = self.now();
         if let Some(hooks) = self.hooks.as_mut() {
             hooks.on_event(&event, now);
@@ -933,7 +937,7 @@ impl Loop {
     }
 
     /// [`emit`] for a kernel report.
-    fn emit_event(&mut self, event: &Event, line: &str, path: Option<&[u8]>) {
+    fn emit_event(&mut self, event: &Event, line: &str, path: Option<&[u8]>, quiet: bool) {
         let path = path.map(|p| display(p).into_owned());
         let (kind, detail) = match *event {
             Event::Health { verdict, object } => {
@@ -964,7 +968,7 @@ impl Loop {
             Event::Unmount => ("unmount", Detail::default()),
             Event::Unknown { .. } => ("unknown", Detail::default()),
         };
-        self.emit(kind, line, detail);
+        self.emit(kind, line, Detail { quiet, ..detail });
     }
 
     /// Rewrites the metrics file if something changed and the interval
@@ -1094,6 +1098,8 @@ struct Detail {
     outcome: Option<String>,
     /// For full scans: why.
     reason: Option<&'static str>,
+    /// Not printed (`--quiet`); every other sink still gets it.
+    quiet: bool,
 }
 
 fn realtime_usec() -> u64 {
