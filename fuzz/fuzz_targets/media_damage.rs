@@ -15,7 +15,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xfs_abi::fsmap::{self, Fsmap};
+use xfs_abi::fsmap::Fsmap;
+use xfs_healer::fsmap_owner::owner;
 use xfs_policy::media::{Damage, Extent, Layout, Owner, damage};
 
 const HEAD: usize = 28;
@@ -48,31 +49,6 @@ fn record(bytes: &[u8]) -> Fsmap {
     }
 }
 
-/// The shell's decoding of a record's owner.
-fn owner(rec: &Fsmap) -> Owner {
-    if rec.fmr_flags & fsmap::FMR_OF_SPECIAL_OWNER == 0 {
-        return Owner::Inode {
-            ino: rec.fmr_owner,
-            attr_fork: rec.fmr_flags & fsmap::FMR_OF_ATTR_FORK != 0,
-            extent_map: rec.fmr_flags & fsmap::FMR_OF_EXTENT_MAP != 0,
-            offset: rec.fmr_offset,
-            shared: rec.fmr_flags & fsmap::FMR_OF_SHARED != 0,
-        };
-    }
-    match rec.fmr_owner {
-        fsmap::FMR_OWN_FREE => Owner::Free,
-        fsmap::FMR_OWN_UNKNOWN => Owner::Unknown,
-        fsmap::XFS_FMR_OWN_FS => Owner::AgHeaders,
-        fsmap::XFS_FMR_OWN_LOG => Owner::Log,
-        fsmap::XFS_FMR_OWN_AG => Owner::AgBtrees,
-        fsmap::XFS_FMR_OWN_INOBT => Owner::InodeBtrees,
-        fsmap::XFS_FMR_OWN_INODES => Owner::InodeChunks,
-        fsmap::XFS_FMR_OWN_REFC => Owner::RefcountBtree,
-        fsmap::XFS_FMR_OWN_COW => Owner::CowStaging,
-        fsmap::XFS_FMR_OWN_DEFECTIVE => Owner::Defective,
-        other => Owner::Other(other),
-    }
-}
 
 fn check(rec: &Fsmap, extent: &Extent, d: Damage, bad_start: u64, bad_end: u64) {
     match (extent.owner, d) {
