@@ -183,8 +183,9 @@ fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
-/// One boot; an early emulator crash (before the scenario started) is
-/// retried once, as about 1 boot in 50 under multi-threaded TCG dies early.
+/// One boot; an early emulator crash or hang (before the scenario
+/// started) is retried once, as about 1 boot in 50 under multi-threaded
+/// TCG dies early.
 fn run_once(
     images: &Images,
     scenario: &Scenario,
@@ -257,9 +258,11 @@ fn run_once(
         live_marker: live.then_some("@@ "),
     };
     let mut result = vm::boot(&boot)?;
-    if !result.scenario_started && !result.timed_out {
+    // An emulator that died, or hung with nothing on the console (seen
+    // once under TCG on a loaded machine), before the scenario began.
+    if !result.scenario_started {
         eprintln!(
-            "xtask: {} [{}]: guest died before the scenario started; retrying once",
+            "xtask: {} [{}]: guest died or hung before the scenario started; retrying once",
             scenario.name,
             healer.kind()
         );
