@@ -106,12 +106,17 @@ impl StateDir {
             (Err(e), _) => return Err(open_err(e)),
         };
         let st = fstat(&fd).map_err(open_err)?;
-        trusted(
-            path,
-            st.st_uid,
-            st.st_mode,
-            rustix::process::geteuid().as_raw(),
-        )?;
+        let euid = rustix::process::geteuid().as_raw();
+        trusted(path, st.st_uid, st.st_mode, euid)?;
+        // One of ours that its owner cannot use (made under the unit's
+        // UMask=7777 by an earlier version, say): without CAP_DAC_OVERRIDE
+        // nothing could be created in it.
+        if let Some(mode) = create
+            && st.st_uid == euid
+            && st.st_mode & 0o700 != 0o700
+        {
+            fchmod(&fd, Mode::from_raw_mode(mode)).map_err(open_err)?;
+        }
         Ok(StateDir {
             fd,
             path: path.to_path_buf(),
@@ -301,6 +306,31 @@ mod tests {
         assert_eq!(
             std::fs::metadata(made.path()).unwrap().permissions().mode() & 0o7777,
             0o755
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_own_directory_its_owner_cannot_use_gets_its_mode() {
+        let dir = scratch("locked");
+        let locked = dir.join("run");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let state = StateDir::open(&locked, Some(0o755)).unwrap();
+        assert_eq!(
+            std::fs::metadata(state.path())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o755
+        );
+        // A narrower mode the owner can use is left alone.
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+        StateDir::open(&locked, Some(0o755)).unwrap();
+        assert_eq!(
+            std::fs::metadata(&locked).unwrap().permissions().mode() & 0o7777,
+            0o700
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
