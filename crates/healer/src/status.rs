@@ -570,26 +570,16 @@ mod tests {
     /// Only final outcomes count as failures.
     #[test]
     fn transient_and_refused_attempts_are_not_failures() {
-        assert_eq!(
-            RepairTally::of(Outcome::Transient, true),
-            RepairTally::Retried
-        );
-        assert_eq!(
-            RepairTally::of(Outcome::Transient, false),
-            RepairTally::Failed
-        );
-        assert_eq!(
-            RepairTally::of(Outcome::Refused, false),
-            RepairTally::Refused
-        );
-        assert_eq!(
-            RepairTally::of(Outcome::ShutDown, false),
-            RepairTally::Uncounted
-        );
-        assert_eq!(
-            RepairTally::of(Outcome::NotNeeded, false),
-            RepairTally::Succeeded
-        );
+        for (outcome, retried, tally) in [
+            (Outcome::Transient, true, RepairTally::Retried),
+            (Outcome::Transient, false, RepairTally::Failed),
+            (Outcome::Refused, false, RepairTally::Refused),
+            (Outcome::ShutDown, false, RepairTally::Uncounted),
+            (Outcome::NotNeeded, false, RepairTally::Succeeded),
+            (Outcome::XrefFailed, false, RepairTally::Failed),
+        ] {
+            assert_eq!(RepairTally::of(outcome, retried), tally, "{outcome:?}");
+        }
         let mut book = StatusBook::default();
         book.on_repair(Object::Fs, 1, RepairTally::Retried);
         book.on_repair(Object::Fs, 1, RepairTally::Refused);
