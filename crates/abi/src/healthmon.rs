@@ -81,32 +81,24 @@ pub fn fd_on_monitored_fs(monitor: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> Result
     .map(drop)
 }
 
-/// What `/proc/self/fdinfo/N` says about a monitor fd.
+/// What `/proc/self/fdinfo/N` says about a monitor fd that the healer uses
+/// (the kernel's `xfs_healthmon_show_fdinfo` also prints `state:` and
+/// `events:`, which nothing here needs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonitorFdinfo {
-    pub alive: bool,
-    pub events: u64,
+    /// Events the kernel dropped so far (its running total).
     pub lost: u64,
 }
 
-/// Parses the monitor's fdinfo lines (`state:`, `events:`, `lost:`).
+/// Parses the monitor's fdinfo `lost:` line.
 pub fn parse_monitor_fdinfo(text: &str) -> Option<MonitorFdinfo> {
-    let mut info = MonitorFdinfo::default();
-    let mut lost = None;
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match key.trim() {
-            "state" => info.alive = value == "alive",
-            "events" => info.events = value.parse().ok()?,
-            "lost" => lost = Some(value.parse().ok()?),
-            _ => {}
-        }
-    }
-    info.lost = lost?;
-    Some(info)
+    let value = text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "lost").then_some(value)
+    })?;
+    Some(MonitorFdinfo {
+        lost: value.trim().parse().ok()?,
+    })
 }
 
 pub fn read_monitor_fdinfo(monitor: BorrowedFd<'_>) -> std::io::Result<MonitorFdinfo> {
@@ -124,11 +116,7 @@ mod tests {
         let text = "pos:\t0\nflags:\t02000000\nmnt_id:\t16\nino:\t1057\nstate:\talive\ndev:\t253:0\nformat:\tv0\nevents:\t700\nlost:\t115\n";
         assert_eq!(
             parse_monitor_fdinfo(text),
-            Some(MonitorFdinfo {
-                alive: true,
-                events: 700,
-                lost: 115
-            })
+            Some(MonitorFdinfo { lost: 115 })
         );
         assert_eq!(parse_monitor_fdinfo("pos: 0\n"), None);
         assert_eq!(parse_monitor_fdinfo("lost: x\n"), None);

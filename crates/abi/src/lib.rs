@@ -16,20 +16,15 @@
 
 #![allow(unsafe_code)]
 
-pub mod bulkstat;
 pub mod fsmap;
-pub mod fsuuid;
 pub mod geometry;
-pub mod group_geometry;
 pub mod handle;
-pub mod health;
 pub mod healthmon;
 pub mod ioc;
 pub mod mount;
 pub mod parents;
 pub mod process;
 pub mod scrub;
-pub mod scrubv;
 pub mod signals;
 pub mod verify_media;
 
