@@ -11,6 +11,7 @@ mod cache;
 mod deps;
 mod fetch;
 mod fuzz;
+mod getopt;
 mod initramfs;
 mod install;
 mod suite;
@@ -30,6 +31,9 @@ commands:
   fuzz [--seconds N] [TARGET...]
                             run the libFuzzer targets in fuzz/ (default 15 s each)
   corpus                    capture real kernel events in the VM into fuzz/corpus/decode_event
+  getopt-transcripts [--check]
+                            rerun glibc's getopt_long on crates/getopt's cases and rewrite
+                            (or, with --check, compare) their transcripts
   install [--destdir DIR] [--prefix PREFIX]
                             install binaries, systemd units, man pages, completion
   package-check             install into target/install-check and lint it
@@ -76,6 +80,7 @@ fn run(args: &[String]) -> Result<bool> {
         }
         "fuzz" => fuzz::fuzz(rest),
         "corpus" => fuzz::corpus(),
+        "getopt-transcripts" => getopt::transcripts(rest),
         "bench" => bench::bench(rest),
         "install" => install::install_command(rest),
         "package-check" => {

@@ -612,6 +612,7 @@ pub fn test_everything(args: &[String]) -> Result<bool> {
     ok &= crate::fuzz::run(crate::fuzz::DEFAULT_SECONDS, &[])?;
     let cache = Cache::locate()?;
     let root = fetch::fetch(&cache)?;
+    ok &= crate::getopt::check(&root)?;
     ok &= cargo(
         &[
             "test",

@@ -303,13 +303,15 @@ fn diagnostic(argv0: &[u8], parts: &[&[u8]]) -> OsString {
 
 #[cfg(test)]
 mod tests {
-    //! Expected transcripts were produced by a C probe that calls glibc's
+    //! Expected transcripts are in `testdata/glibc-transcripts.txt`:
+    //! printed by `testdata/glibc_probe.c`, which calls glibc's
     //! `getopt_long` in a loop with the table below, run against the glibc
     //! of Debian sid (the one the xfsprogs 7.2.0 reference binaries use),
-    //! with stderr merged into stdout. Transcript lines: the diagnostic
-    //! glibc printed followed by `E` for each `'?'`, `L<id>` or
-    //! `L<id>=<value>` for a long option, `S<byte>` for a short option, then
-    //! `P<arg>` for each of `argv[optind..]`.
+    //! with stderr merged into stdout; `cargo xtask getopt-transcripts`
+    //! regenerates them. Transcript lines: the diagnostic glibc printed
+    //! followed by `E` for each `'?'`, `L<id>` or `L<id>=<value>` for a long
+    //! option, `S<byte>` for a short option, then `P<arg>` for each of
+    //! `argv[optind..]`.
 
     use super::*;
 
@@ -384,169 +386,66 @@ mod tests {
         out
     }
 
-    struct Case {
-        what: &'static str,
-        posixly_correct: bool,
-        shortopts: &'static str,
-        argv: &'static [&'static [u8]],
-        expected: &'static [u8],
-    }
-
-    const fn case(
-        what: &'static str,
-        argv: &'static [&'static [u8]],
-        expected: &'static [u8],
-    ) -> Case {
-        Case {
-            what,
-            posixly_correct: false,
-            shortopts: "V",
-            argv,
-            expected,
+    /// Undoes glibc-transcripts.txt's `\xNN` and `\\` escapes.
+    fn unescape(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut bytes = text.bytes();
+        while let Some(b) = bytes.next() {
+            if b != b'\\' {
+                out.push(b);
+                continue;
+            }
+            match bytes.next() {
+                Some(b'\\') => out.push(b'\\'),
+                Some(b'x') => {
+                    let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                    let byte = std::str::from_utf8(&hex)
+                        .ok()
+                        .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                    out.push(byte.unwrap_or_else(|| panic!("bad \\x escape in {text:?}")));
+                }
+                other => panic!("bad escape {other:?} in {text:?}"),
+            }
         }
+        out
     }
 
-    const fn posix(
-        what: &'static str,
-        argv: &'static [&'static [u8]],
-        expected: &'static [u8],
-    ) -> Case {
-        Case {
-            what,
-            posixly_correct: true,
-            shortopts: "V",
-            argv,
-            expected,
-        }
-    }
-
-    const CASES: &[Case] = &[
-        case(
-            "exact match beats prefix; a shared prefix is ambiguous",
-            &[b"--rep", b"--repa", b"--re"],
-            b"L0\nL1\nprog: option '--re' is ambiguous; possibilities: '--rep' '--repair'\nE\n",
-        ),
-        case(
-            "aliases are not ambiguous, but a different has_arg is",
-            &[b"--ali", b"--al"],
-            b"L7\nprog: option '--al' is ambiguous; possibilities: '--alias' '--alpha'\nE\n",
-        ),
-        case(
-            "ambiguous quotes the =value too",
-            &[b"--al=x"],
-            b"prog: option '--al=x' is ambiguous; possibilities: '--alias' '--alpha'\nE\n",
-        ),
-        case(
-            "required argument: next arg whatever it is, or after '='",
-            &[
-                b"--mo",
-                b"x",
-                b"--mo=y",
-                b"--mountns=",
-                b"--mountns",
-                b"--rep",
-                b"--mountns",
-                b"--",
-                b"--mountns",
-            ],
-            b"L2=x\nL2=y\nL2=\nL2=--rep\nL2=--\nprog: option '--mountns' requires an argument\nE\n",
-        ),
-        case(
-            "no-argument errors name the full option; unrecognized quotes all",
-            &[b"--rep=1", b"--repa=1", b"--nope=1"],
-            b"prog: option '--rep' doesn't allow an argument\nE\n\
-              prog: option '--repair' doesn't allow an argument\nE\n\
-              prog: unrecognized option '--nope=1'\nE\n",
-        ),
-        case(
-            "empty name matches every entry; only aliases of the first are left out",
-            &[b"--=x"],
-            b"prog: option '--=x' is ambiguous; possibilities: \
-              '--rep' '--repair' '--mountns' '--alias' '--aliaz' '--alpha'\nE\n",
-        ),
-        case(
-            "clusters, and parsing goes on after an error inside one",
-            &[b"-VV", b"-xVy"],
-            b"SV\nSV\nprog: invalid option -- 'x'\nE\nSV\nprog: invalid option -- 'y'\nE\n",
-        ),
-        Case {
-            what: "':' and ';' are never options",
-            posixly_correct: false,
-            shortopts: "V;",
-            argv: &[b"-;V:"],
-            expected: b"prog: invalid option -- ';'\nE\nSV\nprog: invalid option -- ':'\nE\n",
-        },
-        case(
-            "permutation: options after non-options",
-            &[b"a", b"--rep", b"b", b"-V"],
-            b"L0\nSV\nPa\nPb\n",
-        ),
-        case(
-            "'--' ends options",
-            &[b"a", b"--", b"--rep", b"b"],
-            b"Pa\nP--rep\nPb\n",
-        ),
-        case("a trailing '--' is dropped", &[b"a", b"--"], b"Pa\n"),
-        case("a lone '--'", &[b"--"], b""),
-        case(
-            "'---name' is a long option named '-name'",
-            &[b"---rep"],
-            b"prog: unrecognized option '---rep'\nE\n",
-        ),
-        case(
-            "a required argument is the next argument even when permuting",
-            &[b"a", b"--mountns", b"b", b"c"],
-            b"L2=b\nPa\nPc\n",
-        ),
-        case("a lone '-' is a non-option", &[b"-", b"-V"], b"SV\nP-\n"),
-        case(
-            "errors do not stop parsing",
-            &[b"--nope", b"-x", b"--rep"],
-            b"prog: unrecognized option '--nope'\nE\nprog: invalid option -- 'x'\nE\nL0\n",
-        ),
-        case(
-            "bytes, not UTF-8",
-            &[b"--\xff", b"-\xff", b"--mountns=\xfe"],
-            b"prog: unrecognized option '--\xff'\nE\nprog: invalid option -- '\xff'\nE\nL2=\xfe\n",
-        ),
-        posix(
-            "POSIXLY_CORRECT stops at the first non-option",
-            &[b"a", b"--rep"],
-            b"Pa\nP--rep\n",
-        ),
-        posix(
-            "POSIXLY_CORRECT still honours a leading '--'",
-            &[b"--rep", b"--", b"a"],
-            b"L0\nPa\n",
-        ),
-        posix(
-            "POSIXLY_CORRECT keeps a later '--'",
-            &[b"a", b"--", b"b"],
-            b"Pa\nP--\nPb\n",
-        ),
-        posix(
-            "POSIXLY_CORRECT: a lone '-' stops parsing",
-            &[b"-", b"-V"],
-            b"P-\nP-V\n",
-        ),
-    ];
+    const TRANSCRIPTS: &str = include_str!("../testdata/glibc-transcripts.txt");
 
     #[test]
     fn matches_glibc_transcripts() {
-        for case in CASES {
-            let parsed = parse(
-                &args(case.argv),
-                case.shortopts,
-                TABLE,
-                case.posixly_correct,
-            );
+        let mut cases = 0;
+        for block in TRANSCRIPTS
+            .split("\n\n")
+            .filter(|b| b.starts_with("case: "))
+        {
+            let field = |key: &'static str| block.lines().filter_map(move |l| l.strip_prefix(key));
+            let what = field("case: ").next().expect("case: line");
+            let posixly_correct = match field("posixly-correct: ").next() {
+                Some("yes") => true,
+                Some("no") => false,
+                other => panic!("{what}: posixly-correct {other:?}"),
+            };
+            let shortopts = String::from_utf8(unescape(
+                field("shortopts: ").next().expect("shortopts: line"),
+            ))
+            .expect("ASCII short options");
+            let argv: Vec<Vec<u8>> = field("arg:")
+                .map(|a| unescape(a.strip_prefix(' ').unwrap_or(a)))
+                .collect();
+            let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            let expected: Vec<u8> = field("> ")
+                .flat_map(|line| unescape(line).into_iter().chain([b'\n']))
+                .collect();
+            let parsed = parse(&args(&argv), &shortopts, TABLE, posixly_correct);
             assert_eq!(
                 transcript(&parsed).escape_ascii().to_string(),
-                case.expected.escape_ascii().to_string(),
-                "{}",
-                case.what
+                expected.escape_ascii().to_string(),
+                "{what}"
             );
+            cases += 1;
         }
+        assert!(cases >= 21, "{cases} cases in glibc-transcripts.txt");
     }
 
     #[test]
