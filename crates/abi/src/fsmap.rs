@@ -9,14 +9,14 @@
 //!
 //! Owner names follow `xfs_io -c fsmap` (xfsprogs `io/fsmap.c`).
 
-use crate::ioc::iowr;
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::borrow::Cow;
 use std::mem::{offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
 /// `_IOWR('X', 59, struct fsmap_head)`.
-pub const FS_IOC_GETFSMAP: u64 = 0xc0c0_583b;
+pub const FS_IOC_GETFSMAP: Opcode = ioc::read_write::<FsmapHead>(b'X', 59);
 
 /// `FMH_OF_DEV_T`: `fmr_device` values are encoded `dev_t`s (else the
 /// `XFS_DEV_*` cookies of an internal-RT filesystem).
@@ -124,7 +124,6 @@ const _: () = assert!(offset_of!(FsmapHead, fmh_entries) == 12);
 const _: () = assert!(offset_of!(FsmapHead, fmh_reserved) == 16);
 const _: () = assert!(offset_of!(FsmapHead, fmh_keys) == 64);
 const _: () = assert!(offset_of!(FsmapBuffer<1>, recs) == 192);
-const _: () = assert!(FS_IOC_GETFSMAP == iowr(b'X', 59, size_of::<FsmapHead>()));
 
 /// Records one [`getfsmap`] call asks for: 128 KiB, like `xfs_io`.
 pub const FSMAP_BATCH: usize = 131_072 / size_of::<Fsmap>();

@@ -1,12 +1,19 @@
 //! `XFS_IOC_FSGEOMETRY`: feature flags and health summary of a filesystem.
 
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
-pub const XFS_IOC_FSGEOMETRY: u64 = 0x8100_587e;
-pub const XFS_IOC_FSGEOMETRY_V4: u64 = 0x8070_587c;
-pub const XFS_IOC_FSGEOMETRY_V1: u64 = 0x8070_5864;
+/// `_IOR('X', 126, struct xfs_fsop_geom)`.
+pub const XFS_IOC_FSGEOMETRY: Opcode = ioc::read::<FsGeometry>(b'X', 126);
+/// `_IOR('X', 124, struct xfs_fsop_geom_v4)`: our struct up to `logsunit`.
+pub const XFS_IOC_FSGEOMETRY_V4: Opcode =
+    ioc::read_prefix_of_u64_struct(b'X', 124, offset_of!(FsGeometry, sick));
+/// `_IOR('X', 100, struct xfs_fsop_geom_v1)`: our struct up to
+/// `dirblocksize`.
+pub const XFS_IOC_FSGEOMETRY_V1: Opcode =
+    ioc::read_prefix_of_u64_struct(b'X', 100, offset_of!(FsGeometry, logsunit));
 
 pub const FLAGS_V5SB: u32 = 1 << 15;
 pub const FLAGS_FINOBT: u32 = 1 << 17;

@@ -1,11 +1,13 @@
 //! XFS file handles: how the healer names an inode without a path, and
 //! recognises its filesystem again after reopening the mount point.
 
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-pub const XFS_IOC_FD_TO_HANDLE: u64 = 0xc038_586a;
+/// `_IOWR('X', 106, struct xfs_fsop_handlereq)`.
+pub const XFS_IOC_FD_TO_HANDLE: Opcode = ioc::read_write::<FsopHandlereq>(b'X', 106);
 
 /// `struct xfs_handle` (24 bytes): fsid, then the file id.
 #[repr(C)]

@@ -3,12 +3,16 @@
 //! `xfs-events` crate from bytes), and answers
 //! `XFS_IOC_HEALTH_FD_ON_MONITORED_FS` about other fds.
 
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-pub const XFS_IOC_HEALTH_MONITOR: u64 = 0x4020_5844;
-pub const XFS_IOC_HEALTH_FD_ON_MONITORED_FS: u64 = 0x4008_5845;
+/// `_IOW('X', 68, struct xfs_health_monitor)`.
+pub const XFS_IOC_HEALTH_MONITOR: Opcode = ioc::write::<HealthMonitor>(b'X', 68);
+/// `_IOW('X', 69, struct xfs_health_file_on_monitored_fs)`.
+pub const XFS_IOC_HEALTH_FD_ON_MONITORED_FS: Opcode =
+    ioc::write::<HealthFileOnMonitoredFs>(b'X', 69);
 pub const HEALTH_MONITOR_VERBOSE: u64 = 1 << 0;
 pub const HEALTH_MONITOR_FMT_V0: u8 = 0;
 

@@ -52,10 +52,17 @@ pub fn strerror(errno: Errno) -> String {
 ///
 /// `arg` must point to memory valid for whatever `request` makes the kernel
 /// read or write, for the duration of the call.
-pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, request: u64, arg: *mut T) -> Result<i32, Errno> {
+pub(crate) unsafe fn ioctl<T>(
+    fd: BorrowedFd<'_>,
+    request: ioc::Opcode,
+    arg: *mut T,
+) -> Result<i32, Errno> {
     // SAFETY: the caller guarantees `arg` is valid for `request`; the fd is
     // borrowed, hence open.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::c_ulong, arg) };
+    // `Opcode` is the kernel's unsigned int, or unsigned long where rustix
+    // goes through libc; glibc's `ioctl` takes an unsigned long (musl an
+    // int): the conversion keeps the 32 bits of every request number.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl, arg) };
     if rc < 0 {
         Err(Errno::from_raw_os_error(
             std::io::Error::last_os_error()

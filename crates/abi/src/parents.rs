@@ -2,11 +2,13 @@
 //! entries that point at an inode; walking them up gives its paths.
 
 use crate::handle::XfsHandle;
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
-pub const XFS_IOC_GETPARENTS_BY_HANDLE: u64 = 0xc040_583f;
+/// `_IOWR('X', 63, struct xfs_getparents_by_handle)`.
+pub const XFS_IOC_GETPARENTS_BY_HANDLE: Opcode = ioc::read_write::<GetParentsByHandle>(b'X', 63);
 pub const GP_OFLAGS_ROOT: u16 = 1;
 pub const GP_OFLAGS_DONE: u16 = 2;
 

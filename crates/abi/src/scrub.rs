@@ -1,10 +1,12 @@
 //! `XFS_IOC_SCRUB_METADATA`: check or repair one metadata object.
 
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
-pub const XFS_IOC_SCRUB_METADATA: u64 = 0xc040_583c;
+/// `_IOWR('X', 60, struct xfs_scrub_metadata)`.
+pub const XFS_IOC_SCRUB_METADATA: Opcode = ioc::read_write::<ScrubMetadata>(b'X', 60);
 
 pub const SCRUB_TYPE_PROBE: u32 = 0;
 /// Number of scrub types the 7.2 kernel knows.

@@ -7,13 +7,13 @@
 //! `me_start_daddr` at the first sector it could not verify and returning 0;
 //! the positive errno of that I/O is in `me_ioerror`.
 
-use crate::ioc::iowr;
+use crate::ioc::{self, Opcode};
 use crate::{Errno, ioctl};
 use std::mem::{offset_of, size_of};
 use std::os::fd::BorrowedFd;
 
 /// `_IOWR('X', 70, struct xfs_verify_media)`.
-pub const XFS_IOC_VERIFY_MEDIA: u64 = 0xc028_5846;
+pub const XFS_IOC_VERIFY_MEDIA: Opcode = ioc::read_write::<VerifyMedia>(b'X', 70);
 /// `XFS_VERIFY_MEDIA_REPORT`: turn failures into health events.
 pub const VERIFY_MEDIA_REPORT: u32 = 1 << 0;
 /// `XFS_DEV_DATA`: the data device (also an fsmap device cookie).
@@ -53,7 +53,6 @@ const _: () = assert!(offset_of!(VerifyMedia, me_ioerror) == 24);
 const _: () = assert!(offset_of!(VerifyMedia, me_max_io_size) == 28);
 const _: () = assert!(offset_of!(VerifyMedia, me_rest_us) == 32);
 const _: () = assert!(offset_of!(VerifyMedia, me_pad) == 36);
-const _: () = assert!(XFS_IOC_VERIFY_MEDIA == iowr(b'X', 70, size_of::<VerifyMedia>()));
 
 impl VerifyMedia {
     /// A request for sectors `start..end` of device `dev`, reporting

@@ -14,6 +14,15 @@ use xfs_abi::parents::{GetParents, GetParentsByHandle};
 use xfs_abi::scrub::ScrubMetadata;
 use xfs_abi::verify_media::VerifyMedia;
 
+/// A request number as the C program prints it.
+// `Opcode` is a c_uint with rustix's raw backend and a c_ulong where it
+// goes through libc (s390x, powerpc64), so on some targets this is u64 to
+// u64.
+#[allow(clippy::useless_conversion)]
+fn wide(request: xfs_abi::ioc::Opcode) -> u64 {
+    u64::from(request)
+}
+
 /// (C expression, our value)
 fn expectations() -> Vec<(&'static str, u64)> {
     macro_rules! size {
@@ -130,32 +139,35 @@ fn expectations() -> Vec<(&'static str, u64)> {
         ("sizeof(struct xfs_getparents_rec)", 32),
         (
             "XFS_IOC_HEALTH_MONITOR",
-            xfs_abi::healthmon::XFS_IOC_HEALTH_MONITOR,
+            wide(xfs_abi::healthmon::XFS_IOC_HEALTH_MONITOR),
         ),
         (
             "XFS_IOC_HEALTH_FD_ON_MONITORED_FS",
-            xfs_abi::healthmon::XFS_IOC_HEALTH_FD_ON_MONITORED_FS,
+            wide(xfs_abi::healthmon::XFS_IOC_HEALTH_FD_ON_MONITORED_FS),
         ),
         (
             "XFS_IOC_SCRUB_METADATA",
-            xfs_abi::scrub::XFS_IOC_SCRUB_METADATA,
+            wide(xfs_abi::scrub::XFS_IOC_SCRUB_METADATA),
         ),
-        ("XFS_IOC_FSGEOMETRY", xfs_abi::geometry::XFS_IOC_FSGEOMETRY),
+        (
+            "XFS_IOC_FSGEOMETRY",
+            wide(xfs_abi::geometry::XFS_IOC_FSGEOMETRY),
+        ),
         (
             "XFS_IOC_FSGEOMETRY_V4",
-            xfs_abi::geometry::XFS_IOC_FSGEOMETRY_V4,
+            wide(xfs_abi::geometry::XFS_IOC_FSGEOMETRY_V4),
         ),
         (
             "XFS_IOC_FSGEOMETRY_V1",
-            xfs_abi::geometry::XFS_IOC_FSGEOMETRY_V1,
+            wide(xfs_abi::geometry::XFS_IOC_FSGEOMETRY_V1),
         ),
         (
             "XFS_IOC_FD_TO_HANDLE",
-            xfs_abi::handle::XFS_IOC_FD_TO_HANDLE,
+            wide(xfs_abi::handle::XFS_IOC_FD_TO_HANDLE),
         ),
         (
             "XFS_IOC_GETPARENTS_BY_HANDLE",
-            xfs_abi::parents::XFS_IOC_GETPARENTS_BY_HANDLE,
+            wide(xfs_abi::parents::XFS_IOC_GETPARENTS_BY_HANDLE),
         ),
         (
             "XFS_FSOP_GEOM_FLAGS_RMAPBT",
@@ -203,7 +215,7 @@ fn expectations() -> Vec<(&'static str, u64)> {
             "offsetof(struct fsmap_head, fmh_recs)",
             size_of::<FsmapHead>() as u64,
         ),
-        ("FS_IOC_GETFSMAP", xfs_abi::fsmap::FS_IOC_GETFSMAP),
+        ("FS_IOC_GETFSMAP", wide(xfs_abi::fsmap::FS_IOC_GETFSMAP)),
         ("FMH_OF_DEV_T", u64::from(xfs_abi::fsmap::FMH_OF_DEV_T)),
         (
             "FMR_OF_PREALLOC",
@@ -273,7 +285,7 @@ fn expectations() -> Vec<(&'static str, u64)> {
         off!("struct xfs_verify_media", VerifyMedia, "me_pad", me_pad),
         (
             "XFS_IOC_VERIFY_MEDIA",
-            xfs_abi::verify_media::XFS_IOC_VERIFY_MEDIA,
+            wide(xfs_abi::verify_media::XFS_IOC_VERIFY_MEDIA),
         ),
         (
             "XFS_VERIFY_MEDIA_REPORT",
