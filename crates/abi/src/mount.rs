@@ -92,11 +92,15 @@ const _: () = assert!(offset_of!(Statmount, mnt_id) == 40);
 const _: () = assert!(offset_of!(Statmount, mnt_root) == 104);
 const _: () = assert!(offset_of!(Statmount, mnt_point) == 108);
 
-// The unified syscall numbers (every architecture but alpha and mips).
-#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
-const SYS_STATMOUNT: libc::c_long = 457;
-#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
-const SYS_LISTMOUNT: libc::c_long = 458;
+// statmount(2) and listmount(2) (Linux 6.8) are not in the libc crate yet.
+// Since Linux 5.1 every architecture numbers new system calls alike, from
+// its own base (mips' o32/n64/n32 tables, alpha's, x32's
+// `__X32_SYSCALL_BIT`): in the unified table
+// (include/uapi/asm-generic/unistd.h, and arch/*/kernel/syscalls/*.tbl)
+// open_tree is 428, statmount 457 and listmount 458. So each is open_tree's
+// number, which libc has for every architecture, plus the same distance.
+const SYS_STATMOUNT: libc::c_long = libc::SYS_open_tree + (457 - 428);
+const SYS_LISTMOUNT: libc::c_long = libc::SYS_open_tree + (458 - 428);
 
 /// A fanotify fd reporting mounts attached in the namespace `ns`.
 pub fn watch_mount_namespace(ns: BorrowedFd<'_>) -> Result<OwnedFd, WatchError> {
@@ -319,6 +323,29 @@ pub fn parse_fanotify(buf: &[u8]) -> Vec<MountEvent> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The numbers of the architectures' syscall tables.
+    #[test]
+    fn syscall_numbers_are_the_kernels() {
+        let expected = if cfg!(any(
+            all(target_arch = "x86_64", target_pointer_width = "64"),
+            target_arch = "aarch64",
+            target_arch = "s390x",
+            target_arch = "powerpc64",
+            target_arch = "riscv64",
+            target_arch = "arm",
+            target_arch = "x86"
+        )) {
+            Some((457, 458))
+        } else if cfg!(target_arch = "mips64") {
+            Some((5457, 5458))
+        } else {
+            None
+        };
+        if let Some(expected) = expected {
+            assert_eq!((SYS_STATMOUNT, SYS_LISTMOUNT), expected);
+        }
+    }
 
     fn attach_record(id: u64) -> Vec<u8> {
         let mut r = Vec::new();
