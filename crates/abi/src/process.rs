@@ -7,7 +7,8 @@ use crate::Errno;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::process::{
-    Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, kill_process_group, pidfd_open, waitid,
+    Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, kill_process_group, pidfd_open,
+    set_parent_process_death_signal, waitid,
 };
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -50,22 +51,17 @@ pub fn helper_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
 }
 
 /// Makes the child get SIGTERM when the process that spawned it exits.
+/// Strictly, when the *thread* that spawned it exits (prctl(2),
+/// `PR_SET_PDEATHSIG`): spawn from a thread that lives as long as the
+/// child may.
 pub fn terminate_with_parent(cmd: &mut Command) {
     // SAFETY: the closure runs in the forked child before exec and only
-    // calls prctl(2), which is async-signal-safe and touches no memory of
-    // ours; its arguments are plain integers.
+    // makes the prctl(2) system call (async-signal-safe) through rustix,
+    // which allocates nothing and touches no memory shared with the
+    // parent; an error becomes an io::Error from its errno alone.
     unsafe {
         cmd.pre_exec(|| {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+            set_parent_process_death_signal(Some(Signal::TERM))?;
             Ok(())
         });
     }
@@ -281,6 +277,23 @@ mod tests {
             t0.elapsed() < Duration::from_secs(20),
             "the child was waited for, not killed"
         );
+    }
+
+    #[test]
+    fn a_child_gets_sigterm_when_the_thread_that_spawned_it_ends() {
+        use std::os::unix::process::ExitStatusExt;
+        let mut child = std::thread::spawn(|| {
+            let mut cmd = Command::new("sleep");
+            cmd.arg("30");
+            terminate_with_parent(&mut cmd);
+            cmd.spawn().expect("sleep")
+        })
+        .join()
+        .expect("the spawning thread");
+        let t0 = Instant::now();
+        let status = child.wait().expect("wait");
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+        assert!(t0.elapsed() < Duration::from_secs(20));
     }
 
     fn in_own_group(script: &str) -> Command {
