@@ -1,7 +1,9 @@
-//! Host tools the harness needs, installed with apt-get when missing.
+//! Host tools the harness needs: Debian packages installed with apt-get
+//! when missing, and cargo-machete built once into the cache.
 
+use crate::cache::{Cache, repo_root};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (command that must exist, Debian package that provides it)
@@ -16,16 +18,23 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     // The packaging check: `man xfs_healer` and unit verification.
     ("man", "man-db"),
     ("systemd-analyze", "systemd"),
+    // xfs-systemd's unit-name escaping is compared with the real one; the
+    // test fails without it (unless XFS_HEALER_NO_SYSTEMD_ESCAPE=1).
+    ("systemd-escape", "systemd"),
 ];
 
 /// The static busybox that becomes the guest's userland.
 pub const BUSYBOX: &str = "/bin/busybox";
 
+/// Whether `cmd` is an executable file in one of `$PATH`'s directories.
 fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
-        .status()
-        .is_ok_and(|s| s.success())
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(cmd))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 fn busybox_is_static() -> bool {
@@ -42,6 +51,8 @@ pub fn ensure_host_tools() -> Result<()> {
         .filter(|(cmd, _)| !have(cmd))
         .map(|(_, pkg)| *pkg)
         .collect();
+    missing.sort_unstable();
+    missing.dedup();
     if !Path::new(BUSYBOX).exists() || !busybox_is_static() {
         missing.push("busybox-static");
     }
@@ -66,4 +77,57 @@ pub fn ensure_host_tools() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The unused-dependency checker, pinned: a newer one may read sources
+/// differently, so an upgrade is a change of this line.
+const MACHETE_VERSION: &str = "0.9.2";
+
+/// `CACHE/tools/bin/cargo-machete` at [`MACHETE_VERSION`], built with
+/// `cargo install --locked` the first time (a few minutes), offline after.
+fn cargo_machete() -> Result<PathBuf> {
+    let root = Cache::locate()?.path("tools");
+    let binary = root.join("bin/cargo-machete");
+    let installed = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == MACHETE_VERSION);
+    if installed {
+        return Ok(binary);
+    }
+    eprintln!(
+        "xtask: installing cargo-machete {MACHETE_VERSION} into {}",
+        root.display()
+    );
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "install",
+            "--quiet",
+            "--locked",
+            "--force",
+            "--version",
+            MACHETE_VERSION,
+        ])
+        .arg("--root")
+        .arg(&root)
+        .arg("cargo-machete")
+        .status()
+        .context("running cargo install")?;
+    if !status.success() {
+        bail!("could not install cargo-machete {MACHETE_VERSION}; the test command needs it");
+    }
+    Ok(binary)
+}
+
+/// Every crate of the repository (workspace and fuzz/) uses each
+/// dependency its Cargo.toml names: cargo-machete finds a crate's name
+/// nowhere in its sources.
+pub fn unused_dependencies_check() -> Result<bool> {
+    let machete = cargo_machete()?;
+    println!("==> cargo-machete");
+    Ok(Command::new(machete)
+        .current_dir(repo_root())
+        .status()
+        .context("running cargo-machete")?
+        .success())
 }

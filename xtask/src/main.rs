@@ -24,7 +24,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  test                      unit tests, clippy, fuzzing, ABI layout check and the whole VM suite
+  test                      formatting, clippy, unused dependencies, unit tests, fuzzing, glibc
+                            getopt transcripts, ABI layout check, packaging and the whole VM suite
   bench [--reps N] [--only SUBSTRING[,...]] [--jobs N]
                             the vm/bench workloads, ours vs reference; writes BENCHMARKS.md
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
@@ -37,6 +38,7 @@ commands:
   install [--destdir DIR] [--prefix PREFIX]
                             install binaries, systemd units, man pages, completion
   package-check             install into target/install-check and lint it
+  unused-deps               cargo-machete over every crate (installed into the cache once)
   fetch                     download the pinned Debian sid packages into the cache
   initramfs                 build the base initramfs from the cache
   vm run SCENARIO... [--healer ours|reference|PATH] [--keep]
@@ -81,6 +83,7 @@ fn run(args: &[String]) -> Result<bool> {
         "fuzz" => fuzz::fuzz(rest),
         "corpus" => fuzz::corpus(),
         "getopt-transcripts" => getopt::transcripts(rest),
+        "unused-deps" => deps::unused_dependencies_check(),
         "bench" => bench::bench(rest),
         "install" => install::install_command(rest),
         "package-check" => {

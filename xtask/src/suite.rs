@@ -608,6 +608,7 @@ pub fn test_everything(args: &[String]) -> Result<bool> {
         ],
         &[],
     )?;
+    ok &= deps::unused_dependencies_check()?;
     ok &= cargo(&["test", "--workspace", "--quiet"], &[])?;
     ok &= crate::fuzz::run(crate::fuzz::DEFAULT_SECONDS, &[])?;
     let cache = Cache::locate()?;
