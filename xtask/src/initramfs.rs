@@ -9,8 +9,11 @@ use crate::fetch::kernel_release;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Modules the scenarios need; their dependencies are added from modinfo.
 /// ext4 and virtio_pci are built into the cloud kernel.
@@ -136,12 +139,48 @@ fn stage_modules(root: &Path, release: &str, stage: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `./`-relative names of everything below DIR (symlinks not followed),
+/// as `find . -print` lists them.
+fn tree_names(dir: &Path, prefix: &[u8], names: &mut Vec<Vec<u8>>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let mut name = prefix.to_vec();
+        name.push(b'/');
+        name.extend_from_slice(entry.file_name().as_bytes());
+        if entry.file_type()?.is_dir() {
+            tree_names(&entry.path(), &name, names)?;
+        }
+        names.push(name);
+    }
+    Ok(())
+}
+
+/// Archives STAGE as a newc cpio at OUT: `cpio -o` in STAGE is fed every
+/// name, sorted bytewise (so the same tree gives the same archive),
+/// NUL-separated, through a pipe; no shell sees the paths.
 fn cpio(stage: &Path, out: &Path) -> Result<()> {
-    run(Command::new("sh").arg("-c").arg(format!(
-        "cd '{}' && find . -print | LC_ALL=C sort | cpio -o -H newc --quiet > '{}'",
-        stage.display(),
-        out.display()
-    )))
+    let mut names = vec![b".".to_vec()];
+    tree_names(stage, b".", &mut names)?;
+    names.sort();
+    let mut child = Command::new("cpio")
+        .args(["-o", "-0", "-H", "newc", "--quiet"])
+        .current_dir(stage)
+        .stdin(Stdio::piped())
+        .stdout(fs::File::create(out).with_context(|| format!("creating {}", out.display()))?)
+        .spawn()
+        .context("running cpio")?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let fed = names.iter().try_for_each(|name| {
+        stdin.write_all(name)?;
+        stdin.write_all(b"\0")
+    });
+    drop(stdin);
+    let status = child.wait()?;
+    fed.context("feeding cpio its names")?;
+    if !status.success() {
+        bail!("cpio -o in {} failed: {status}", stage.display());
+    }
+    Ok(())
 }
 
 /// Builds (or reuses) the base initramfs; returns the kernel and base image.
@@ -187,7 +226,7 @@ pub fn build_base(cache: &Cache, root: &Path) -> Result<Images> {
     fs::copy(BUSYBOX, stage.join("bin/busybox"))?;
     stage_modules(root, &release, &stage)?;
     fs::write(stage.join("init"), &init)?;
-    run(Command::new("chmod").arg("755").arg(stage.join("init")))?;
+    fs::set_permissions(stage.join("init"), fs::Permissions::from_mode(0o755))?;
     fs::write(stage.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
     fs::write(stage.join("etc/group"), "root:x:0:\n")?;
     fs::write(stage.join("etc/mtab"), "")?;
@@ -215,7 +254,7 @@ pub fn build_initrd(
     for (name, bytes, mode) in payload {
         let path = stage.join("payload").join(name);
         fs::write(&path, bytes)?;
-        run(Command::new("chmod").arg(format!("{mode:o}")).arg(&path))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(*mode))?;
     }
     let payload_cpio = workdir.join("payload.cpio");
     cpio(&stage, &payload_cpio)?;
@@ -225,4 +264,34 @@ pub fn build_initrd(
     fs::write(&initrd, bytes)?;
     let _ = fs::remove_dir_all(&stage);
     Ok(initrd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paths no shell quoting survives: the stage and the archive live
+    /// under a directory named with a quote, a space and a `$`.
+    #[test]
+    fn cpio_takes_any_path_and_sorts_the_names() {
+        let top = std::env::temp_dir().join(format!("xtask cpio 'q' $HOME {}", std::process::id()));
+        let stage = top.join("stage");
+        fs::create_dir_all(stage.join("b dir/sub")).unwrap();
+        fs::write(stage.join("b dir/sub/it's"), b"x").unwrap();
+        fs::write(stage.join("a-file"), b"y").unwrap();
+        std::os::unix::fs::symlink("b dir", stage.join("link")).unwrap();
+        let out = top.join("out's.cpio");
+        cpio(&stage, &out).unwrap();
+        let listed = Command::new("cpio")
+            .args(["-it", "--quiet"])
+            .stdin(fs::File::open(&out).unwrap())
+            .output()
+            .unwrap();
+        assert!(listed.status.success());
+        assert_eq!(
+            String::from_utf8(listed.stdout).unwrap(),
+            ".\na-file\nb dir\nb dir/sub\nb dir/sub/it's\nlink\n"
+        );
+        fs::remove_dir_all(&top).unwrap();
+    }
 }
