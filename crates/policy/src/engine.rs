@@ -32,8 +32,8 @@
 //!   owners nobody can name asks for a full scan;
 //! - after shutdown nothing new is queued or started.
 
-use crate::fasthash::{FastMap, FastSet};
 use crate::plan::{Object, Target, targets, unmapped};
+use rustc_hash::{FxHashMap as FastMap, FxHashSet as FastSet};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Tunables; [`Config::default`] are the daemon's defaults.

@@ -1,5 +1,5 @@
 //! Deciding what to do about health reports, as pure code: which scrub
-//! types repair which object in which order ([`plan`]), which repairs are
+//! types repair which object in which order (`plan.rs`), which repairs are
 //! already covered, when to escalate to a full `xfs_scrub` run, what to do
 //! at shutdown ([`Engine`]), and which identical log lines to hold back
 //! ([`LineLimiter`]). Time comes in as milliseconds from the caller; nothing
@@ -8,12 +8,11 @@
 #![forbid(unsafe_code)]
 
 mod engine;
-mod fasthash;
 pub mod media;
 pub mod patrol;
 mod plan;
 mod ratelimit;
 
 pub use engine::{Action, Config, Engine, FullScanReason, Input, Outcome};
-pub use plan::{Object, Plan, ScrubType, Target, plan};
+pub use plan::{Object, ScrubType, Target};
 pub use ratelimit::{Admit, LineLimiter};
