@@ -28,16 +28,6 @@ pub struct Target {
     pub rebuild: bool,
 }
 
-/// What a report's mask asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Plan {
-    /// Targeted repairs, in repair order.
-    pub targets: Vec<Target>,
-    /// Bits no targeted repair covers (METADIR, METAPATH, AG INODES, unknown):
-    /// the reference runs a full scan for them.
-    pub unmapped: u32,
-}
-
 /// (sick bit, scrub type) in repair order, per domain.
 const FS_TABLE: &[(u32, u32)] = &[
     (0x001, 24), // COUNTERS -> FSCOUNTERS
@@ -89,15 +79,8 @@ fn table(object: Object) -> &'static [(u32, u32)] {
     }
 }
 
-/// The repairs a sick report of `mask` on `object` calls for.
-pub fn plan(object: Object, mask: u32) -> Plan {
-    Plan {
-        targets: targets(object, mask).collect(),
-        unmapped: unmapped(object, mask),
-    }
-}
-
-/// The targeted repairs of [`plan`], without allocating (the hot path).
+/// The targeted repairs a sick report of `mask` on `object` calls for, in
+/// repair order, without allocating (the hot path).
 pub fn targets(object: Object, mask: u32) -> impl Iterator<Item = Target> {
     table(object)
         .iter()
@@ -110,7 +93,8 @@ pub fn targets(object: Object, mask: u32) -> impl Iterator<Item = Target> {
         })
 }
 
-/// The bits of [`plan`] no targeted repair covers.
+/// The bits of `mask` no targeted repair covers (METADIR, METAPATH, AG
+/// INODES, unknown): the reference runs a full scan for them.
 pub fn unmapped(object: Object, mask: u32) -> u32 {
     table(object)
         .iter()
@@ -121,50 +105,50 @@ pub fn unmapped(object: Object, mask: u32) -> u32 {
 mod tests {
     use super::*;
 
-    fn scrubs(p: &Plan) -> Vec<u32> {
-        p.targets.iter().map(|t| t.scrub.0).collect()
+    fn scrubs(object: Object, mask: u32) -> Vec<u32> {
+        targets(object, mask).map(|t| t.scrub.0).collect()
     }
 
     #[test]
     fn ag_headers_before_btrees() {
-        let p = plan(Object::Ag(3), 0x3ff);
-        assert_eq!(scrubs(&p), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-        assert_eq!(p.unmapped, 0);
-        assert!(p.targets.iter().all(|t| t.object == Object::Ag(3)));
+        assert_eq!(
+            scrubs(Object::Ag(3), 0x3ff),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        );
+        assert_eq!(unmapped(Object::Ag(3), 0x3ff), 0);
+        assert!(targets(Object::Ag(3), 0x3ff).all(|t| t.object == Object::Ag(3)));
     }
 
     #[test]
     fn inode_core_before_forks_before_contents() {
-        let p = plan(
-            Object::Inode {
-                ino: 128,
-                generation: 7,
-            },
-            0x1ff,
+        let inode = Object::Inode {
+            ino: 128,
+            generation: 7,
+        };
+        assert_eq!(
+            scrubs(inode, 0x1ff),
+            vec![11, 12, 13, 14, 15, 16, 17, 18, 28]
         );
-        assert_eq!(scrubs(&p), vec![11, 12, 13, 14, 15, 16, 17, 18, 28]);
     }
 
     #[test]
     fn unmapped_bits_are_kept() {
         assert_eq!(
-            plan(Object::Ag(0), 0x400 | 0x2),
-            Plan {
-                targets: vec![Target {
-                    object: Object::Ag(0),
-                    scrub: ScrubType(2),
-                    bit: 0x2,
-                    rebuild: false
-                }],
-                unmapped: 0x400,
-            }
+            targets(Object::Ag(0), 0x400 | 0x2).collect::<Vec<_>>(),
+            vec![Target {
+                object: Object::Ag(0),
+                scrub: ScrubType(2),
+                bit: 0x2,
+                rebuild: false
+            }]
         );
+        assert_eq!(unmapped(Object::Ag(0), 0x400 | 0x2), 0x400);
         assert_eq!(
-            plan(Object::Fs, 0x100 | 0x200 | 0x8000_0000).unmapped,
+            unmapped(Object::Fs, 0x100 | 0x200 | 0x8000_0000),
             0x8000_0300
         );
-        assert_eq!(plan(Object::RtGroup(1), 0x20).unmapped, 0x20);
-        assert_eq!(plan(Object::Fs, 0).targets, vec![]);
+        assert_eq!(unmapped(Object::RtGroup(1), 0x20), 0x20);
+        assert_eq!(targets(Object::Fs, 0).count(), 0);
     }
 
     #[test]
@@ -179,8 +163,9 @@ mod tests {
             },
         ] {
             for bit in 0..32 {
-                let p = plan(object, 1 << bit);
-                assert_eq!(p.targets.len() + usize::from(p.unmapped != 0), 1);
+                let mask = 1 << bit;
+                let mapped = targets(object, mask).count();
+                assert_eq!(mapped + usize::from(unmapped(object, mask) != 0), 1);
             }
         }
     }
