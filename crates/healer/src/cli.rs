@@ -30,9 +30,13 @@ const SHORT_OPTIONS: &str = "V";
 /// ambiguity rule of glibc sees distinct options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opt {
-    /// Accepted and ignored: the reference sets a flag that nothing reads.
+    /// The reference sets `ctx.debug`, which nothing reads; ours prints
+    /// repair latencies at exit ([`Options::debug`]).
     Debug,
     Everything,
+    /// Accepted for compatibility and ignored. The reference starts one
+    /// event thread per CPU with it (`healer_nproc` in xfsprogs'
+    /// `xfs_healer.c`); ours has one repair worker either way.
     Foreground,
     Help,
     NoAutofsck,
@@ -74,9 +78,6 @@ pub struct Options {
     /// `--everything`: ask the kernel for verbose reports
     /// (`XFS_HEALTH_MONITOR_VERBOSE`), and do not start a full scan on LOST.
     pub everything: bool,
-    /// `--foreground`: one worker per online CPU instead of one. Despite
-    /// the name it has nothing to do with daemonising.
-    pub foreground: bool,
     /// Whether to consult the `autofsck` filesystem property to choose the
     /// mode. Off with `--no-autofsck`, and also with `--repair`, which the
     /// reference treats as an explicit mode choice.
@@ -88,7 +89,9 @@ pub struct Options {
     /// `--supported`: run the start-up checks only, then exit with the
     /// `ExecCondition` code (0 / 1 / 255) and no 2-second sleep.
     pub supported: bool,
-    /// `--debug` (a no-op in the reference): timing statistics at exit.
+    /// `--debug` (a no-op in the reference): at exit, print how long
+    /// repairs waited from the read that brought their report to their
+    /// scrub ioctl (p50/p99/max).
     pub debug: bool,
 }
 
@@ -142,7 +145,6 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
     let mut svcname = false;
     let mut no_autofsck = false;
     let mut everything = false;
-    let mut foreground = false;
     let mut quiet = false;
     let mut repair = false;
     let mut supported = false;
@@ -168,7 +170,7 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
                 Opt::Help => {}
                 Opt::Debug => debug = true,
                 Opt::Everything => everything = true,
-                Opt::Foreground => foreground = true,
+                Opt::Foreground => {}
                 Opt::NoAutofsck => no_autofsck = true,
                 Opt::Quiet => quiet = true,
                 Opt::Repair => repair = true,
@@ -198,7 +200,6 @@ pub fn parse_args(args: &[OsString], posixly_correct: bool) -> Command {
     Command::Run(Options {
         mount,
         everything,
-        foreground,
         autofsck: !no_autofsck && !repair,
         quiet,
         repair,
@@ -282,8 +283,8 @@ mod tests {
     //! `<mnt>: No such file or directory` for the nonexistent mount point;
     //! with `--supported` it then exited 255 at once instead of 1 after two
     //! seconds, which is how the `supported` flag was observed. The other
-    //! flags act only on a real XFS mount; their values follow
-    //! healer-behaviour.md §1.1.
+    //! flags act only on a real XFS mount; their values follow `main` in
+    //! xfsprogs' `xfs_healer.c`.
 
     use super::*;
 
@@ -342,7 +343,6 @@ Options:
         let mut options = Options {
             mount: mount.into(),
             everything: false,
-            foreground: false,
             autofsck: true,
             quiet: false,
             repair: false,
@@ -568,7 +568,6 @@ Options:
                     run("/nonexist", |o| {
                         o.quiet = true;
                         o.everything = true;
-                        o.foreground = true;
                         o.repair = true;
                         o.autofsck = false;
                         o.debug = true;
@@ -587,13 +586,12 @@ Options:
                     run("/nonexist", |o| {
                         o.quiet = true;
                         o.everything = true;
-                        o.foreground = true;
                         o.repair = true;
                         o.autofsck = false;
                         o.debug = true;
                     }),
                 ),
-                // Mode selection (healer-behaviour.md §1.1): --repair turns
+                // Mode selection (`main` in xfs_healer.c): --repair turns
                 // autofsck off; --no-autofsck alone means log only.
                 (
                     &[b"--no-autofsck", b"/m"],

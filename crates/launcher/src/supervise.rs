@@ -27,7 +27,6 @@ const STABLE_RUN: Duration = Duration::from_secs(300);
 /// How long `xfs_healer --supported` may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The installed healer: next to this program, else where xfsprogs puts it.
 /// A healer child: the helper environment, plus the configuration file
 /// the launcher was told about (the healers must read the same one).
 fn healer_command(program: &std::path::Path) -> Command {
@@ -38,6 +37,7 @@ fn healer_command(program: &std::path::Path) -> Command {
     cmd
 }
 
+/// The installed healer: next to this program, else where xfsprogs puts it.
 fn healer_path() -> PathBuf {
     std::env::current_exe()
         .ok()
