@@ -47,6 +47,7 @@
 //! above any sensible setting and keep `clock + value` in milliseconds
 //! far from overflowing u64 for centuries of uptime.
 
+use crate::kinds::HookClass;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -149,23 +150,6 @@ pub const RANGES: &[Range] = &[
     HOOK_TIMEOUT,
     MAX_RUNNING,
     HOOK_INTERVAL,
-];
-
-/// Event classes a hook can run on.
-pub const HOOK_CLASSES: &[&str] = &[
-    "running",
-    "sick",
-    "corrupt",
-    "healthy",
-    "media_error",
-    "file_io",
-    "lost",
-    "shutdown",
-    "unmount",
-    "unknown",
-    "repaired",
-    "repair_failed",
-    "full_scan",
 ];
 
 /// Hook scripts (off unless a directory is given).
@@ -527,10 +511,11 @@ pub fn parse(text: &str) -> Result<Settings, ParseError> {
     let h = file.hooks;
     s.hooks.dir = h.dir;
     if let Some(classes) = h.classes {
-        if let Some(bad) = classes.iter().find(|c| !HOOK_CLASSES.contains(&c.as_str())) {
+        if let Some(bad) = classes.iter().find(|c| HookClass::from_name(c).is_none()) {
+            let known: Vec<&str> = HookClass::ALL.map(HookClass::name).into();
             return Err(ParseError::Syntax(format!(
                 "unknown hook class {bad:?}; known: {}",
-                HOOK_CLASSES.join(", ")
+                known.join(", ")
             )));
         }
         s.hooks.classes = classes;

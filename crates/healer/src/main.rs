@@ -2,26 +2,32 @@
 //! event the way xfsprogs 7.2's `xfs_healer` does, and repairs sick
 //! metadata through the online repair ioctl.
 //!
-//! This crate is the thin shell: start-up checks ([`startup`]), the event
-//! loop ([`monitor`]) and the repair worker ([`repair`]). Decoding, text and
-//! decisions live in the pure crates `xfs-events`, `xfs-report` and
-//! `xfs-policy`; every raw syscall lives in `xfs-abi`.
+//! This crate is the thin shell around a pure core: start-up checks
+//! ([`startup`]), the decisions ([`core`]: no I/O), the poll loop that
+//! feeds it and carries out its effects ([`reactor`]), the threads that
+//! make slow calls ([`workers`]) and where reports go ([`sinks`]), started
+//! and stopped in order by [`daemon`]. Decoding, text and engine live in
+//! the pure crates `xfs-events`, `xfs-report` and `xfs-policy`; every raw
+//! syscall lives in `xfs-abi`.
 
 mod api;
 mod autofsck;
 mod cli;
-mod hooks;
+mod core;
+mod daemon;
 mod media;
-mod monitor;
 mod mountinfo;
 mod output;
 mod paths;
 mod patrol;
 mod pending;
+mod reactor;
 mod repair;
+mod sinks;
 mod startup;
 mod statedir;
 mod status;
+mod workers;
 
 use cli::Command;
 use std::ffi::OsString;
@@ -107,11 +113,11 @@ fn run(options: &cli::Options) -> ExitCode {
     }
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
-    match monitor::run(healer, &settings, options.debug) {
-        Ok(monitor::Stopped::Unmounted) => ExitCode::SUCCESS,
+    match daemon::run(healer, &settings, options.debug) {
+        Ok(core::Stopped::Unmounted) => ExitCode::SUCCESS,
         // As the reference, which has no handler: the status is the
         // signal's (143 for SIGTERM), and systemd sees a clean stop.
-        Ok(monitor::Stopped::Signal(signo)) => xfs_abi::signals::die_by(signo),
+        Ok(core::Stopped::Signal(signo)) => xfs_abi::signals::die_by(signo),
         Err(()) => ExitCode::from(1),
     }
 }

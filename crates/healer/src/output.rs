@@ -12,12 +12,13 @@
 //! `auto` (the default) is `journal` when stdout is the journal's stream
 //! (`JOURNAL_STREAM`, as under the systemd unit) and `text` otherwise.
 
+use crate::core::Report;
 use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::sync::OnceLock;
 use xfs_healer::config::OutputFormat;
-use xfs_varlink::Event;
+use xfs_healer::kinds::Kind;
 
 /// The JSON lines schema version.
 pub const JSON_SCHEMA: u32 = 1;
@@ -123,67 +124,55 @@ pub fn err(line: &str) {
 
 /// Prints a report or outcome: its text line, its JSON object, or its
 /// journal record with fields.
-pub fn event(mountpoint: &str, event: &Event, fields: &[(&str, String)]) {
+pub fn report(mountpoint: &str, report: &Report) {
     match sink() {
-        Sink::Text => write_line(&mut std::io::stdout().lock(), &event.message),
+        Sink::Text => write_line(&mut std::io::stdout().lock(), &report.message),
         Sink::Json => {
-            let mut value = serde_json::to_value(event).unwrap_or_default();
+            let mut value = serde_json::to_value(report.to_wire()).unwrap_or_default();
             value["v"] = JSON_SCHEMA.into();
             value["mountpoint"] = mountpoint.into();
             write_line(&mut std::io::stdout().lock(), &value.to_string());
         }
         Sink::Journal { socket, identifier } => {
             let mut all: Vec<(&str, String)> = vec![
-                ("MESSAGE_ID", message_id(&event.kind).into()),
+                ("MESSAGE_ID", message_id(report.kind).into()),
                 ("XFS_MOUNTPOINT", mountpoint.into()),
-                ("XFS_EVENT", event.kind.clone()),
+                ("XFS_EVENT", report.kind.name().into()),
             ];
-            all.extend(event.object.iter().map(|o| ("XFS_OBJECT", o.clone())));
             all.extend(
-                event
+                report
+                    .object
+                    .map(|o| ("XFS_OBJECT", crate::status::object_text(o))),
+            );
+            all.extend(
+                report
                     .structures
                     .iter()
                     .map(|s| ("XFS_STRUCTURES", s.join(","))),
             );
-            all.extend(event.path.iter().map(|p| ("XFS_PATH", p.clone())));
-            all.extend(event.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
-            all.extend(fields.iter().cloned());
-            journal(socket, identifier, &event.message, priority(event), &all);
+            all.extend(report.path.iter().map(|p| ("XFS_PATH", p.clone())));
+            all.extend(report.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
+            all.extend(report.object_fields());
+            journal(socket, identifier, &report.message, report.priority(), &all);
         }
     }
 }
 
 /// A stable `MESSAGE_ID` per event kind (`journalctl MESSAGE_ID=...`).
-pub fn message_id(kind: &str) -> &'static str {
+pub fn message_id(kind: Kind) -> &'static str {
     match kind {
-        "sick" => "a75bfdad9c4b4bc1b9c861db87bb1daf",
-        "corrupt" => "9d0d5b467fc141e1bca7eff02177646e",
-        "healthy" => "807f200985cc4a61b8a770590e58b85e",
-        "media_error" => "65b9d762af0f4eb2b52206a60edc5090",
-        "file_io" => "a84188fe92e44ae7830acc1bbc09c37d",
-        "lost" => "2d8f3850167d4a63b76a268fb33d5086",
-        "shutdown" => "cdb15439e7af49c8a0e6902ad809508b",
-        "unmount" => "faf8f657d8f0435f896ee10129d1a246",
-        "running" => "749ad3865a1a4c3b82c81a7e2657764b",
-        "repair" => "751628b556e0482b8cfea452fa238ed5",
-        "full_scan" => "e92e420d1aa7408cbab0b4e3fbb5a3d8",
-        _ => "7ffa5491cee34232b12b39fee332e2f1",
-    }
-}
-
-/// syslog priority: damage and losses warn, failed repairs are errors.
-fn priority(event: &Event) -> u8 {
-    match event.kind.as_str() {
-        "sick" | "corrupt" | "media_error" | "file_io" | "lost" | "shutdown" => 4,
-        "repair"
-            if event.outcome.as_deref().is_some_and(|o| {
-                o.starts_with("Repairs successful") || o.starts_with("No modification")
-            }) =>
-        {
-            5
-        }
-        "repair" => 3,
-        _ => 6,
+        Kind::Sick => "a75bfdad9c4b4bc1b9c861db87bb1daf",
+        Kind::Corrupt => "9d0d5b467fc141e1bca7eff02177646e",
+        Kind::Healthy => "807f200985cc4a61b8a770590e58b85e",
+        Kind::MediaError => "65b9d762af0f4eb2b52206a60edc5090",
+        Kind::FileIo => "a84188fe92e44ae7830acc1bbc09c37d",
+        Kind::Lost => "2d8f3850167d4a63b76a268fb33d5086",
+        Kind::Shutdown => "cdb15439e7af49c8a0e6902ad809508b",
+        Kind::Unmount => "faf8f657d8f0435f896ee10129d1a246",
+        Kind::Running => "749ad3865a1a4c3b82c81a7e2657764b",
+        Kind::Repair => "751628b556e0482b8cfea452fa238ed5",
+        Kind::FullScan => "e92e420d1aa7408cbab0b4e3fbb5a3d8",
+        Kind::Unknown => "7ffa5491cee34232b12b39fee332e2f1",
     }
 }
 
@@ -244,49 +233,11 @@ mod tests {
 
     #[test]
     fn message_ids_are_distinct_uuids() {
-        let kinds = [
-            "sick",
-            "corrupt",
-            "healthy",
-            "media_error",
-            "file_io",
-            "lost",
-            "shutdown",
-            "unmount",
-            "running",
-            "repair",
-            "full_scan",
-            "other",
-        ];
-        let ids: std::collections::HashSet<&str> = kinds.iter().map(|k| message_id(k)).collect();
-        assert_eq!(ids.len(), kinds.len());
+        let ids: std::collections::HashSet<&str> = Kind::ALL.map(message_id).into();
+        assert_eq!(ids.len(), Kind::ALL.len());
         assert!(
             ids.iter()
                 .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         );
-    }
-
-    #[test]
-    fn priorities_follow_severity() {
-        let ev = |kind: &str, outcome: Option<&str>| Event {
-            time_usec: 0,
-            kind: kind.into(),
-            message: String::new(),
-            object: None,
-            structures: None,
-            path: None,
-            outcome: outcome.map(String::from),
-            reason: None,
-        };
-        assert_eq!(priority(&ev("sick", None)), 4);
-        assert_eq!(priority(&ev("repair", Some("Repairs successful."))), 5);
-        assert_eq!(
-            priority(&ev(
-                "repair",
-                Some("Repair unsuccessful; offline repair required.")
-            )),
-            3
-        );
-        assert_eq!(priority(&ev("healthy", None)), 6);
     }
 }

@@ -11,7 +11,7 @@ use crate::statedir::{StateDir, StateDirError};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use xfs_abi::handle::XfsHandle;
 use xfs_abi::verify_media::{self, VerifyMedia};
@@ -112,6 +112,38 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Starts the patrol thread; its stop handle (drop it to stop the
+/// patrol) and the thread, or None if it could not start (said).
+pub fn start(
+    healer: &crate::startup::Healer,
+    mnt: &str,
+    monitor: &Arc<OwnedFd>,
+    settings: &PatrolSettings,
+) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    let (stop_tx, stop_rx) = mpsc::channel();
+    let target = Target {
+        mnt: mnt.to_string(),
+        mount_path: healer.mount_path.clone(),
+        monitor: Arc::clone(monitor),
+        root: healer.root_handle,
+        file_key: healer.id.file_key(),
+        data_sectors: healer.data_sectors,
+        block_sectors: u64::from(healer.layout.blocksize / 512),
+    };
+    let settings = settings.clone();
+    let spawned = std::thread::Builder::new()
+        .name("patrol".into())
+        .stack_size(256 * 1024)
+        .spawn(move || run(&target, &settings, &stop_rx));
+    match spawned {
+        Ok(thread) => Some((stop_tx, thread)),
+        Err(e) => {
+            err(&format!("{mnt}: media patrol not started: {e}"));
+            None
+        }
+    }
 }
 
 /// Sleeps up to `how_long`; false when the patrol is to stop.

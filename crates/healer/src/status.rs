@@ -49,6 +49,19 @@ pub fn object_text(object: Object) -> String {
     }
 }
 
+/// The canonical 8-4-4-4-12 form of a UUID.
+pub fn uuid_text(u: &[u8; 16]) -> String {
+    let hex: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex[..4].concat(),
+        hex[4..6].concat(),
+        hex[6..8].concat(),
+        hex[8..10].concat(),
+        hex[10..].concat()
+    )
+}
+
 /// The object and mask of a health report.
 pub fn health_object(object: HealthObject) -> (Object, u32) {
     match object {

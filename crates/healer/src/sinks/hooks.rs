@@ -16,6 +16,7 @@
 //! --no-block`). A hook also gets SIGTERM if the healer dies; what it
 //! started in the background is then left to the unit's cgroup.
 
+use crate::core::Report;
 use crate::output::err;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -25,13 +26,10 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use xfs_abi::process::ChildEnd;
 use xfs_healer::config::HookSettings;
-use xfs_policy::{Admit, LineLimiter};
 use xfs_varlink::Event;
 
-/// Runs waiting for a free slot.
+/// Reports waiting for their hooks to start.
 const QUEUE: usize = 64;
-/// (class, object) pairs remembered for the rate limit.
-const KEYS: usize = 4096;
 
 /// One hook run to make.
 #[derive(Debug)]
@@ -41,27 +39,21 @@ struct Run {
     stdin: Vec<u8>,
 }
 
-/// The event loop's end: decides which hooks an event runs.
+/// The reactor's end: hands each report the core chose for hooks to
+/// the runner thread, which finds the hooks for its class and runs them.
 #[derive(Debug)]
 pub struct Hooks {
-    settings: HookSettings,
-    limiter: LineLimiter<(String, String)>,
-    runs: SyncSender<Run>,
+    reports: SyncSender<Queued>,
     dropped: u64,
     mnt: String,
 }
 
-/// The class of an event: its kind, with repairs split by outcome.
-pub fn class_of(event: &Event) -> &str {
-    match (event.kind.as_str(), event.outcome.as_deref()) {
-        ("repair", Some(o))
-            if o.starts_with("Repairs successful") || o.starts_with("No modification") =>
-        {
-            "repaired"
-        }
-        ("repair", _) => "repair_failed",
-        (kind, _) => kind,
-    }
+/// A report to run the hooks of.
+#[derive(Debug)]
+struct Queued {
+    event: Event,
+    class: &'static str,
+    suppressed: u64,
 }
 
 /// The hooks in `dir` for `class`: executable regular files named
@@ -92,71 +84,44 @@ fn hooks_for(dir: &Path, class: &str) -> Vec<PathBuf> {
 impl Hooks {
     /// Starts the runner thread; None when hooks are off.
     pub fn start(settings: &HookSettings, mnt: &str) -> Option<Hooks> {
-        settings.dir.as_ref()?;
-        let (runs, queue) = mpsc::sync_channel(QUEUE);
-        let max = settings.max_running.max(1);
-        let timeout = settings.timeout;
-        let mnt_owned = mnt.to_string();
+        let dir = settings.dir.clone()?;
+        let (reports, queue) = mpsc::sync_channel(QUEUE);
+        let runner = Runner {
+            dir,
+            max: settings.max_running.max(1),
+            timeout: settings.timeout,
+            mnt: mnt.to_string(),
+        };
         let spawned = std::thread::Builder::new()
             .name("hooks".into())
             .stack_size(128 * 1024)
-            .spawn(move || runner(queue, max, timeout, &mnt_owned));
+            .spawn(move || runner.run(queue));
         if let Err(e) = spawned {
             err(&format!("{mnt}: hooks not started: {e}"));
             return None;
         }
-        let interval_ms = u64::try_from(settings.interval.as_millis()).unwrap_or(u64::MAX);
         Some(Hooks {
-            settings: settings.clone(),
-            limiter: LineLimiter::new(interval_ms, KEYS),
-            runs,
+            reports,
             dropped: 0,
             mnt: mnt.to_string(),
         })
     }
 
-    /// Runs the hooks for `event` unless its class is off or rate limited.
-    pub fn on_event(&mut self, event: &Event, now_ms: u64) {
-        let class = class_of(event);
-        if !self.settings.classes.iter().any(|c| c == class) {
-            return;
-        }
-        let Some(dir) = self.settings.dir.as_deref() else {
-            return;
+    /// Runs the hooks of `report`'s class (the core decided it should,
+    /// and how many of its kind were held back before it).
+    pub fn run(&mut self, report: &Report, suppressed: u64) {
+        let queued = Queued {
+            event: report.to_wire(),
+            class: report.hook_class().name(),
+            suppressed,
         };
-        let key = (class.to_string(), event.object.clone().unwrap_or_default());
-        let suppressed = match self.limiter.admit(&key, now_ms) {
-            Admit::Print { suppressed } => suppressed,
-            Admit::Suppress => return,
-        };
-        // Counts of forgotten keys are not reported for hooks.
-        drop(self.limiter.take_evicted());
-        let programs = hooks_for(dir, class);
-        if programs.is_empty() {
-            return;
-        }
-        let env = environment(event, class, &self.mnt, suppressed);
-        let mut json = serde_json::to_value(event).unwrap_or_default();
-        json["v"] = crate::output::JSON_SCHEMA.into();
-        json["mountpoint"] = self.mnt.clone().into();
-        let stdin = json.to_string().into_bytes();
-        for program in programs {
-            match self.runs.try_send(Run {
-                program,
-                env: env.clone(),
-                stdin: stdin.clone(),
-            }) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    self.dropped += 1;
-                    if self.dropped.is_power_of_two() {
-                        err(&format!(
-                            "{}: hooks falling behind: {} runs dropped",
-                            self.mnt, self.dropped
-                        ));
-                    }
-                }
-                Err(TrySendError::Disconnected(_)) => return,
+        if let Err(TrySendError::Full(_)) = self.reports.try_send(queued) {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                err(&format!(
+                    "{}: hooks falling behind: {} runs dropped",
+                    self.mnt, self.dropped
+                ));
             }
         }
     }
@@ -205,21 +170,52 @@ fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(S
     env
 }
 
-/// Takes runs off the queue, at most `max` at once, each in its own
-/// thread waiting for the child through a pidfd with a deadline.
-fn runner(queue: Receiver<Run>, max: usize, timeout: std::time::Duration, mnt: &str) {
-    let running = Arc::new((Mutex::new(0usize), Condvar::new()));
-    while let Ok(run) = queue.recv() {
+/// The runner thread: reads the hooks directory for each report (off the
+/// event loop) and starts its hooks, at most `max` at once, each in its
+/// own thread waiting for the child through a pidfd with a deadline.
+struct Runner {
+    dir: PathBuf,
+    max: usize,
+    timeout: std::time::Duration,
+    mnt: String,
+}
+
+impl Runner {
+    fn run(&self, queue: Receiver<Queued>) {
+        let running = Arc::new((Mutex::new(0usize), Condvar::new()));
+        while let Ok(queued) = queue.recv() {
+            let programs = hooks_for(&self.dir, queued.class);
+            if programs.is_empty() {
+                continue;
+            }
+            let env = environment(&queued.event, queued.class, &self.mnt, queued.suppressed);
+            let mut json = serde_json::to_value(&queued.event).unwrap_or_default();
+            json["v"] = crate::output::JSON_SCHEMA.into();
+            json["mountpoint"] = self.mnt.clone().into();
+            let stdin = json.to_string().into_bytes();
+            for program in programs {
+                let run = Run {
+                    program,
+                    env: env.clone(),
+                    stdin: stdin.clone(),
+                };
+                self.start(&running, run);
+            }
+        }
+    }
+
+    fn start(&self, running: &Arc<(Mutex<usize>, Condvar)>, run: Run) {
         {
-            let (count, freed) = &*running;
+            let (count, freed) = &**running;
             let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
-            while *n >= max {
+            while *n >= self.max {
                 n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
             }
             *n += 1;
         }
-        let slot = Arc::clone(&running);
-        let mnt = mnt.to_string();
+        let slot = Arc::clone(running);
+        let mnt = self.mnt.clone();
+        let timeout = self.timeout;
         let spawned = std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(move || {
@@ -287,22 +283,6 @@ mod tests {
             outcome: outcome.map(String::from),
             reason: None,
         }
-    }
-
-    #[test]
-    fn classes_split_repairs_by_outcome() {
-        assert_eq!(class_of(&event("sick", None)), "sick");
-        assert_eq!(
-            class_of(&event("repair", Some("Repairs successful."))),
-            "repaired"
-        );
-        assert_eq!(
-            class_of(&event(
-                "repair",
-                Some("Repair unsuccessful; offline repair required.")
-            )),
-            "repair_failed"
-        );
     }
 
     #[test]

@@ -1,0 +1,144 @@
+//! The one typed event the core emits to every sink. Wire forms (the
+//! varlink `Event`, JSON lines, journal fields, hook variables) are made
+//! from it at each sink, never the other way round.
+
+use crate::status::object_text;
+use xfs_healer::kinds::{HookClass, Kind};
+use xfs_policy::{FullScanReason, Object};
+
+/// An event as the healer tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// CLOCK_REALTIME, microseconds.
+    pub time_usec: u64,
+    pub kind: Kind,
+    /// The reference's line (text output, journal `MESSAGE=`).
+    pub message: String,
+    pub object: Option<Object>,
+    /// The names of the structures it is about.
+    pub structures: Option<Vec<String>>,
+    /// The object's path, escaped for display.
+    pub path: Option<String>,
+    /// A repair's outcome sentence.
+    pub outcome: Option<String>,
+    /// How an outcome went: `Some(true)` done, `Some(false)` not; None
+    /// for reports that are not outcomes.
+    pub succeeded: Option<bool>,
+    /// The scrub type a repair ran.
+    pub scrub_type: Option<u32>,
+    /// Why a full scan was started.
+    pub reason: Option<FullScanReason>,
+}
+
+impl Report {
+    pub fn new(time_usec: u64, kind: Kind, message: String) -> Report {
+        Report {
+            time_usec,
+            kind,
+            message,
+            object: None,
+            structures: None,
+            path: None,
+            outcome: None,
+            succeeded: None,
+            scrub_type: None,
+            reason: None,
+        }
+    }
+
+    pub fn hook_class(&self) -> HookClass {
+        HookClass::of(self.kind, self.succeeded == Some(true))
+    }
+
+    /// syslog priority: damage and losses warn, failed outcomes are
+    /// errors, done ones notices.
+    pub fn priority(&self) -> u8 {
+        match (self.kind, self.succeeded) {
+            (_, Some(false)) => 3,
+            (_, Some(true)) => 5,
+            (Kind::Repair, None) => 3,
+            (
+                Kind::Sick
+                | Kind::Corrupt
+                | Kind::MediaError
+                | Kind::FileIo
+                | Kind::Lost
+                | Kind::Shutdown,
+                None,
+            ) => 4,
+            _ => 6,
+        }
+    }
+
+    /// The status API's form.
+    pub fn to_wire(&self) -> xfs_varlink::Event {
+        xfs_varlink::Event {
+            time_usec: self.time_usec,
+            kind: self.kind.name().into(),
+            message: self.message.clone(),
+            object: self.object.map(object_text),
+            structures: self.structures.clone(),
+            path: self.path.clone(),
+            outcome: self.outcome.clone(),
+            reason: self.reason.map(|r| r.name().into()),
+        }
+    }
+
+    /// The journal's `XFS_*` fields beyond those of the wire form.
+    pub fn object_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = Vec::new();
+        match self.object {
+            Some(Object::Fs) => fields.push(("XFS_DOMAIN", "fs".into())),
+            Some(Object::Ag(agno)) => {
+                fields.extend([("XFS_DOMAIN", "ag".into()), ("XFS_AGNO", agno.to_string())])
+            }
+            Some(Object::RtGroup(rgno)) => fields.extend([
+                ("XFS_DOMAIN", "rtgroup".into()),
+                ("XFS_RGNO", rgno.to_string()),
+            ]),
+            Some(Object::Inode { ino, generation }) => fields.extend([
+                ("XFS_DOMAIN", "inode".into()),
+                ("XFS_INO", ino.to_string()),
+                ("XFS_GEN", generation.to_string()),
+            ]),
+            None => {}
+        }
+        fields.extend(self.scrub_type.map(|t| ("XFS_SCRUB_TYPE", t.to_string())));
+        fields.extend(self.reason.map(|r| ("XFS_REASON", r.name().to_string())));
+        fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_follows_kind_and_outcome() {
+        let mut r = Report::new(1, Kind::Sick, "x".into());
+        assert_eq!(r.priority(), 4);
+        r.kind = Kind::Repair;
+        assert_eq!(r.priority(), 3);
+        r.succeeded = Some(true);
+        assert_eq!(r.priority(), 5);
+        assert_eq!(r.hook_class(), HookClass::Repaired);
+        r.succeeded = Some(false);
+        assert_eq!(r.hook_class(), HookClass::RepairFailed);
+        r.kind = Kind::Running;
+        r.succeeded = None;
+        assert_eq!(r.priority(), 6);
+    }
+
+    #[test]
+    fn wire_form_names_things() {
+        let mut r = Report::new(7, Kind::FullScan, "m".into());
+        r.object = Some(Object::Ag(3));
+        r.reason = Some(FullScanReason::Storm);
+        let wire = r.to_wire();
+        assert_eq!(wire.kind, "full_scan");
+        assert_eq!(wire.object.as_deref(), Some("agno 0x3"));
+        assert_eq!(wire.reason.as_deref(), Some("storm"));
+        assert!(r.object_fields().contains(&("XFS_AGNO", "3".into())));
+        assert!(r.object_fields().contains(&("XFS_REASON", "storm".into())));
+    }
+}

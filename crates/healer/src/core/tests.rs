@@ -1,0 +1,613 @@
+use super::*;
+use proptest::prelude::*;
+use xfs_report::RepairOutcome;
+
+const AGF: u32 = 1 << 1;
+const AGI: u32 = 1 << 3;
+const DATAFORK: u32 = 1 << 1;
+
+fn record(domain: u32, kind: u32, words: &[(usize, u64, usize)]) -> Record {
+    let mut raw = [0u8; RECORD_LEN];
+    raw[0..4].copy_from_slice(&domain.to_ne_bytes());
+    raw[4..8].copy_from_slice(&kind.to_ne_bytes());
+    for &(at, value, len) in words {
+        raw[at..at + len].copy_from_slice(&value.to_ne_bytes()[..len]);
+    }
+    xfs_events::decode(&raw)
+}
+
+fn running() -> Record {
+    record(0, 0, &[])
+}
+fn lost(count: u64) -> Record {
+    record(0, 1, &[(16, count, 8)])
+}
+fn shutdown() -> Record {
+    record(0, 6, &[(16, 1, 4)])
+}
+fn ag(verdict: u32, agno: u32, mask: u32) -> Record {
+    record(2, verdict, &[(16, mask.into(), 4), (20, agno.into(), 4)])
+}
+fn sick_ag(agno: u32, mask: u32) -> Record {
+    ag(3, agno, mask)
+}
+fn healthy_ag(agno: u32, mask: u32) -> Record {
+    ag(5, agno, mask)
+}
+fn sick_inode(ino: u64, mask: u32) -> Record {
+    record(3, 3, &[(16, mask.into(), 4), (20, 7, 4), (24, ino, 8)])
+}
+fn media(daddr: u64, bbcount: u64) -> Record {
+    record(5, 7, &[(16, daddr, 8), (24, bbcount, 8)])
+}
+
+fn setup() -> Setup {
+    Setup {
+        mount_arg: b"/mnt".to_vec(),
+        uuid: "u".into(),
+        repair: true,
+        quiet: false,
+        paths: true,
+        policy: xfs_policy::Config::default(),
+        hook_classes: vec![HookClass::Event(Kind::Sick), HookClass::RepairFailed],
+        hook_interval_ms: 60_000,
+        metrics_interval_ms: Some(1_000),
+        started_usec: 1,
+    }
+}
+
+fn at(ms: u64) -> Now {
+    Now {
+        ms,
+        usec: ms * 1000,
+    }
+}
+
+/// A batch: its records, then its end.
+fn batch(core: &mut Core, now: Now, records: Vec<Record>) -> Vec<Effect> {
+    let mut effects = core.step(now, Input::Records(records));
+    effects.extend(core.step(now, Input::BatchEnd { fdinfo_lost: None }));
+    effects
+}
+
+fn repairs(effects: &[Effect]) -> Vec<Target> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Repair(t) => Some(*t),
+            _ => None,
+        })
+        .collect()
+}
+
+fn emitted(effects: &[Effect]) -> Vec<(&Report, bool, Option<u64>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Emit { report, log, hook } => Some((report, *log, *hook)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn path_tokens(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LookupPaths { token, .. } => Some(*token),
+            _ => None,
+        })
+        .collect()
+}
+
+fn done(target: Target, outcome: Outcome) -> Input {
+    let words = match outcome {
+        Outcome::Repaired => RepairOutcome::Success,
+        Outcome::NotNeeded => RepairOutcome::NotNeeded,
+        Outcome::XrefFailed => RepairOutcome::CrossReferenceFailed,
+        _ => RepairOutcome::Failed,
+    };
+    Input::RepairDone {
+        target,
+        outcome,
+        text: RepairText::Reference(words),
+    }
+}
+
+#[test]
+fn a_path_lookup_does_not_hold_back_the_repair_but_holds_the_lines_in_order() {
+    let mut core = Core::new(setup());
+    let effects = batch(
+        &mut core,
+        at(10),
+        vec![sick_inode(131, DATAFORK), sick_ag(1, AGF)],
+    );
+    // The first repair is handed out at the batch's end, before any
+    // lookup is answered; the lines wait for the inode's path.
+    assert_eq!(repairs(&effects).len(), 1);
+    let tokens = path_tokens(&effects);
+    assert_eq!(tokens.len(), 1);
+    assert!(emitted(&effects).is_empty(), "{effects:?}");
+    let effects = core.step(
+        at(20),
+        Input::Paths {
+            token: tokens[0],
+            paths: Ok(vec![b"/mnt/a".to_vec(), b"/mnt/b".to_vec()]),
+        },
+    );
+    let lines: Vec<&str> = emitted(&effects)
+        .iter()
+        .map(|(r, ..)| r.message.as_str())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("/mnt/a "), "{lines:?}");
+    assert!(lines[1].starts_with("/mnt agno 0x1 "), "{lines:?}");
+    assert!(
+        effects
+            .iter()
+            .any(|e| *e == Effect::Say("/mnt/a: also linked as /mnt/b".into()))
+    );
+    assert_eq!(emitted(&effects)[0].0.path.as_deref(), Some("/mnt/a"));
+}
+
+#[test]
+fn a_media_lookup_does_not_hold_back_another_objects_repair() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![media(64, 8), sick_ag(2, AGI)]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LookupOwners { .. }))
+    );
+    let handed = repairs(&effects);
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0].object, Object::Ag(2));
+    // The media line is out at once; its owner lines wait, and the
+    // next line behind them.
+    assert_eq!(emitted(&effects).len(), 1);
+}
+
+#[test]
+fn quiet_and_the_limiter_decide_only_the_line() {
+    let mut core = Core::new(Setup {
+        quiet: true,
+        ..setup()
+    });
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF)]);
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].1, "quiet: no line");
+    assert_eq!(out[0].2, Some(0), "quiet: the hook still runs");
+    assert_eq!(core.status().last_events.len(), 1, "and the API has it");
+
+    // A repeat within the interval: no line, no lookup, still told.
+    let mut core = Core::new(setup());
+    batch(&mut core, at(10), vec![sick_ag(1, AGF)]);
+    let effects = batch(&mut core, at(20), vec![sick_ag(1, AGF)]);
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].1);
+    assert_eq!(core.status().last_events.len(), 2);
+}
+
+#[test]
+fn lost_events_are_told_once_whichever_source_says_first() {
+    let mut core = Core::new(setup());
+    core.step(at(1), Input::Records(vec![running()]));
+    let first = core.step(
+        at(1),
+        Input::BatchEnd {
+            fdinfo_lost: Some(5),
+        },
+    );
+    core.step(at(2), Input::Records(vec![lost(5)]));
+    let second = core.step(
+        at(2),
+        Input::BatchEnd {
+            fdinfo_lost: Some(5),
+        },
+    );
+    assert_eq!(core.status().counters.lost_events, 5);
+    let lost_lines = |e: &[Effect]| {
+        emitted(e)
+            .iter()
+            .filter(|(r, ..)| r.kind == Kind::Lost)
+            .count()
+    };
+    assert_eq!(lost_lines(&first), 1);
+    assert_eq!(lost_lines(&second), 0);
+}
+
+#[test]
+fn a_stop_waits_for_the_running_repair_then_exits() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF), sick_ag(2, AGF)]);
+    let target = repairs(&effects)[0];
+    let effects = core.step(at(20), Input::Signal(15));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Exit(_))));
+    let effects = core.step(at(30), done(target, Outcome::Repaired));
+    assert!(repairs(&effects).is_empty(), "nothing new once stopping");
+    assert_eq!(effects.last(), Some(&Effect::Exit(Stopped::Signal(15))));
+    // Its outcome was said before the exit.
+    assert!(
+        emitted(&effects)
+            .iter()
+            .any(|(r, ..)| r.kind == Kind::Repair)
+    );
+}
+
+#[test]
+fn a_stop_stops_the_full_scan_and_gives_up_after_its_wait() {
+    let mut core = Core::new(Setup {
+        metrics_interval_ms: None,
+        ..setup()
+    });
+    let effects = core.step(at(10), Input::FullScanRequested);
+    assert!(effects.contains(&Effect::StartFullScan(FullScanReason::Requested)));
+    core.step(at(11), Input::ScanStarted(Ok(())));
+    let effects = core.step(at(20), Input::Signal(2));
+    assert!(effects.contains(&Effect::StopFullScan));
+    assert_eq!(core.next_deadline(21), Some(20 + STOP_WAIT_MS));
+    let effects = core.step(at(20 + STOP_WAIT_MS), Input::Tick);
+    assert_eq!(effects.last(), Some(&Effect::Exit(Stopped::Signal(2))));
+    assert!(core.step(at(20 + STOP_WAIT_MS + 1), Input::Tick).is_empty());
+}
+
+#[test]
+fn the_end_of_the_stream_waits_for_lookups_a_bounded_time() {
+    let mut core = Core::new(setup());
+    batch(&mut core, at(10), vec![sick_inode(131, DATAFORK)]);
+    let effects = core.step(at(11), Input::Eof { truncated: 0 });
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Exit(_))));
+    let effects = core.step(at(11 + UNMOUNT_WAIT_MS), Input::Tick);
+    // The line goes without its path, then the exit.
+    assert_eq!(emitted(&effects).len(), 1);
+    assert_eq!(effects.last(), Some(&Effect::Exit(Stopped::Unmounted)));
+}
+
+#[test]
+fn metrics_are_written_at_most_once_an_interval_and_retried() {
+    let mut core = Core::new(setup());
+    let writes = |e: &[Effect]| {
+        e.iter()
+            .filter(|e| matches!(e, Effect::WriteMetrics(_)))
+            .count()
+    };
+    assert_eq!(
+        writes(&core.step(at(0), Input::Start { interrupted: false })),
+        1
+    );
+    assert_eq!(writes(&batch(&mut core, at(10), vec![running()])), 0);
+    assert_eq!(core.next_deadline(10), Some(1_000));
+    assert_eq!(writes(&core.step(at(1_000), Input::Tick)), 1);
+    let failed = core.step(at(1_001), Input::MetricsWritten(Err("full".into())));
+    assert!(
+        failed
+            .iter()
+            .any(|e| matches!(e, Effect::Warn(w) if w.ends_with("metrics: full")))
+    );
+    let again = core.step(at(1_002), Input::MetricsWritten(Err("full".into())));
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::Warn(_))),
+        "said once"
+    );
+    assert_eq!(writes(&core.step(at(2_000), Input::Tick)), 1, "retried");
+}
+
+#[test]
+fn lookups_and_lines_stay_bounded() {
+    let mut core = Core::new(setup());
+    let records: Vec<Record> = (0..(MAX_LOOKUPS as u64 + 10))
+        .map(|ino| sick_inode(1000 + ino, DATAFORK))
+        .collect();
+    let effects = batch(&mut core, at(10), records);
+    assert_eq!(path_tokens(&effects).len(), MAX_LOOKUPS);
+    assert!(core.queue.len() <= MAX_QUEUED);
+}
+
+#[test]
+fn a_shut_down_filesystem_gets_no_more_repairs_and_the_patrol_stops() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF), shutdown()]);
+    assert!(repairs(&effects).is_empty());
+    assert!(effects.contains(&Effect::StopPatrol));
+    let effects = batch(&mut core, at(20), vec![sick_ag(3, AGF)]);
+    assert!(repairs(&effects).is_empty());
+    assert!(matches!(
+        core.step(at(30), Input::FullScanRequested).last(),
+        Some(Effect::FullScanAnswer(Err(_)))
+    ));
+}
+
+#[test]
+fn a_full_scan_outcome_reaches_every_sink() {
+    let mut core = Core::new(setup());
+    core.step(at(10), Input::FullScanRequested);
+    core.step(at(11), Input::ScanStarted(Ok(())));
+    let effects = core.step(at(12), Input::ScanEnded(ScanEnd::Exited(Some(8))));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Warn(w) if w == "/mnt: xfs_scrub exited with status 8."))
+    );
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.kind, Kind::FullScan);
+    assert_eq!(out[0].0.succeeded, Some(false));
+    assert_eq!(out[0].0.reason, Some(FullScanReason::Requested));
+    assert!(!core.status().full_scan_running);
+}
+
+/// What the model run does next.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A batch of reports: (object 0..4, sick or healthy, bit).
+    Reports(Vec<(u8, bool, bool)>),
+    Shutdown,
+    /// The kernel drops this many events (told by a later LOST record
+    /// and, at once, by fdinfo).
+    Lose(u8),
+    DeliverLost,
+    /// The running repair ends so.
+    Complete(u8),
+    /// The oldest outstanding lookup is answered.
+    AnswerLookup,
+    ScanStarts(bool),
+    ScanEnds,
+    RequestScan,
+    Signal,
+    Eof,
+    /// Time passes; the deadline's tick.
+    Wait(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => prop::collection::vec((0u8..5, any::<bool>(), any::<bool>()), 1..6).prop_map(Op::Reports),
+        1 => Just(Op::Shutdown),
+        1 => (1u8..20).prop_map(Op::Lose),
+        1 => Just(Op::DeliverLost),
+        4 => (0u8..7).prop_map(Op::Complete),
+        3 => Just(Op::AnswerLookup),
+        1 => any::<bool>().prop_map(Op::ScanStarts),
+        1 => Just(Op::ScanEnds),
+        1 => Just(Op::RequestScan),
+        1 => Just(Op::Signal),
+        1 => Just(Op::Eof),
+        2 => (0u16..30_000).prop_map(Op::Wait),
+    ]
+}
+
+fn outcome(n: u8) -> Outcome {
+    [
+        Outcome::Repaired,
+        Outcome::NotNeeded,
+        Outcome::XrefFailed,
+        Outcome::Failed,
+        Outcome::Transient,
+        Outcome::Refused,
+        Outcome::ShutDown,
+    ][usize::from(n)]
+}
+
+/// What the model knows, to hold the core to.
+#[derive(Default)]
+struct Model {
+    now: u64,
+    running: Option<Target>,
+    lookups: VecDeque<Input>,
+    scan: Option<bool>, // None: no scan; Some(started)
+    deferred: bool,
+    shut_down: bool,
+    stopping: bool,
+    exited: bool,
+    lost_total: u64,
+    /// The total fdinfo showed the core last.
+    lost_fdinfo: u64,
+    lost_undelivered: u64,
+    lost_in_records: u64,
+    completions: u64,
+    succeeded: u64,
+    shutdown_answers: u64,
+    kernel_reports: u64,
+    reports_emitted: u64,
+}
+
+impl Model {
+    fn check(&mut self, core: &Core, effects: Vec<Effect>) -> Result<(), TestCaseError> {
+        for effect in effects {
+            prop_assert!(!self.exited, "{effect:?} after the exit");
+            match effect {
+                Effect::Repair(target) => {
+                    prop_assert!(self.running.is_none(), "two repairs at once");
+                    prop_assert!(!self.shut_down, "a repair after shutdown");
+                    prop_assert!(!self.stopping, "a repair while stopping");
+                    self.running = Some(target);
+                }
+                Effect::StartFullScan(_) => {
+                    prop_assert!(self.scan.is_none(), "two full scans at once");
+                    prop_assert!(!self.shut_down && !self.stopping);
+                    self.scan = Some(false);
+                    self.deferred = false;
+                }
+                Effect::LookupPaths { token, .. } => self.lookups.push_back(Input::Paths {
+                    token,
+                    paths: Err(NoPath::Gone),
+                }),
+                Effect::LookupOwners { token, .. } => self.lookups.push_back(Input::Owners {
+                    token,
+                    owners: Err(Errno::IO),
+                }),
+                Effect::Emit { report, .. }
+                    if !matches!(report.kind, Kind::Repair | Kind::FullScan | Kind::Lost) =>
+                {
+                    self.reports_emitted += 1;
+                }
+                Effect::FullScanAnswer(Ok(answer)) if answer.deferred => self.deferred = true,
+                Effect::Exit(_) => self.exited = true,
+                _ => {}
+            }
+        }
+        prop_assert!(self.lookups.len() <= MAX_LOOKUPS);
+        prop_assert!(core.queue.len() <= MAX_QUEUED + 64);
+        let c = &core.status().counters;
+        prop_assert_eq!(c.lost_events, self.lost_in_records.max(self.lost_fdinfo));
+        prop_assert_eq!(c.repairs_succeeded, self.succeeded);
+        prop_assert_eq!(
+            c.repairs_succeeded + c.repairs_failed + c.repairs_retried + c.repairs_refused,
+            self.completions - self.shutdown_answers
+        );
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random streams, completion orders and outcomes, signals and the
+    /// end of the stream at any point, against a model.
+    #[test]
+    fn the_core_keeps_its_promises(ops in prop::collection::vec(op(), 1..120)) {
+        let mut core = Core::new(setup());
+        let mut model = Model::default();
+        let effects = core.step(at(0), Input::Start { interrupted: false });
+        model.check(&core, effects)?;
+        for op in ops {
+            if model.exited {
+                break;
+            }
+            model.now += 1;
+            let now = at(model.now);
+            let effects = match op {
+                Op::Reports(reports) => {
+                    let records: Vec<Record> = reports
+                        .iter()
+                        .map(|&(object, sick, bit)| {
+                            let mask = if bit { AGF } else { AGI };
+                            match (object, sick) {
+                                (0..=2, true) => sick_ag(object.into(), mask),
+                                (0..=2, false) => healthy_ag(object.into(), mask),
+                                _ => sick_inode(100 + u64::from(object), DATAFORK),
+                            }
+                        })
+                        .collect();
+                    model.kernel_reports += records.len() as u64;
+                    model.lost_fdinfo = model.lost_total;
+                    let mut effects = core.step(now, Input::Records(records));
+                    effects.extend(core.step(now, Input::BatchEnd {
+                        fdinfo_lost: Some(model.lost_total),
+                    }));
+                    effects
+                }
+                Op::Shutdown => {
+                    model.shut_down = true;
+                    model.kernel_reports += 1;
+                    let mut effects = core.step(now, Input::Records(vec![shutdown()]));
+                    effects.extend(core.step(now, Input::BatchEnd { fdinfo_lost: None }));
+                    effects
+                }
+                Op::Lose(n) => {
+                    model.lost_total += u64::from(n);
+                    model.lost_undelivered += u64::from(n);
+                    continue;
+                }
+                Op::DeliverLost => {
+                    if model.lost_undelivered == 0 {
+                        continue;
+                    }
+                    let count = std::mem::take(&mut model.lost_undelivered);
+                    model.lost_in_records += count;
+                    let mut effects = core.step(now, Input::Records(vec![lost(count)]));
+                    effects.extend(core.step(now, Input::BatchEnd { fdinfo_lost: None }));
+                    effects
+                }
+                Op::Complete(n) => {
+                    let Some(target) = model.running.take() else { continue };
+                    let outcome = outcome(n);
+                    model.completions += 1;
+                    match outcome {
+                        Outcome::Repaired | Outcome::NotNeeded => model.succeeded += 1,
+                        Outcome::ShutDown => model.shutdown_answers += 1,
+                        _ => {}
+                    }
+                    core.step(now, done(target, outcome))
+                }
+                Op::AnswerLookup => {
+                    let Some(answer) = model.lookups.pop_front() else { continue };
+                    core.step(now, answer)
+                }
+                Op::ScanStarts(ok) => {
+                    if model.scan != Some(false) {
+                        continue;
+                    }
+                    if ok {
+                        model.scan = Some(true);
+                        core.step(now, Input::ScanStarted(Ok(())))
+                    } else {
+                        model.scan = None;
+                        core.step(now, Input::ScanStarted(Err("no".into())))
+                    }
+                }
+                Op::ScanEnds => {
+                    if model.scan != Some(true) {
+                        continue;
+                    }
+                    model.scan = None;
+                    core.step(now, Input::ScanEnded(ScanEnd::Exited(Some(0))))
+                }
+                Op::RequestScan => core.step(now, Input::FullScanRequested),
+                Op::Signal => {
+                    model.stopping = true;
+                    core.step(now, Input::Signal(15))
+                }
+                Op::Eof => {
+                    model.stopping = true;
+                    core.step(now, Input::Eof { truncated: 0 })
+                }
+                Op::Wait(ms) => {
+                    model.now += u64::from(ms);
+                    core.step(at(model.now), Input::Tick)
+                }
+            };
+            model.check(&core, effects)?;
+            if let Some(due) = core.next_deadline(model.now) {
+                prop_assert!(due >= model.now, "a deadline in the past");
+            }
+        }
+        // Drain: every lookup answered, the repair and scan ended, then
+        // the stream ends; every report must have been emitted.
+        while let Some(answer) = model.lookups.pop_front() {
+            model.now += 1;
+            let effects = core.step(at(model.now), answer);
+            model.check(&core, effects)?;
+        }
+        if model.scan == Some(false) {
+            model.now += 1;
+            model.scan = Some(true);
+            let effects = core.step(at(model.now), Input::ScanStarted(Ok(())));
+            model.check(&core, effects)?;
+        }
+        if model.scan == Some(true) {
+            model.now += 1;
+            model.scan = None;
+            let effects = core.step(at(model.now), Input::ScanEnded(ScanEnd::Exited(Some(0))));
+            model.check(&core, effects)?;
+        }
+        // A scan asked for while one ran is run once the interval allows.
+        model.now += xfs_policy::Config::default().full_scan_interval_ms;
+        let effects = core.step(at(model.now), Input::Tick);
+        model.check(&core, effects)?;
+        let free = !model.shut_down && !model.stopping;
+        prop_assert!(!(model.deferred && free), "a deferred full scan was dropped");
+        if !model.exited {
+            model.now += 1;
+            let effects = core.step(at(model.now), Input::Eof { truncated: 0 });
+            model.check(&core, effects)?;
+            model.now += STOP_WAIT_MS;
+            let effects = core.step(at(model.now), Input::Tick);
+            model.check(&core, effects)?;
+        }
+        prop_assert!(model.exited, "no exit after the end of the stream");
+        prop_assert_eq!(model.reports_emitted, model.kernel_reports);
+    }
+}

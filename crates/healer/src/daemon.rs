@@ -1,0 +1,213 @@
+//! The daemon's life: takes this filesystem's lock and files, starts the
+//! workers, sinks and patrol, runs the [`Reactor`] until the core says
+//! the work is over, then stops everything in order: threads joined
+//! (those still in a call are left to the process's exit), the API socket
+//! and metrics file removed, the patrol's cursor saved.
+
+use crate::core::{Core, Setup, Stopped};
+use crate::output::{display, err};
+use crate::pending::{self, PendingMarker};
+use crate::reactor::Reactor;
+use crate::sinks::Sinks;
+use crate::startup::Healer;
+use crate::statedir::StateDir;
+use crate::workers::{self, Answer, Done, lookup};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+use xfs_abi::signals::StopSignals;
+use xfs_healer::config::Settings;
+use xfs_healer::kinds::HookClass;
+
+pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, ()> {
+    // Before any thread exists, so that all of them inherit the mask.
+    let signals = StopSignals::block().map_err(|e| err(&format!("signal setup: {e}")))?;
+    let mnt = display(healer.mount_arg.as_bytes()).into_owned();
+    let monitor = Arc::new(
+        healer
+            .monitor
+            .try_clone()
+            .map_err(|e| err(&format!("{mnt}: monitor fd: {e}")))?,
+    );
+    let setup_failed = |e: std::io::Error| err(&format!("{mnt}: worker threadpool setup: {e}"));
+    let (wake_rx, wake) = UnixStream::pair().map_err(setup_failed)?;
+    wake_rx.set_nonblocking(true).map_err(setup_failed)?;
+    let (done, done_rx) = mpsc::channel::<Done>();
+    let answer = Answer {
+        done,
+        wake: Arc::new(wake),
+    };
+    let key = healer.id.file_key();
+    // Held for the whole run: a healer started twice at once is turned away.
+    let run_dir = StateDir::open(Path::new(pending::RUN_DIR), Some(pending::RUN_DIR_MODE));
+    let _lock = match run_dir.as_ref().map(|dir| dir.lock(&format!("{key}.lock"))) {
+        Ok(Ok(Some(lock))) => Some(lock),
+        Ok(Ok(None)) => {
+            err(&format!(
+                "{mnt}: XFS health monitoring already running (lock held)."
+            ));
+            return Err(());
+        }
+        Ok(Err(e)) => {
+            err(&format!("{mnt}: {}/{key}.lock: {e}", pending::RUN_DIR));
+            None
+        }
+        Err(_) => None, // said with the pending marker's directory below
+    };
+    let (pending, interrupted, refused) = PendingMarker::open(Path::new(pending::RUN_DIR), &key);
+    if let Some(e) = refused {
+        err(&format!("{mnt}: pending-work marker: {e}"));
+    }
+    // Refused once, here: a directory others can write is never written.
+    let metrics =
+        settings
+            .metrics
+            .textfile_dir
+            .as_deref()
+            .and_then(|dir| match StateDir::open(dir, None) {
+                Ok(dir) => Some(Arc::new(lookup::MetricsFile {
+                    dir,
+                    name: format!("xfs_healer_{key}.prom"),
+                })),
+                Err(e) => {
+                    err(&format!("{mnt}: metrics: {e}"));
+                    None
+                }
+            });
+    let (repairs, repair_thread) = workers::repair::start(
+        healer.mount_path.clone(),
+        Arc::clone(&monitor),
+        healer.root_handle,
+        answer.clone(),
+    )
+    .map_err(setup_failed)?;
+    let fs = lookup::Fs {
+        mount_arg: healer.mount_arg.as_bytes().to_vec(),
+        mount_path: healer.mount_path.clone(),
+        monitor: Arc::clone(&monitor),
+        root: healer.root_handle.filter(|_| healer.has_parent_pointers),
+        layout: healer.layout,
+    };
+    let (lookups, lookup_thread) =
+        lookup::start(fs, metrics.clone(), answer.clone()).map_err(setup_failed)?;
+    let core = Core::new(Setup {
+        mount_arg: healer.mount_arg.as_bytes().to_vec(),
+        uuid: crate::status::uuid_text(&healer.id.uuid),
+        repair: healer.mode == crate::autofsck::Mode::Repair,
+        quiet: healer.quiet,
+        paths: healer.has_parent_pointers && healer.root_handle.is_some(),
+        policy: settings.policy.clone(),
+        hook_classes: if settings.hooks.dir.is_some() {
+            settings
+                .hooks
+                .classes
+                .iter()
+                .filter_map(|c| HookClass::from_name(c))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        hook_interval_ms: millis(settings.hooks.interval),
+        metrics_interval_ms: metrics.as_ref().map(|_| millis(settings.metrics.interval)),
+        started_usec: realtime_usec(),
+    });
+    let (patrol_stop, patrol_thread) = match settings
+        .patrol
+        .enabled
+        .then(|| crate::patrol::start(&healer, &mnt, &monitor, &settings.patrol))
+        .flatten()
+    {
+        Some((stop, thread)) => (Some(stop), Some(thread)),
+        None => (None, None),
+    };
+    let mut reactor = Reactor {
+        core,
+        sinks: Sinks::start(settings, &mnt, &key, &answer.wake),
+        clock: Instant::now(),
+        repairs: Some(repairs),
+        lookups: Some(lookups),
+        answer,
+        mount_path: healer.mount_path.clone(),
+        full_scan_timeout: settings.full_scan_timeout,
+        scan_process: None,
+        stop_scan: false,
+        patrol_stop,
+        pending,
+        full_scan_reply: None,
+        read_at: None,
+        latencies: debug.then(Vec::new),
+        mnt,
+    };
+    let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, &signals, interrupted);
+    // Threads still busy (a repair ioctl past the stop's wait, a slow
+    // lookup) are left to the process's exit.
+    reactor.repairs = None;
+    reactor.lookups = None;
+    if reactor.core.status().repairs_running == 0 {
+        let _ = repair_thread.join();
+    }
+    reactor.patrol_stop = None;
+    if let Some(patrol) = patrol_thread {
+        let _ = patrol.join(); // it saves its cursor
+    }
+    drop(lookup_thread);
+    reactor.sinks.stop();
+    if let Some(metrics) = &metrics {
+        let _ = metrics.dir.remove(&metrics.name);
+    }
+    if let Some(samples) = reactor.latencies.as_mut() {
+        err(&format!(
+            "{}: debug: {}",
+            reactor.mnt,
+            latency_summary(samples)
+        ));
+    }
+    result
+}
+
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub fn realtime_usec() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// `N repairs timed: read to ioctl p50 X us, p99 Y us, max Z us`.
+fn latency_summary(samples: &mut [u32]) -> String {
+    if samples.is_empty() {
+        return "no repair was timed from its event read".to_string();
+    }
+    samples.sort_unstable();
+    let at = |q: usize| samples[(samples.len() - 1) * q / 100];
+    format!(
+        "{} repairs timed from event read to repair ioctl: p50 {} us, p99 {} us, max {} us",
+        samples.len(),
+        at(50),
+        at(99),
+        samples[samples.len() - 1]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_percentiles() {
+        let mut samples: Vec<u32> = (1..=100).rev().collect();
+        assert_eq!(
+            latency_summary(&mut samples),
+            "100 repairs timed from event read to repair ioctl: p50 50 us, p99 99 us, max 100 us"
+        );
+        assert_eq!(
+            latency_summary(&mut []),
+            "no repair was timed from its event read"
+        );
+        assert!(latency_summary(&mut [7]).contains("p50 7 us, p99 7 us, max 7 us"));
+    }
+}

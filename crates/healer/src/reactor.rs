@@ -1,0 +1,283 @@
+//! The thin shell around the [`core`](crate::core): one thread that polls
+//! the monitor fd, the workers' wake-up socket and the stop signals with
+//! the core's next deadline as timeout, feeds what came to the core, and
+//! carries out the effects it returns on the workers and sinks. The kernel
+//! queue holds only ~585 events: nothing here waits for more than a read.
+
+use crate::api;
+use crate::core::{Core, Effect, FullScanStarted, Input, Now, Stopped};
+use crate::daemon;
+use crate::output::{err, out};
+use crate::pending::PendingMarker;
+use crate::sinks::Sinks;
+use crate::workers::{self, Answer, Done, lookup};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use xfs_abi::Errno;
+use xfs_abi::signals::StopSignals;
+use xfs_events::{RECORD_LEN, RecordAssembler};
+
+/// Bytes per read: whole records only, enough for the kernel's whole
+/// queue (585 records) in one or two calls.
+const READ_BUF: usize = 1024 * RECORD_LEN;
+/// Most latency samples kept for `--debug` (then the first ones stand).
+const LATENCY_SAMPLES: usize = 65_536;
+
+pub struct Reactor {
+    pub core: Core,
+    pub sinks: Sinks,
+    pub clock: Instant,
+    pub mnt: String,
+    pub repairs: Option<mpsc::SyncSender<workers::repair::Job>>,
+    pub lookups: Option<mpsc::Sender<lookup::Job>>,
+    pub answer: Answer,
+    pub mount_path: std::path::PathBuf,
+    pub full_scan_timeout: Duration,
+    /// The process that ends with the full scan, signalled at a stop.
+    pub scan_process: Option<OwnedFd>,
+    pub stop_scan: bool,
+    /// Dropped to stop the media patrol (at shutdown, at exit).
+    pub patrol_stop: Option<mpsc::Sender<()>>,
+    pub pending: PendingMarker,
+    pub full_scan_reply: Option<api::Reply<Result<(bool, bool), String>>>,
+    /// When this wake-up's read returned events (`--debug` timing).
+    pub read_at: Option<Instant>,
+    pub latencies: Option<Vec<u32>>,
+}
+
+impl Reactor {
+    fn now(&self) -> Now {
+        Now {
+            ms: daemon::millis(self.clock.elapsed()),
+            usec: daemon::realtime_usec(),
+        }
+    }
+
+    pub fn event_loop(
+        &mut self,
+        monitor: &OwnedFd,
+        wake_rx: &UnixStream,
+        done_rx: &mpsc::Receiver<Done>,
+        signals: &StopSignals,
+        interrupted: bool,
+    ) -> Result<Stopped, ()> {
+        let mnt = self.mnt.clone();
+        let read_error = |e: Errno| {
+            err(&format!(
+                "{mnt}: error reading event file: {}",
+                xfs_abi::strerror(e)
+            ))
+        };
+        let flags = fcntl_getfl(monitor).map_err(read_error)?;
+        fcntl_setfl(monitor, flags | OFlags::NONBLOCK).map_err(read_error)?;
+        let mut assembler = RecordAssembler::default();
+        let mut buf = vec![0u8; READ_BUF];
+        let mut eof = false;
+        if let Some(stopped) = self.feed(Input::Start { interrupted }) {
+            return Ok(stopped);
+        }
+        loop {
+            let now = self.now().ms;
+            let timeout = self.core.next_deadline(now).map(|due| {
+                let ms = due.saturating_sub(now);
+                Timespec {
+                    tv_sec: i64::try_from(ms / 1000).unwrap_or(i64::MAX),
+                    tv_nsec: i64::try_from(ms % 1000).unwrap_or(0) * 1_000_000,
+                }
+            });
+            let mut fds = vec![
+                PollFd::new(wake_rx, PollFlags::IN),
+                PollFd::new(signals, PollFlags::IN),
+            ];
+            if !eof {
+                fds.push(PollFd::new(monitor, PollFlags::IN));
+            }
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => {
+                    read_error(e);
+                    return Err(());
+                }
+            }
+            let mut inputs = Vec::new();
+            if let Some(signo) = signals.take() {
+                inputs.push(Input::Signal(signo));
+            }
+            // Results first: they may change what new events mean.
+            while matches!((&*wake_rx).read(&mut [0u8; 64]), Ok(n) if n > 0) {}
+            inputs.extend(done_rx.try_iter().map(|done| self.answered(done)));
+            inputs.extend(self.api_calls());
+            for input in inputs {
+                if let Some(stopped) = self.feed(input) {
+                    return Ok(stopped);
+                }
+            }
+            // Then everything the kernel has for us.
+            let mut read_any = false;
+            while !eof {
+                match rustix::io::read(monitor, &mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(n) => {
+                        read_any = true;
+                        let mut records = Vec::new();
+                        assembler.feed(&buf[..n], |r| records.push(r));
+                        self.feed(Input::Records(records));
+                    }
+                    Err(Errno::AGAIN) => break,
+                    Err(Errno::INTR) => {}
+                    Err(e) => {
+                        read_error(e);
+                        return Err(());
+                    }
+                }
+            }
+            let input = if read_any {
+                self.read_at = Some(Instant::now());
+                let fdinfo =
+                    xfs_abi::healthmon::read_monitor_fdinfo(std::os::fd::AsFd::as_fd(monitor));
+                Input::BatchEnd {
+                    fdinfo_lost: fdinfo.ok().map(|info| info.lost),
+                }
+            } else {
+                Input::Tick
+            };
+            let stopped = self.feed(input);
+            let stopped = stopped.or_else(|| {
+                eof.then(|| {
+                    self.feed(Input::Eof {
+                        truncated: assembler.pending(),
+                    })
+                })
+                .flatten()
+            });
+            self.read_at = None;
+            if let Some(stopped) = stopped {
+                return Ok(stopped);
+            }
+        }
+    }
+
+    /// A worker's answer as the core's input.
+    fn answered(&mut self, done: Done) -> Input {
+        match done {
+            Done::Repair(target, attempt, read_at) => {
+                if let (Some(samples), Some(read), Some(issued)) =
+                    (self.latencies.as_mut(), read_at, attempt.issued)
+                    && samples.len() < LATENCY_SAMPLES
+                {
+                    samples.push(
+                        u32::try_from(issued.saturating_duration_since(read).as_micros())
+                            .unwrap_or(u32::MAX),
+                    );
+                }
+                Input::RepairDone {
+                    target,
+                    outcome: attempt.outcome,
+                    text: attempt.text,
+                }
+            }
+            Done::Lookup(input) => input,
+            Done::ScanStarted(started) => Input::ScanStarted(started.map(|process| {
+                self.scan_process = process;
+                if self.stop_scan {
+                    self.stop_full_scan();
+                }
+            })),
+            Done::ScanEnded(end) => {
+                self.scan_process = None;
+                Input::ScanEnded(end)
+            }
+        }
+    }
+
+    /// The status API's waiting calls: a status is answered at once, a
+    /// full-scan request through the core.
+    fn api_calls(&mut self) -> Vec<Input> {
+        let Some(api) = self.sinks.api.as_ref() else {
+            return Vec::new();
+        };
+        let calls: Vec<api::LoopCall> = api.calls.try_iter().collect();
+        let mut inputs = Vec::new();
+        for call in calls {
+            match call {
+                api::LoopCall::Status(reply) => reply.send(self.core.status()),
+                api::LoopCall::FullScan(reply) => {
+                    self.full_scan_reply = Some(reply);
+                    inputs.push(Input::FullScanRequested);
+                }
+            }
+        }
+        inputs
+    }
+
+    /// Steps the core and carries out its effects; how it ended, if so.
+    fn feed(&mut self, input: Input) -> Option<Stopped> {
+        let now = self.now();
+        let mut stopped = None;
+        for effect in self.core.step(now, input) {
+            match effect {
+                Effect::Repair(target) => {
+                    // Only a dispatch right after a read is timed.
+                    if let Some(jobs) = &self.repairs {
+                        let _ = jobs.send((target, self.read_at.take()));
+                    }
+                }
+                Effect::LookupPaths {
+                    token,
+                    ino,
+                    generation,
+                    max_links,
+                } => self.lookup(lookup::Job::Paths {
+                    token,
+                    ino,
+                    generation,
+                    max_links,
+                }),
+                Effect::LookupOwners { token, range } => {
+                    self.lookup(lookup::Job::Owners { token, range })
+                }
+                Effect::WriteMetrics(text) => self.lookup(lookup::Job::Metrics(text)),
+                Effect::StartFullScan(_) => workers::full_scan::start(
+                    self.mount_path.clone(),
+                    self.full_scan_timeout,
+                    self.answer.clone(),
+                ),
+                Effect::StopFullScan => {
+                    self.stop_scan = true;
+                    self.stop_full_scan();
+                }
+                Effect::StopPatrol => self.patrol_stop = None,
+                Effect::Emit { report, log, hook } => self.sinks.emit(&report, log, hook),
+                Effect::Say(line) => out(&line),
+                Effect::Warn(line) => err(&line),
+                Effect::SetPending(busy) => self.pending.set(busy),
+                Effect::FullScanAnswer(answer) => {
+                    if let Some(reply) = self.full_scan_reply.take() {
+                        reply.send(
+                            answer.map(|FullScanStarted { started, deferred }| (started, deferred)),
+                        );
+                    }
+                }
+                Effect::Exit(how) => stopped = Some(how),
+            }
+        }
+        stopped
+    }
+
+    fn lookup(&self, job: lookup::Job) {
+        if let Some(jobs) = &self.lookups {
+            let _ = jobs.send(job);
+        }
+    }
+
+    fn stop_full_scan(&mut self) {
+        if let Some(process) = self.scan_process.take() {
+            let _ = rustix::process::pidfd_send_signal(&process, rustix::process::Signal::TERM);
+        }
+    }
+}

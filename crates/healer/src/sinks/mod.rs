@@ -1,0 +1,66 @@
+//! Where the core's reports go: the log (text, JSON lines or journal,
+//! [`crate::output`]), the hooks ([`hooks`]) and the status API's event
+//! stream ([`crate::api`]). The core decided what each gets; a sink only
+//! writes.
+
+pub mod hooks;
+
+use crate::api;
+use crate::core::Report;
+use crate::output::{self, err};
+use hooks::Hooks;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use xfs_healer::config::Settings;
+
+pub struct Sinks {
+    /// The `<mnt>` message prefix.
+    mnt: String,
+    pub api: Option<api::Api>,
+    hooks: Option<Hooks>,
+}
+
+impl Sinks {
+    /// Starts the hooks runner and the status API as configured; what
+    /// cannot start is said, and the healer goes on without it.
+    pub fn start(settings: &Settings, mnt: &str, key: &str, wake: &Arc<UnixStream>) -> Sinks {
+        let hooks = Hooks::start(&settings.hooks, mnt);
+        let mut api = None;
+        if settings.api.enabled {
+            let gid = settings.api.group.as_deref().and_then(api::group_id);
+            if let (Some(group), None) = (settings.api.group.as_deref(), gid) {
+                err(&format!(
+                    "{mnt}: status API group {group:?} not found; root only"
+                ));
+            }
+            match api::start(&settings.api.dir, key, gid, Arc::clone(wake)) {
+                Ok(started) => api = Some(started),
+                Err(e) => api::start_failed(mnt, &settings.api.dir.join(api::socket_name(key)), &e),
+            }
+        }
+        Sinks {
+            mnt: mnt.to_string(),
+            api,
+            hooks,
+        }
+    }
+
+    pub fn emit(&mut self, report: &Report, log: bool, hook: Option<u64>) {
+        if log {
+            output::report(&self.mnt, report);
+        }
+        if let (Some(hooks), Some(suppressed)) = (self.hooks.as_mut(), hook) {
+            hooks.run(report, suppressed);
+        }
+        if let Some(api) = self.api.as_ref().filter(|api| api.streaming()) {
+            api.publish(report.to_wire());
+        }
+    }
+
+    /// Ends the API thread (its drop removes the socket) and the hooks
+    /// runner.
+    pub fn stop(&mut self) {
+        self.api = None;
+        self.hooks = None;
+    }
+}

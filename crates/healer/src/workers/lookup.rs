@@ -1,0 +1,118 @@
+//! The lookup worker: an inode's paths (parent pointer walks, each a
+//! reopen and up to 256 ioctls per link), a failed media range's owners
+//! (GETFSMAP paging), and the metrics file's rewrite. One thread, in the
+//! order asked; the core bounds how many are outstanding.
+
+use super::{Answer, Done};
+use crate::core::Input;
+use crate::statedir::StateDir;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use xfs_abi::handle::XfsHandle;
+use xfs_events::Device;
+use xfs_policy::media::Layout;
+
+pub enum Job {
+    Paths {
+        token: u64,
+        ino: u64,
+        generation: u32,
+        max_links: usize,
+    },
+    Owners {
+        token: u64,
+        range: (Device, u64, u64),
+    },
+    Metrics(String),
+}
+
+/// What the lookups need of the filesystem.
+pub struct Fs {
+    pub mount_arg: Vec<u8>,
+    pub mount_path: PathBuf,
+    pub monitor: Arc<OwnedFd>,
+    pub root: Option<XfsHandle>,
+    pub layout: Layout,
+}
+
+/// Where the metrics file goes: its directory (checked when opened) and
+/// its name.
+pub struct MetricsFile {
+    pub dir: StateDir,
+    pub name: String,
+}
+
+impl MetricsFile {
+    fn write(&self, text: &str) -> Result<(), String> {
+        // Readable by the node exporter, which runs as its own user.
+        self.dir
+            .replace(&self.name, text.as_bytes(), 0o644)
+            .map_err(|e| format!("{}: {e}", self.dir.path().join(&self.name).display()))
+    }
+}
+
+pub fn start(
+    fs: Fs,
+    metrics: Option<Arc<MetricsFile>>,
+    answer: Answer,
+) -> std::io::Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>)> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let thread = std::thread::Builder::new()
+        .name("lookup".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for job in queue {
+                let input = match job {
+                    Job::Paths {
+                        token,
+                        ino,
+                        generation,
+                        max_links,
+                    } => Input::Paths {
+                        token,
+                        paths: paths(&fs, ino, generation, max_links),
+                    },
+                    Job::Owners { token, range } => Input::Owners {
+                        token,
+                        owners: crate::media::owners(
+                            &fs.mount_path,
+                            fs.monitor.as_fd(),
+                            fs.root.as_ref(),
+                            &fs.layout,
+                            range,
+                        ),
+                    },
+                    Job::Metrics(text) => Input::MetricsWritten(
+                        metrics.as_ref().map_or(Ok(()), |file| file.write(&text)),
+                    ),
+                };
+                if !answer.send(Done::Lookup(input)) {
+                    break;
+                }
+            }
+        })?;
+    Ok((jobs, thread))
+}
+
+fn paths(
+    fs: &Fs,
+    ino: u64,
+    generation: u32,
+    max_links: usize,
+) -> Result<Vec<Vec<u8>>, crate::paths::NoPath> {
+    let root = fs
+        .root
+        .as_ref()
+        .ok_or(crate::paths::NoPath::NoParentPointers)?;
+    crate::paths::lookup(
+        &fs.mount_path,
+        fs.monitor.as_fd(),
+        root,
+        &fs.mount_arg,
+        ino,
+        generation,
+        max_links,
+    )
+}
