@@ -4,7 +4,6 @@
 //! (those still in a call are left to the process's exit), the API socket
 //! and metrics file removed, the patrol's cursor saved.
 
-use crate::core::{Core, Setup, Stopped};
 use crate::output::{display, err};
 use crate::pending::{self, PendingMarker};
 use crate::reactor::Reactor;
@@ -19,6 +18,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use xfs_abi::signals::StopSignals;
 use xfs_healer::config::Settings;
+use xfs_healer::core::{Core, Setup, Stopped};
 use xfs_healer::kinds::HookClass;
 
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, ()> {
@@ -94,7 +94,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, 
         lookup::start(fs, metrics.clone(), answer.clone()).map_err(setup_failed)?;
     let core = Core::new(Setup {
         mount_arg: healer.mount_arg.as_bytes().to_vec(),
-        uuid: crate::status::uuid_text(&healer.id.uuid),
+        uuid: xfs_healer::status::uuid_text(&healer.id.uuid),
         repair: healer.mode == crate::autofsck::Mode::Repair,
         quiet: healer.quiet,
         paths: healer.has_parent_pointers && healer.root_handle.is_some(),

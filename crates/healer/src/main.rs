@@ -13,7 +13,6 @@
 mod api;
 mod autofsck;
 mod cli;
-mod core;
 mod daemon;
 mod media;
 mod mountinfo;
@@ -26,7 +25,6 @@ mod repair;
 mod sinks;
 mod startup;
 mod statedir;
-mod status;
 mod workers;
 
 use cli::Command;
@@ -114,10 +112,10 @@ fn run(options: &cli::Options) -> ExitCode {
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
     match daemon::run(healer, &settings, options.debug) {
-        Ok(core::Stopped::Unmounted) => ExitCode::SUCCESS,
+        Ok(xfs_healer::core::Stopped::Unmounted) => ExitCode::SUCCESS,
         // As the reference, which has no handler: the status is the
         // signal's (143 for SIGTERM), and systemd sees a clean stop.
-        Ok(core::Stopped::Signal(signo)) => xfs_abi::signals::die_by(signo),
+        Ok(xfs_healer::core::Stopped::Signal(signo)) => xfs_abi::signals::die_by(signo),
         Err(()) => ExitCode::from(1),
     }
 }

@@ -8,19 +8,13 @@ use xfs_abi::Errno;
 use xfs_abi::fsmap;
 use xfs_abi::handle::XfsHandle;
 use xfs_events::Device;
+use xfs_healer::core::Owners;
 use xfs_healer::fsmap_owner::owner;
 use xfs_policy::media::{Damage, Extent, Layout, damage};
 
 /// Most owners looked at per media event (a wide range over a full disk
 /// could map thousands of extents; the rest are counted, not listed).
 pub const MAX_OWNERS: usize = 32;
-
-/// What the failed range holds, and how many more mappings there were.
-#[derive(Debug)]
-pub struct Owners {
-    pub damages: Vec<Damage>,
-    pub more: usize,
-}
 
 /// The owners of sectors `daddr..daddr + bbcount` of the data device.
 /// Only the data device is mapped: an external log holds only the log, and

@@ -12,12 +12,12 @@
 //! `auto` (the default) is `journal` when stdout is the journal's stream
 //! (`JOURNAL_STREAM`, as under the systemd unit) and `text` otherwise.
 
-use crate::core::Report;
 use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::sync::OnceLock;
 use xfs_healer::config::OutputFormat;
+use xfs_healer::core::Report;
 use xfs_healer::kinds::Kind;
 
 /// The JSON lines schema version.
@@ -142,7 +142,7 @@ pub fn report(mountpoint: &str, report: &Report) {
             all.extend(
                 report
                     .object
-                    .map(|o| ("XFS_OBJECT", crate::status::object_text(o))),
+                    .map(|o| ("XFS_OBJECT", xfs_healer::status::object_text(o))),
             );
             all.extend(
                 report

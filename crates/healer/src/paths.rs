@@ -9,6 +9,7 @@ use std::path::Path;
 use xfs_abi::handle::XfsHandle;
 use xfs_abi::parents;
 use xfs_abi::{Errno, healthmon};
+use xfs_healer::core::NoPath;
 
 /// Most directory levels walked (the reference's cycle guard).
 const MAX_DEPTH: usize = 256;
@@ -25,37 +26,6 @@ fn reopen(mount_path: &Path, monitor: BorrowedFd<'_>) -> Result<OwnedFd, Errno> 
     )?;
     healthmon::fd_on_monitored_fs(monitor, fd.as_fd())?;
     Ok(fd)
-}
-
-/// Most paths listed for one inode (one per hard link).
-pub const MAX_LINKS: usize = 8;
-
-/// Why an inode has no path; each is said once per run, after which the
-/// reference's `ino N gen 0xG` form stands alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NoPath {
-    /// The filesystem has no parent pointers (mkfs -n parent=0).
-    NoParentPointers,
-    /// The monitored filesystem cannot be reached by any mount path.
-    Unreachable,
-    /// The inode was freed or reused (stale handle) or has no links.
-    Gone,
-    /// A directory loop, more than 256 levels, or longer than PATH_MAX.
-    TooDeep,
-    /// The kernel refused the lookup for another reason.
-    Failed(Errno),
-}
-
-impl NoPath {
-    pub fn why(self) -> String {
-        match self {
-            NoPath::NoParentPointers => "the filesystem has no parent pointers".into(),
-            NoPath::Unreachable => "the filesystem is not reachable through its mount path".into(),
-            NoPath::Gone => "the file was deleted".into(),
-            NoPath::TooDeep => "the path loops or is too deep or too long".into(),
-            NoPath::Failed(e) => format!("parent pointer lookup failed: {}", xfs_abi::strerror(e)),
-        }
-    }
 }
 
 fn no_path(e: Errno) -> NoPath {

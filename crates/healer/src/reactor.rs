@@ -1,11 +1,10 @@
-//! The thin shell around the [`core`](crate::core): one thread that polls
+//! The thin shell around the [`core`](xfs_healer::core): one thread that polls
 //! the monitor fd, the workers' wake-up socket and the stop signals with
 //! the core's next deadline as timeout, feeds what came to the core, and
 //! carries out the effects it returns on the workers and sinks. The kernel
 //! queue holds only ~585 events: nothing here waits for more than a read.
 
 use crate::api;
-use crate::core::{Core, Effect, FullScanStarted, Input, Now, Stopped};
 use crate::daemon;
 use crate::output::{err, out};
 use crate::pending::PendingMarker;
@@ -21,6 +20,7 @@ use std::time::{Duration, Instant};
 use xfs_abi::Errno;
 use xfs_abi::signals::StopSignals;
 use xfs_events::{RECORD_LEN, RecordAssembler};
+use xfs_healer::core::{Core, Effect, FullScanStarted, Input, Now, Stopped};
 
 /// Bytes per read: whole records only, enough for the kernel's whole
 /// queue (585 records) in one or two calls.

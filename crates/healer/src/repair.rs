@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use xfs_abi::process::helper_command;
 use xfs_abi::scrub::{self, ScrubMetadata};
 use xfs_abi::{Errno, handle::XfsHandle};
+use xfs_healer::core::RepairText;
 use xfs_policy::{Object, Outcome, Target};
 use xfs_report::RepairOutcome;
 
@@ -20,17 +21,6 @@ pub struct Attempt {
     pub text: RepairText,
     /// When the scrub ioctl was issued (None: refused before it).
     pub issued: Option<Instant>,
-}
-
-/// The outcome sentence printed after `<prefix> <struct>: `.
-#[derive(Debug, Clone)]
-pub enum RepairText {
-    /// One of the reference's four sentences.
-    Reference(RepairOutcome),
-    /// Our own, for kernel answers the reference lumps together.
-    Other(String),
-    /// About the filesystem, not the object: printed as `<mnt>: <text>`.
-    Filesystem(String),
 }
 
 fn scrub_request(target: &Target) -> ScrubMetadata {

@@ -10,20 +10,19 @@
 //! of an ordered queue, and the queue is flushed from its head up to the
 //! first slot still waiting. Repairs never wait for lines.
 
+mod answers;
 mod report;
 #[cfg(test)]
 mod tests;
 
+pub use answers::{MAX_LINKS, NoPath, Owners, RepairText};
 pub use report::Report;
 
-use crate::media::Owners;
-use crate::paths::NoPath;
-use crate::repair::RepairText;
+use crate::kinds::{HookClass, Kind};
 use crate::status::{self, Gauges, LostEvents, RepairTally, StatusBook};
 use std::collections::{HashSet, VecDeque};
 use xfs_abi::Errno;
 use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, Verdict};
-use xfs_healer::kinds::{HookClass, Kind};
 use xfs_policy::media::MediaRepair;
 use xfs_policy::{Action, Admit, Engine, FullScanReason, LineLimiter, Object, Outcome, Target};
 
@@ -553,7 +552,7 @@ impl Core {
                     token,
                     ino,
                     generation,
-                    max_links: crate::paths::MAX_LINKS,
+                    max_links: MAX_LINKS,
                 });
                 self.queue.push_back(Slot::Event {
                     token,

@@ -2,8 +2,8 @@
 //! varlink `Event`, JSON lines, journal fields, hook variables) are made
 //! from it at each sink, never the other way round.
 
+use crate::kinds::{HookClass, Kind};
 use crate::status::object_text;
-use xfs_healer::kinds::{HookClass, Kind};
 use xfs_policy::{FullScanReason, Object};
 
 /// An event as the healer tells it.

@@ -16,7 +16,6 @@
 //! --no-block`). A hook also gets SIGTERM if the healer dies; what it
 //! started in the background is then left to the unit's cgroup.
 
-use crate::core::Report;
 use crate::output::err;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -26,6 +25,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use xfs_abi::process::ChildEnd;
 use xfs_healer::config::HookSettings;
+use xfs_healer::core::Report;
 use xfs_varlink::Event;
 
 /// Reports waiting for their hooks to start.

@@ -6,12 +6,12 @@
 pub mod hooks;
 
 use crate::api;
-use crate::core::Report;
 use crate::output::{self, err};
 use hooks::Hooks;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use xfs_healer::config::Settings;
+use xfs_healer::core::Report;
 
 pub struct Sinks {
     /// The `<mnt>` message prefix.

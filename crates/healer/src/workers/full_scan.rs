@@ -5,11 +5,11 @@
 //! scan runs, reports queue nothing" holds there too.
 
 use super::{Answer, Done};
-use crate::core::ScanEnd;
 use crate::repair::{self, FullScan};
 use std::path::PathBuf;
 use std::time::Duration;
 use xfs_abi::process::{ChildEnd, wait_with_timeout};
+use xfs_healer::core::ScanEnd;
 
 /// Starts the scan on its own thread, which answers twice: whether it
 /// started ([`Done::ScanStarted`]), then when it ended

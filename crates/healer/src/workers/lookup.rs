@@ -4,7 +4,6 @@
 //! order asked; the core bounds how many are outstanding.
 
 use super::{Answer, Done};
-use crate::core::Input;
 use crate::statedir::StateDir;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -12,6 +11,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use xfs_abi::handle::XfsHandle;
 use xfs_events::Device;
+use xfs_healer::core::Input;
 use xfs_policy::media::Layout;
 
 pub enum Job {
@@ -101,11 +101,11 @@ fn paths(
     ino: u64,
     generation: u32,
     max_links: usize,
-) -> Result<Vec<Vec<u8>>, crate::paths::NoPath> {
+) -> Result<Vec<Vec<u8>>, xfs_healer::core::NoPath> {
     let root = fs
         .root
         .as_ref()
-        .ok_or(crate::paths::NoPath::NoParentPointers)?;
+        .ok_or(xfs_healer::core::NoPath::NoParentPointers)?;
     crate::paths::lookup(
         &fs.mount_path,
         fs.monitor.as_fd(),

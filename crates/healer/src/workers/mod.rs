@@ -7,7 +7,6 @@ pub mod full_scan;
 pub mod lookup;
 pub mod repair;
 
-use crate::core::{Input, ScanEnd};
 use crate::repair::Attempt;
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -15,6 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
+use xfs_healer::core::{Input, ScanEnd};
 use xfs_policy::Target;
 
 /// A worker's answer.
