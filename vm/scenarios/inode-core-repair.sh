@@ -1,4 +1,4 @@
-# summary: repair mode, a damaged inode core: 7.2.13 reports the AG's inodes (no targeted repair), so a full xfs_scrub run repairs it; an oops in the kernel's inode repair is a known kernel bug, kept in its own VM
+# summary: repair mode, a damaged inode core: 7.2.13 reports the AG's inodes (no targeted repair), so a full xfs_scrub run repairs it; an oops in the kernel's inode repair (known-kernel-bug below) makes the run XFAIL, an expected kernel failure: neither PASS nor FAIL
 # healers: reference ours
 # timeout: 400
 # known-kernel-bug: xrep_dinode_count_rtgroup_rmaps

@@ -90,7 +90,7 @@ pub fn bench(args: &[String]) -> Result<bool> {
         fs::write(repo_root().join(GROWTH_SVG), svg)?;
     }
     println!("wrote BENCHMARKS.md");
-    Ok(outcomes.iter().all(|o| o.passed))
+    Ok(outcomes.iter().all(|o| o.passed()))
 }
 
 fn file_size(path: &std::path::Path) -> u64 {
@@ -125,7 +125,7 @@ type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
 
 fn collect(outcomes: &[Outcome]) -> Table {
     let mut table = Table::new();
-    for o in outcomes.iter().filter(|o| o.passed) {
+    for o in outcomes.iter().filter(|o| o.passed()) {
         let workload = o
             .scenario
             .rsplit_once('.')
@@ -283,7 +283,7 @@ fn render(
     let table = &collect(outcomes);
     let failures: Vec<String> = outcomes
         .iter()
-        .filter(|o| !o.passed)
+        .filter(|o| !o.passed())
         .map(|o| format!("{} [{}]: {}", o.scenario, o.healer, o.reason))
         .collect();
     let cpu = fs::read_to_string("/proc/cpuinfo")

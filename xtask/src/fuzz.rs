@@ -134,7 +134,7 @@ pub fn corpus() -> Result<bool> {
         1,
         false,
     );
-    let Some(outcome) = outcomes.first().filter(|o| o.passed) else {
+    let Some(outcome) = outcomes.first().filter(|o| o.passed()) else {
         println!(
             "capture-events failed: {}",
             outcomes

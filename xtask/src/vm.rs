@@ -62,7 +62,7 @@ fn sparse_file(path: &Path, size: u64) -> Result<()> {
     Ok(())
 }
 
-fn kernel_trouble(console: &str) -> Option<String> {
+pub fn kernel_trouble(console: &str) -> Option<String> {
     const SIGNS: &[&str] = &[
         "Oops:",
         "BUG:",
