@@ -2,7 +2,8 @@
 //! workers, sinks and patrol, runs the [`Reactor`] until the core says
 //! the work is over, then stops everything in order: threads joined
 //! (those still in a call are left to the process's exit), the API socket
-//! and metrics file removed, the patrol's cursor saved.
+//! and metrics file removed (left saying `xfs_healer_up 0` after an
+//! error), the patrol's cursor saved.
 
 use crate::output::{display, err};
 use crate::pending::{self, PendingMarker};
@@ -154,8 +155,18 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, 
     }
     drop(lookup_thread);
     reactor.sinks.stop();
+    // A healer that stops in order takes its file along; one that failed
+    // leaves it, saying up 0, for an alert to find.
     if let Some(metrics) = &metrics {
-        let _ = metrics.dir.remove(&metrics.name);
+        let last = reactor.core.last_metrics(reactor.now());
+        match (&result, last) {
+            (Err(()), Some(text)) => {
+                let _ = metrics.write(&text);
+            }
+            _ => {
+                let _ = metrics.dir.remove(&metrics.name);
+            }
+        }
     }
     if let Some(samples) = reactor.latencies.as_mut() {
         err(&format!(

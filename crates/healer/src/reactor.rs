@@ -51,7 +51,7 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    fn now(&self) -> Now {
+    pub fn now(&self) -> Now {
         Now {
             ms: daemon::millis(self.clock.elapsed()),
             usec: daemon::realtime_usec(),

@@ -301,6 +301,12 @@ pub fn kind_of(event: &Event) -> &'static str {
 /// The healer's gauges at one moment, besides the book's counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {
+    /// False in the last file a healer writes when it stops with an error.
+    pub up: bool,
+    /// `repair` or `log-only`.
+    pub mode: &'static str,
+    /// When the file is written (CLOCK_REALTIME, µs).
+    pub now_usec: u64,
     pub repairs_pending: usize,
     pub repairs_running: usize,
     pub shut_down: bool,
@@ -332,6 +338,31 @@ impl StatusBook {
                 let _ = writeln!(text, "{name}{{{labels}{extra}}} {value}");
             }
         };
+        metric(
+            "xfs_healer_up",
+            "gauge",
+            "Whether the healer monitors the filesystem (0: it stopped with an error).",
+            &[(String::new(), u64::from(gauges.up))],
+        );
+        metric(
+            "xfs_healer_info",
+            "gauge",
+            "The healer's implementation, version and mode.",
+            &[(
+                format!(
+                    ",implementation=\"xfs-healer\",version=\"{}\",mode=\"{}\"",
+                    env!("CARGO_PKG_VERSION"),
+                    label(gauges.mode)
+                ),
+                1,
+            )],
+        );
+        metric(
+            "xfs_healer_metrics_timestamp_seconds",
+            "gauge",
+            "When this file was written (rewritten at least every minute: an old one means a dead healer).",
+            &[(String::new(), gauges.now_usec / 1_000_000)],
+        );
         let kinds: Vec<(String, u64)> = self
             .by_kind
             .iter()
@@ -475,12 +506,21 @@ mod tests {
             "/mnt/a \"b\"\\",
             "u-1",
             Gauges {
+                up: true,
+                mode: "repair",
+                now_usec: 1_700_000_000_500_000,
                 repairs_pending: 2,
                 ..Gauges::default()
             },
         );
         let l = r#"mountpoint="/mnt/a \"b\"\\",uuid="u-1""#;
+        let version = env!("CARGO_PKG_VERSION");
         for line in [
+            format!("xfs_healer_up{{{l}}} 1"),
+            format!(
+                "xfs_healer_info{{{l},implementation=\"xfs-healer\",version=\"{version}\",mode=\"repair\"}} 1"
+            ),
+            format!("xfs_healer_metrics_timestamp_seconds{{{l}}} 1700000000"),
             "# TYPE xfs_healer_reports_total counter".to_string(),
             format!("xfs_healer_reports_total{{{l},kind=\"sick\"}} 1"),
             format!("xfs_healer_reports_total{{{l},kind=\"lost\"}} 1"),

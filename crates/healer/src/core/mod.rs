@@ -231,6 +231,23 @@ struct MetricsClock {
     failing: bool,
 }
 
+/// The metrics file is rewritten at least this often, changed or not, so
+/// that its timestamp shows a healer that stopped working.
+pub const METRICS_REFRESH_MS: u64 = 60_000;
+
+impl MetricsClock {
+    /// When the file is next due (None: now, it was never written).
+    fn due(&self) -> Option<u64> {
+        let written = self.written_at?;
+        let wait = if self.dirty {
+            self.interval_ms
+        } else {
+            self.interval_ms.max(METRICS_REFRESH_MS)
+        };
+        Some(written.saturating_add(wait))
+    }
+}
+
 #[derive(Debug)]
 pub struct Core {
     setup: Setup,
@@ -367,10 +384,11 @@ impl Core {
         } else {
             None
         };
-        let metrics = self.metrics.as_ref().filter(|m| m.dirty).map(|m| {
-            m.written_at
-                .map_or(now, |t| t.saturating_add(m.interval_ms))
-        });
+        let metrics = self
+            .metrics
+            .as_ref()
+            .map(|m| m.due())
+            .map(|due| due.unwrap_or(now));
         let end = self.ending.filter(|_| !self.exited).map(|(_, by)| by);
         [engine, metrics, end]
             .into_iter()
@@ -387,12 +405,7 @@ impl Core {
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
             uuid: self.setup.uuid.clone(),
-            mode: if self.setup.repair {
-                "repair"
-            } else {
-                "log-only"
-            }
-            .into(),
+            mode: gauges.mode.into(),
             monitoring_since_usec: self.setup.started_usec,
             shut_down: gauges.shut_down,
             repairs_pending: gauges.repairs_pending as u64,
@@ -408,6 +421,13 @@ impl Core {
 
     fn gauges(&self) -> Gauges {
         Gauges {
+            up: true,
+            mode: if self.setup.repair {
+                "repair"
+            } else {
+                "log-only"
+            },
+            now_usec: 0,
             repairs_pending: self.engine.pending(),
             repairs_running: usize::from(self.repair_running.is_some()),
             shut_down: self.engine.is_shut_down(),
@@ -1033,16 +1053,29 @@ impl Core {
         let Some(m) = self.metrics.as_mut() else {
             return;
         };
-        if !m.dirty
-            || m.written_at
-                .is_some_and(|t| now.ms < t.saturating_add(m.interval_ms))
-        {
+        if m.due().is_some_and(|due| now.ms < due) {
             return;
         }
         m.written_at = Some(now.ms);
         m.dirty = false;
+        let gauges = Gauges {
+            now_usec: now.usec,
+            ..gauges
+        };
         let text = self.book.prometheus(&self.mnt, &self.setup.uuid, gauges);
         self.effects.push(Effect::WriteMetrics(text));
+    }
+
+    /// The metrics file a healer leaves when it stops with an error:
+    /// `xfs_healer_up` 0 (None: no metrics file).
+    pub fn last_metrics(&self, now: Now) -> Option<String> {
+        self.metrics.as_ref()?;
+        let gauges = Gauges {
+            up: false,
+            now_usec: now.usec,
+            ..self.gauges()
+        };
+        Some(self.book.prometheus(&self.mnt, &self.setup.uuid, gauges))
     }
 
     fn set_pending(&mut self) {

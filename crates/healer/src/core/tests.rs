@@ -611,3 +611,23 @@ proptest! {
         prop_assert_eq!(model.reports_emitted, model.kernel_reports);
     }
 }
+
+#[test]
+fn an_unchanged_metrics_file_is_still_rewritten_every_minute() {
+    let mut core = Core::new(setup());
+    core.step(at(0), Input::Start { interrupted: false });
+    assert_eq!(core.next_deadline(5), Some(METRICS_REFRESH_MS));
+    let effects = core.step(at(METRICS_REFRESH_MS), Input::Tick);
+    let text = effects.iter().find_map(|e| match e {
+        Effect::WriteMetrics(text) => Some(text.clone()),
+        _ => None,
+    });
+    let text = text.expect("rewritten");
+    assert!(
+        text.contains("xfs_healer_metrics_timestamp_seconds{mountpoint=\"/mnt\",uuid=\"u\"} 60\n"),
+        "{text}"
+    );
+    assert!(text.contains("xfs_healer_up{mountpoint=\"/mnt\",uuid=\"u\"} 1\n"));
+    let last = core.last_metrics(at(61_000)).expect("a metrics file");
+    assert!(last.contains("xfs_healer_up{mountpoint=\"/mnt\",uuid=\"u\"} 0\n"));
+}

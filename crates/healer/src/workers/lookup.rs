@@ -45,7 +45,7 @@ pub struct MetricsFile {
 }
 
 impl MetricsFile {
-    fn write(&self, text: &str) -> Result<(), String> {
+    pub fn write(&self, text: &str) -> Result<(), String> {
         // Readable by the node exporter, which runs as its own user.
         self.dir
             .replace(&self.name, text.as_bytes(), 0o644)
