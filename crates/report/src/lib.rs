@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use unicode_properties::UnicodeGeneralCategory as _;
 use xfs_events::{Event, HealthObject, Mask, SHUTDOWN_NAMES};
+use xfs_policy::Object;
 use xfs_policy::media::Damage;
 
 /// Escapes a name for a log line.
@@ -308,36 +309,27 @@ impl RepairOutcome {
     }
 }
 
-/// The object a repair was about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectRef {
-    Fs,
-    Ag(u32),
-    RtGroup(u32),
-    Inode { ino: u64, generation: u32 },
-}
-
 /// `<prefix> <struct>: <text>` for one repaired structure (`bit` is the
 /// single sick bit repaired; an unnamed one prints `unknown flag`).
 pub fn repair_line(
     mount: &[u8],
-    object: &ObjectRef,
+    object: &Object,
     bit: u32,
     path: Option<&[u8]>,
     text: &str,
 ) -> String {
     let index = bit.trailing_zeros() as usize;
     let (prefix, names) = match *object {
-        ObjectRef::Fs => (escape_name(mount).into_owned(), xfs_events::FS_NAMES),
-        ObjectRef::Ag(agno) => (
+        Object::Fs => (escape_name(mount).into_owned(), xfs_events::FS_NAMES),
+        Object::Ag(agno) => (
             format!("{} agno {agno:#x}", escape_name(mount)),
             xfs_events::AG_NAMES,
         ),
-        ObjectRef::RtGroup(rgno) => (
+        Object::RtGroup(rgno) => (
             format!("{} rgno {rgno:#x}", escape_name(mount)),
             xfs_events::RTGROUP_NAMES,
         ),
-        ObjectRef::Inode { ino, generation } => (
+        Object::Inode { ino, generation } => (
             inode_prefix(mount, path, ino, generation),
             xfs_events::INODE_NAMES,
         ),
@@ -519,17 +511,17 @@ mod tests {
         assert_eq!(RepairOutcome::from_oflags(0x45), RepairOutcome::Success);
         let ok = RepairOutcome::Success.message();
         assert_eq!(
-            repair_line(b"/mnt", &ObjectRef::Ag(1), 0x2, None, ok),
+            repair_line(b"/mnt", &Object::Ag(1), 0x2, None, ok),
             "/mnt agno 0x1 agf: Repairs successful."
         );
         assert_eq!(
-            repair_line(b"/mnt", &ObjectRef::Fs, 0x1, None, ok),
+            repair_line(b"/mnt", &Object::Fs, 0x1, None, ok),
             "/mnt fscounters: Repairs successful."
         );
         assert_eq!(
             repair_line(
                 b"/mnt",
-                &ObjectRef::Inode {
+                &Object::Inode {
                     ino: 131,
                     generation: 2
                 },
@@ -542,7 +534,7 @@ mod tests {
         assert_eq!(
             repair_line(
                 b"/mnt",
-                &ObjectRef::Inode {
+                &Object::Inode {
                     ino: 131,
                     generation: 2
                 },
@@ -553,7 +545,7 @@ mod tests {
             "/mnt ino 131 gen 0x2 directory: Repairs successful."
         );
         assert_eq!(
-            repair_line(b"/mnt", &ObjectRef::RtGroup(0), 1 << 20, None, ok),
+            repair_line(b"/mnt", &Object::RtGroup(0), 1 << 20, None, ok),
             "/mnt rgno 0x0 unknown flag: Repairs successful."
         );
     }

@@ -921,15 +921,9 @@ impl Core {
         time_usec: u64,
         path: Option<Vec<u8>>,
     ) {
-        let object = match target.object {
-            Object::Fs => xfs_report::ObjectRef::Fs,
-            Object::Ag(agno) => xfs_report::ObjectRef::Ag(agno),
-            Object::RtGroup(rgno) => xfs_report::ObjectRef::RtGroup(rgno),
-            Object::Inode { ino, generation } => xfs_report::ObjectRef::Inode { ino, generation },
-        };
         let line = xfs_report::repair_line(
             &self.setup.mount_arg,
-            &object,
+            &target.object,
             target.bit,
             path.as_deref(),
             &text,
