@@ -654,25 +654,31 @@ impl Core {
         }
     }
 
-    /// Queues a report for every sink, deciding the hooks' part here.
+    /// Queues a report for every sink.
     fn queue_report(&mut self, report: Report, log: bool) {
+        self.queue.push_back(Slot::Ready(Effect::Emit {
+            report,
+            log,
+            hook: None,
+        }));
+    }
+
+    /// Whether `report` runs hooks (and how many of its kind were held
+    /// back), decided as it leaves the queue: in the order told.
+    fn hook_for(&mut self, report: &Report) -> Option<u64> {
         let class = report.hook_class();
-        let hook = if self.setup.hook_classes.contains(&class) {
-            let admitted = self
-                .hook_limiter
-                .admit(&(class, report.object), self.now_ms);
-            // Counts of forgotten keys are not reported for hooks.
-            drop(self.hook_limiter.take_evicted());
-            match admitted {
-                Admit::Print { suppressed } => Some(suppressed),
-                Admit::Suppress => None,
-            }
-        } else {
-            None
-        };
-        self.book.record(report.to_wire());
-        self.queue
-            .push_back(Slot::Ready(Effect::Emit { report, log, hook }));
+        if !self.setup.hook_classes.contains(&class) {
+            return None;
+        }
+        let admitted = self
+            .hook_limiter
+            .admit(&(class, report.object), self.now_ms);
+        // Counts of forgotten keys are not reported for hooks.
+        drop(self.hook_limiter.take_evicted());
+        match admitted {
+            Admit::Print { suppressed } => Some(suppressed),
+            Admit::Suppress => None,
+        }
     }
 
     /// The first time an inode has no path for a reason, says why.
@@ -819,9 +825,14 @@ impl Core {
     /// Hands out the lines from the head up to the first waiting slot.
     fn flush_queue(&mut self) {
         while let Some(Slot::Ready(_)) = self.queue.front() {
-            if let Some(Slot::Ready(effect)) = self.queue.pop_front() {
-                self.effects.push(effect);
+            let Some(Slot::Ready(mut effect)) = self.queue.pop_front() else {
+                break;
+            };
+            if let Effect::Emit { report, hook, .. } = &mut effect {
+                *hook = self.hook_for(report);
+                self.book.record(report.to_wire());
             }
+            self.effects.push(effect);
         }
     }
 

@@ -631,3 +631,29 @@ fn an_unchanged_metrics_file_is_still_rewritten_every_minute() {
     let last = core.last_metrics(at(61_000)).expect("a metrics file");
     assert!(last.contains("xfs_healer_up{mountpoint=\"/mnt\",uuid=\"u\"} 0\n"));
 }
+
+#[test]
+fn hooks_are_decided_in_the_order_reports_are_told() {
+    // The first report waits for its path; the repeat behind it (no line,
+    // so no lookup) must not take the hook's one run per interval.
+    let mut core = Core::new(setup());
+    let effects = batch(
+        &mut core,
+        at(10),
+        vec![sick_inode(131, DATAFORK), sick_inode(131, DATAFORK)],
+    );
+    assert!(emitted(&effects).is_empty());
+    let token = path_tokens(&effects)[0];
+    let effects = core.step(
+        at(20),
+        Input::Paths {
+            token,
+            paths: Ok(vec![b"/mnt/f0".to_vec()]),
+        },
+    );
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0.path.as_deref(), Some("/mnt/f0"));
+    assert_eq!(out[0].2, Some(0), "the first report runs the hook");
+    assert_eq!(out[1].2, None, "the repeat is rate limited");
+}
