@@ -4,7 +4,8 @@
 //! printed; repeats within `interval_ms` are counted; the next one after the
 //! interval is printed with the count, so nothing vanishes silently.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// What to do with one line.
@@ -20,14 +21,22 @@ pub enum Admit {
 struct Entry {
     last_print_ms: u64,
     suppressed: u64,
+    /// Its place in [`LineLimiter::order`].
+    place: (u64, u64),
 }
 
-/// Per-key limiter with a bounded number of keys.
+/// Per-key limiter with a bounded number of keys. Each admit costs
+/// O(log n), full or not: a storm of distinct objects must not make every
+/// new line scan the whole table.
 #[derive(Debug)]
 pub struct LineLimiter<K> {
     interval_ms: u64,
     capacity: usize,
-    entries: HashMap<K, Entry>,
+    entries: FxHashMap<K, Entry>,
+    /// The keys by when they last printed (then by arrival): the oldest
+    /// first.
+    order: BTreeMap<(u64, u64), K>,
+    next: u64,
     /// Counts of evicted keys not yet reported.
     evicted: Vec<(K, u64)>,
 }
@@ -37,12 +46,16 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
         LineLimiter {
             interval_ms,
             capacity: capacity.max(1),
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
+            order: BTreeMap::new(),
+            next: 0,
             evicted: Vec::new(),
         }
     }
 
     pub fn admit(&mut self, key: &K, now_ms: u64) -> Admit {
+        self.next += 1;
+        let place = (now_ms, self.next);
         if let Some(entry) = self.entries.get_mut(key) {
             if now_ms.saturating_sub(entry.last_print_ms) < self.interval_ms {
                 entry.suppressed += 1;
@@ -50,26 +63,38 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
             }
             let suppressed = std::mem::take(&mut entry.suppressed);
             entry.last_print_ms = now_ms;
+            let old = std::mem::replace(&mut entry.place, place);
+            self.order.remove(&old);
+            self.order.insert(place, key.clone());
             return Admit::Print { suppressed };
         }
-        if self.entries.len() >= self.capacity {
-            // Entries past their interval with nothing held back change
-            // nothing: the next line of theirs prints anyway.
-            let interval = self.interval_ms;
-            self.entries.retain(|_, e| {
-                e.suppressed > 0 || now_ms.saturating_sub(e.last_print_ms) < interval
+        // Keys past their interval with nothing held back change nothing
+        // (their next line prints anyway): they make room first, oldest
+        // first; then the oldest goes, its count kept for a summary.
+        while self.entries.len() >= self.capacity {
+            let Some((_, oldest)) = self.order.first_key_value() else {
+                break;
+            };
+            let quiet = self.entries.get(oldest).is_some_and(|e| {
+                e.suppressed == 0 && now_ms.saturating_sub(e.last_print_ms) >= self.interval_ms
             });
-        }
-        if self.entries.len() >= self.capacity {
-            self.evict_oldest();
+            if !quiet {
+                self.evict_oldest();
+                break;
+            }
+            if let Some((_, key)) = self.order.pop_first() {
+                self.entries.remove(&key);
+            }
         }
         self.entries.insert(
             key.clone(),
             Entry {
                 last_print_ms: now_ms,
                 suppressed: 0,
+                place,
             },
         );
+        self.order.insert(place, key.clone());
         Admit::Print { suppressed: 0 }
     }
 
@@ -77,20 +102,16 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
     /// reported changed in between (a SICK line after HEALTHY is news, not
     /// a repeat). A held-back count is kept for the next summary.
     pub fn rearm(&mut self, key: &K) {
-        if let Some(entry) = self.entries.remove(key)
-            && entry.suppressed > 0
-        {
-            self.evicted.push((key.clone(), entry.suppressed));
+        if let Some(entry) = self.entries.remove(key) {
+            self.order.remove(&entry.place);
+            if entry.suppressed > 0 {
+                self.evicted.push((key.clone(), entry.suppressed));
+            }
         }
     }
 
     fn evict_oldest(&mut self) {
-        let oldest = self
-            .entries
-            .iter()
-            .min_by_key(|(_, e)| e.last_print_ms)
-            .map(|(k, _)| k.clone());
-        if let Some(key) = oldest
+        if let Some((_, key)) = self.order.pop_first()
             && let Some(entry) = self.entries.remove(&key)
             && entry.suppressed > 0
         {
@@ -193,6 +214,7 @@ mod tests {
                     Admit::Suppress => {}
                 }
                 prop_assert!(l.len() <= 8);
+                prop_assert_eq!(l.order.len(), l.entries.len());
             }
             reported += l.take_suppressed().iter().map(|(_, n)| n).sum::<u64>();
             prop_assert_eq!(printed + reported, lines.len() as u64);
