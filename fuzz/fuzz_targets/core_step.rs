@@ -21,16 +21,6 @@ use xfs_healer::core::{Core, Effect, Input, NoPath, Now, RepairText, ScanEnd, Se
 use xfs_policy::{Outcome, Target};
 use xfs_report::RepairOutcome;
 
-const OUTCOMES: [Outcome; 7] = [
-    Outcome::Repaired,
-    Outcome::NotNeeded,
-    Outcome::XrefFailed,
-    Outcome::Failed,
-    Outcome::Transient,
-    Outcome::Refused,
-    Outcome::ShutDown,
-];
-
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
@@ -124,7 +114,8 @@ fuzz_target!(|data: &[u8]| {
             },
             3 => match running.take() {
                 Some(target) => {
-                    let outcome = OUTCOMES[usize::from(input.byte().unwrap_or(0)) % OUTCOMES.len()];
+                    let outcome =
+                        Outcome::ALL[usize::from(input.byte().unwrap_or(0)) % Outcome::ALL.len()];
                     Input::RepairDone {
                         target,
                         outcome,

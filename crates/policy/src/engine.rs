@@ -122,6 +122,19 @@ pub enum Outcome {
     ShutDown,
 }
 
+impl Outcome {
+    /// Every outcome (for tests and fuzzing that try each).
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Repaired,
+        Outcome::NotNeeded,
+        Outcome::XrefFailed,
+        Outcome::Failed,
+        Outcome::Transient,
+        Outcome::Refused,
+        Outcome::ShutDown,
+    ];
+}
+
 /// Why a full scan was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FullScanReason {

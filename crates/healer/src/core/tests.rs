@@ -379,15 +379,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn outcome(n: u8) -> Outcome {
-    [
-        Outcome::Repaired,
-        Outcome::NotNeeded,
-        Outcome::XrefFailed,
-        Outcome::Failed,
-        Outcome::Transient,
-        Outcome::Refused,
-        Outcome::ShutDown,
-    ][usize::from(n)]
+    Outcome::ALL[usize::from(n) % Outcome::ALL.len()]
 }
 
 /// What the model knows, to hold the core to.
