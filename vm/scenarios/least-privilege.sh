@@ -1,10 +1,10 @@
-# summary: security: under the shipped unit with our least-privilege drop-in (CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH only, no DAC_OVERRIDE, SystemCallErrorNumber=EPERM), with metrics and the status API on, a damaged directory inside another user's 0700 directory is repaired, GetStatus answers, and the files the healer writes have their modes
+# summary: security: under the shipped unit with our least-privilege drop-in (CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH only, no DAC_OVERRIDE, SystemCallErrorNumber=EPERM), with metrics and the status API on (an [api] group without the optional drop-in is refused, said, and the socket stays root-only), a damaged directory inside another user's 0700 directory is repaired, GetStatus answers, and the files the healer writes have their modes
 # init: systemd
 # healers: ours
 # timeout: 400
 unit=xfs_healer@mnt-test.service
 journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
-[ -f /usr/lib/systemd/system/xfs_healer@.service.d/least-privilege.conf ] || fail "the drop-in is not installed"
+[ -f /usr/lib/systemd/system/xfs_healer@.service.d/10-least-privilege.conf ] || fail "the drop-in is not installed"
 mkfs_scratch
 mount_scratch
 mkdir "$MNT/home"
@@ -12,7 +12,10 @@ chown 1000:1000 "$MNT/home"
 chmod 700 "$MNT/home"
 damaged_directory home/victim
 mkdir -p /var/lib/prometheus/node-exporter
-printf '[metrics]\ntextfile_dir = "/var/lib/prometheus/node-exporter"\ninterval_seconds = 1\n' > /etc/xfs_healer.toml
+# [api] group without the optional 60-api-group.conf drop-in: the chown is
+# refused (EPERM, not SIGSYS), said, and the socket stays root's.
+grep -q '^root:' /etc/group 2>/dev/null || echo 'root:x:0:' >> /etc/group
+printf '[metrics]\ntextfile_dir = "/var/lib/prometheus/node-exporter"\ninterval_seconds = 1\n[api]\ngroup = "root"\n' > /etc/xfs_healer.toml
 systemctl start "$unit" || fail "$unit did not start: $(systemctl status "$unit" 2>&1 | tail -5)"
 caps=$(systemctl show -p CapabilityBoundingSet --value "$unit")
 record capability_bounding_set "$(echo "$caps" | tr ' ' ,)"
@@ -39,6 +42,7 @@ n=$(ls "$MNT/home/victim" | wc -l)
 sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 [ -S "$sock" ] || fail "no varlink socket: $(ls -la /run/xfs_healer; grep -i 'status API' /results/healer.out)"
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), expected 600"
+grep -qF "under systemd add the 60-api-group.conf drop-in" /results/healer.out || fail "the refused chown was not said: $(grep -i 'api' /results/healer.out)"
 varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus '{}' > /results/status.json 2>&1 || fail "GetStatus: $(cat /results/status.json)"
 grep -q '"repairs_succeeded":1' /results/status.json || fail "GetStatus does not count the repair: $(cat /results/status.json)"
 prom=$(ls /var/lib/prometheus/node-exporter/*.prom 2>/dev/null)

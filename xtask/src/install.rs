@@ -18,7 +18,11 @@ const UNITS: [&str; 3] = [
     "system-xfs_healer.slice",
 ];
 /// Drop-ins of ours for xfsprogs' healer unit, in `xfs_healer@.service.d/`.
-const DROPINS: [&str; 1] = ["least-privilege.conf"];
+const DROPINS: [&str; 2] = ["10-least-privilege.conf", "10-restart.conf"];
+/// Drop-ins an operator adds for a feature that needs more privilege
+/// (installed as examples, in `packaging/systemd/optional/`), with their
+/// names in the VM payload.
+const OPTIONAL_DROPINS: [(&str, &str); 1] = [("60-api-group.conf", "optional-60-api-group.conf")];
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
 /// Example hook scripts, installed for operators to copy.
 const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
@@ -44,12 +48,17 @@ pub fn dropin_dir() -> PathBuf {
     repo_root().join("packaging/systemd/xfs_healer@.service.d")
 }
 
-/// The drop-ins, as (name, contents), for the VM payload.
+/// The drop-ins, as (name, contents), for the VM payload; the optional
+/// ones named `optional-<name>` (the guest installs only the others).
 pub fn dropins() -> Result<Vec<(&'static str, Vec<u8>)>> {
-    DROPINS
+    let optional = repo_root().join("packaging/systemd/optional");
+    let shipped = DROPINS
         .iter()
-        .map(|d| Ok((*d, fs::read(dropin_dir().join(d))?)))
-        .collect()
+        .map(|d| Ok((*d, fs::read(dropin_dir().join(d))?)));
+    let opt_in = OPTIONAL_DROPINS
+        .iter()
+        .map(|(d, payload)| Ok((*payload, fs::read(optional.join(d))?)));
+    shipped.chain(opt_in).collect()
 }
 
 /// A unit file's sections and directives in order, without comments and
@@ -107,6 +116,18 @@ pub fn install(layout: &Layout) -> Result<()> {
         layout.under(&layout.prefix.join("sbin/xfs_healerctl")),
         0o755,
     )?;
+    for (dropin, _) in OPTIONAL_DROPINS {
+        put(
+            &packaging.join("systemd/optional").join(dropin),
+            layout.under(
+                &layout
+                    .prefix
+                    .join("share/doc/xfs-healer/examples")
+                    .join(dropin),
+            ),
+            0o644,
+        )?;
+    }
     let examples = layout.under(&layout.prefix.join("share/doc/xfs-healer/examples/hooks.d"));
     for hook in HOOK_EXAMPLES {
         put(

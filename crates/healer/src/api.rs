@@ -177,7 +177,24 @@ pub fn start(
             "another healer answers on this socket",
         ));
     }
-    let listener = bind_private(&dir, &name, if gid.is_some() { 0o660 } else { 0o600 }, gid)?;
+    let mode = if gid.is_some() { 0o660 } else { 0o600 };
+    let listener = match bind_private(&dir, &name, mode, gid) {
+        // Giving the socket to the group is a chown, which the unit's
+        // sandbox denies unless the optional 60-api-group.conf drop-in is
+        // in place: said, and the API serves root only.
+        Err(e)
+            if gid.is_some()
+                && e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) =>
+        {
+            crate::output::err(&format!(
+                "{}: status API group: the socket could not be given to it ({e}); \
+                 under systemd add the 60-api-group.conf drop-in (see xfs_healer(8)); root only",
+                dir.path().join(&name).display()
+            ));
+            bind_private(&dir, &name, 0o600, None)?
+        }
+        bound => bound?,
+    };
     listener.set_nonblocking(true)?;
     let (wake, wake_rx) = UnixStream::pair()?;
     wake.set_nonblocking(true)?;
