@@ -445,11 +445,29 @@ pub enum ParseError {
     OutOfRange { range: Range, value: u64 },
 }
 
+/// The 1-based line and column (in characters) of byte `at` of `text`.
+fn line_and_column(text: &str, at: usize) -> (usize, usize) {
+    let before = text.get(..at).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
 /// The settings a configuration text gives (the defaults for what it
 /// leaves out).
 pub fn parse(text: &str) -> Result<Settings, ParseError> {
-    let file: File =
-        toml::from_str(text).map_err(|e| ParseError::Syntax(e.message().to_string()))?;
+    let file: File = toml::from_str(text).map_err(|e| {
+        let message = e.message();
+        ParseError::Syntax(match e.span() {
+            Some(span) => {
+                let (line, column) = line_and_column(text, span.start);
+                format!("line {line}, column {column}: {message}")
+            }
+            None => message.to_string(),
+        })
+    })?;
     let r = file.repair;
     let mut s = Settings::default();
     // No overflow: every range's maximum is far below u64::MAX / 3_600_000.
@@ -634,6 +652,12 @@ mod tests {
             Err(ParseError::Syntax(_))
         ));
         assert!(matches!(parse("[repiar]\n"), Err(ParseError::Syntax(_))));
+        // The parser's position, as line and column.
+        assert!(
+            matches!(parse("[repair]\nretry_limit = 3\n  cooldwn_seconds = 5\n"), Err(ParseError::Syntax(m)) if m.starts_with("line 3, column 3: ") && m.contains("cooldwn_seconds")),
+            "{:?}",
+            parse("[repair]\nretry_limit = 3\n  cooldwn_seconds = 5\n").err()
+        );
         assert!(matches!(
             parse("[repair]\nstorm_targets = -1\n"),
             Err(ParseError::Syntax(_))
