@@ -8,7 +8,7 @@ damaged_file_forks $N
 printf '[repair]\nstorm_target = 5\n' > /tmp/bad.toml
 XFS_HEALER_CONFIG=/tmp/bad.toml "$HEALER" --supported "$MNT" > /results/bad.out 2>&1
 expect_status 255 $? "--supported with a misspelt key"
-grep -qF "/tmp/bad.toml: unknown field \`storm_target\`" /results/bad.out || fail "config error not named: $(cat /results/bad.out)"
+grep -qF "/tmp/bad.toml: line 2, column 1: unknown field \`storm_target\`" /results/bad.out || fail "config error not named: $(cat /results/bad.out)"
 printf '[repair]\nstorm_targets = 5\nstorm_window_seconds = 60\n' > /tmp/healer.toml
 XFS_HEALER_CONFIG=/tmp/healer.toml
 export XFS_HEALER_CONFIG

@@ -274,15 +274,18 @@ fn print_event(out: &mut impl Write, event: &Event, json: bool) -> std::io::Resu
 
 /// Parses the configuration as the daemon would and prints the result.
 fn check_config(out: &mut impl Write, file: Option<&str>) -> Result<(), Failure> {
-    let path = file.map_or_else(xfs_healer::config::path, PathBuf::from);
-    if !path.exists() {
+    use xfs_healer::config::Presence;
+    let (path, presence) = file.map_or_else(xfs_healer::config::path, |named| {
+        (PathBuf::from(named), Presence::Required)
+    });
+    if presence == Presence::Optional && !path.exists() {
         writeln!(
             out,
             "# {} does not exist: the defaults apply",
             path.display()
         )?;
     }
-    let settings = xfs_healer::config::load(&path).map_err(|e| e.to_string())?;
+    let settings = xfs_healer::config::load(&path, presence).map_err(|e| e.to_string())?;
     write!(out, "{}", settings.describe())?;
     Ok(())
 }

@@ -64,12 +64,12 @@ fn assert_quiet_success(out: &Output) {
 
 #[test]
 fn check_config_onto_a_full_disk_says_so_and_fails() {
-    assert_write_error(&ctl(&["check-config", "/nonexistent"], full_disk()));
+    assert_write_error(&ctl(&["check-config", "/dev/null"], full_disk()));
 }
 
 #[test]
 fn check_config_into_a_closed_pipe_ends_quietly() {
-    assert_quiet_success(&ctl(&["check-config", "/nonexistent"], closed_pipe()));
+    assert_quiet_success(&ctl(&["check-config", "/dev/null"], closed_pipe()));
 }
 
 /// Serves one healer's socket in a fresh directory: GetStatus, and an
@@ -136,4 +136,19 @@ fn events_follow_onto_a_full_disk_says_so_and_fails() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
     assert_write_error(&out);
+}
+
+#[test]
+fn check_config_of_a_named_file_that_is_missing_fails() {
+    let out = ctl(
+        &["check-config", "/nonexistent/xfs_healer.toml"],
+        Stdio::piped(),
+    );
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/xfs_healer.toml"),
+        "stderr: {stderr}"
+    );
 }

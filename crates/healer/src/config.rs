@@ -405,13 +405,28 @@ pub enum ConfigError {
     },
 }
 
-/// The file to read: `XFS_HEALER_CONFIG` if set, else the default.
-pub fn path() -> PathBuf {
-    std::env::var_os("XFS_HEALER_CONFIG").map_or_else(|| PathBuf::from(DEFAULT_PATH), PathBuf::from)
+/// The file to read: `XFS_HEALER_CONFIG` if set (named, so it must
+/// exist), else the default (which may be absent).
+pub fn path() -> (PathBuf, Presence) {
+    match std::env::var_os("XFS_HEALER_CONFIG") {
+        Some(named) => (PathBuf::from(named), Presence::Required),
+        None => (PathBuf::from(DEFAULT_PATH), Presence::Optional),
+    }
 }
 
-/// Reads the configuration; a missing file gives the defaults.
-pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+/// Whether a missing configuration file is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// The default path: absent, the defaults apply.
+    Optional,
+    /// Named by the operator: a misspelt path must not silently give the
+    /// defaults.
+    Required,
+}
+
+/// Reads the configuration; a missing file gives the defaults unless it
+/// was named.
+pub fn load(path: &Path, presence: Presence) -> Result<Settings, ConfigError> {
     let shown = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text).map_err(|e| match e {
@@ -429,7 +444,9 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
                 max: range.max,
             },
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && presence == Presence::Optional => {
+            Ok(Settings::default())
+        }
         Err(source) => Err(ConfigError::Read {
             path: shown,
             source,
@@ -712,7 +729,7 @@ mod tests {
             "[repair]\nfull_scan_interval_seconds = 18446744073709551\n",
         )
         .unwrap();
-        let err = load(&path).expect_err("out of range");
+        let err = load(&path, Presence::Required).expect_err("out of range");
         std::fs::remove_file(&path).unwrap();
         assert_eq!(
             err.to_string(),
@@ -798,9 +815,17 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_the_defaults_and_an_unreadable_one_an_error() {
-        assert!(load(Path::new("/nonexistent/xfs_healer.toml")).is_ok());
+        let missing = Path::new("/nonexistent/xfs_healer.toml");
+        assert!(load(missing, Presence::Optional).is_ok());
+        let named = load(missing, Presence::Required).expect_err("a named file must exist");
+        assert!(
+            named
+                .to_string()
+                .starts_with("/nonexistent/xfs_healer.toml"),
+            "{named}"
+        );
         let dir = std::env::temp_dir();
-        let err = load(&dir).expect_err("a directory is not a config file");
+        let err = load(&dir, Presence::Optional).expect_err("a directory is not a config file");
         assert!(
             err.to_string().starts_with(&dir.display().to_string()),
             "{err}"

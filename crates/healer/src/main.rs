@@ -90,7 +90,8 @@ fn svcname(mount: &OsString) -> ExitCode {
 }
 
 fn run(options: &cli::Options) -> ExitCode {
-    let settings = match xfs_healer::config::load(&xfs_healer::config::path()) {
+    let (config, presence) = xfs_healer::config::path();
+    let settings = match xfs_healer::config::load(&config, presence) {
         Ok(settings) => settings,
         Err(e) => {
             output::err(&format!("xfs_healer: {e}"));
