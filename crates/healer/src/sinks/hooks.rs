@@ -56,6 +56,15 @@ struct Queued {
     suppressed: u64,
 }
 
+/// Why `dir` cannot hold hooks now (None: it can).
+fn dir_problem(dir: &Path) -> Option<String> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => None,
+        Ok(_) => Some("not a directory".into()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// The hooks in `dir` for `class`: executable regular files named
 /// `<class>-*` or `all-*`, in name order.
 fn hooks_for(dir: &Path, class: &str) -> Vec<PathBuf> {
@@ -85,6 +94,14 @@ impl Hooks {
     /// Starts the runner thread; None when hooks are off.
     pub fn start(settings: &HookSettings, mnt: &str) -> Option<Hooks> {
         let dir = settings.dir.clone()?;
+        // Said once; the runner looks again for each report, so hooks
+        // installed later still run.
+        if let Some(why) = dir_problem(&dir) {
+            err(&format!(
+                "{mnt}: hooks directory {}: {why}; no hook runs until it is one",
+                dir.display()
+            ));
+        }
         let (reports, queue) = mpsc::sync_channel(QUEUE);
         let runner = Runner {
             dir,
@@ -283,6 +300,19 @@ mod tests {
             outcome: outcome.map(String::from),
             reason: None,
         }
+    }
+
+    #[test]
+    fn a_missing_hooks_directory_is_named() {
+        assert!(
+            dir_problem(Path::new("/nonexistent/hooks.d"))
+                .is_some_and(|w| w.contains("No such file"))
+        );
+        assert_eq!(
+            dir_problem(Path::new("/dev/null")).as_deref(),
+            Some("not a directory")
+        );
+        assert_eq!(dir_problem(&std::env::temp_dir()), None);
     }
 
     #[test]
