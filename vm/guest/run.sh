@@ -1,5 +1,6 @@
 # Runs /payload/scenario.sh in a subshell with the helper library loaded and
-# turns its outcome into /results/verdict ("pass" or "fail: why").
+# turns its outcome into /results/verdict ("pass", "fail: why" or, for a
+# known kernel bug, "xfail: why").
 . /payload/env
 . /payload/lib.sh
 ( . /payload/scenario.sh ) > /results/scenario.log 2>&1

@@ -1,6 +1,7 @@
-# summary: kernel pin: GETFSMAP over one block that one file maps 4096 times (reflink) returns the first page of 2048 records and then no more: 7.2.13's continuation key leaves out rm_offset (xfs_getfsmap_frec_before_start in fs/xfs/xfs_fsmap.c), so the next call skips the rest of that file's mappings of the block. If a kernel returns all of them, this fails and the note in ARCHITECTURE.md's media section changes
+# summary: GETFSMAP over one block that one file maps 4096 times (reflink) must return all 4096 mappings; 7.2.13 returns the first page of 2048 and then no more (its continuation key leaves out rm_offset), which is XFAIL, a known kernel bug; a kernel that returns them all passes (then update ARCHITECTURE.md's media section)
 # healers: ours
 # timeout: 200
+# known-kernel-bug: xfs_getfsmap_frec_before_start
 mkfs_scratch -m rmapbt=1,reflink=1
 mount_scratch
 xfs_io -f -c "pwrite -S 0x5a 0 4096" -c fsync "$MNT/f" > /dev/null || fail "could not write the file"
@@ -23,6 +24,10 @@ got=$(grep -cE "^[[:space:]]*[0-9]+: [0-9]+:[0-9]+ \[$daddr\.\.[0-9]+\]: inode [
 record mappings_expected 4096
 record mappings_returned "$got"
 note "GETFSMAP returned $got of the 4096 mappings of the block"
-[ "$got" = 2048 ] || fail "GETFSMAP returned $got mappings of the block, not the 2048 of 7.2.13's first page: the kernel's paging changed (all 4096 would be right); update this pin and the docs"
+case $got in
+4096) ;;
+2048) known_kernel_bug "GETFSMAP returned 2048 of the block's 4096 mappings: the continuation key leaves out rm_offset (xfs_getfsmap_frec_before_start in fs/xfs/xfs_fsmap.c)" ;;
+*) fail "GETFSMAP returned $got of the block's 4096 mappings" ;;
+esac
 umount "$MNT"
 exit 0

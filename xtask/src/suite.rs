@@ -332,6 +332,20 @@ fn judge(
             Verdict::Fail,
             format!("timed out after {} s", scenario.timeout.as_secs()),
         )
+    } else if let Some(why) = verdict.strip_prefix("xfail: ") {
+        // The scenario saw the known kernel bug it declares, without an
+        // oops (a wrong answer): an expected failure, never a pass.
+        if scenario.known_kernel_bug.is_some() {
+            (
+                Verdict::KnownKernelBug,
+                format!("expected kernel failure: {why}"),
+            )
+        } else {
+            (
+                Verdict::Fail,
+                format!("xfail without a known-kernel-bug header: {why}"),
+            )
+        }
     } else if verdict == "pass" {
         match host_checks(&r.results_dir) {
             None => (Verdict::Pass, String::new()),
@@ -805,6 +819,18 @@ mod tests {
         let outcome = judge(&scenario, &Healer::Reference, &workdir, Accel::Tcg, &boot);
         fs::remove_dir_all(&workdir).unwrap();
         outcome
+    }
+
+    #[test]
+    fn a_known_wrong_answer_is_an_expected_kernel_failure_not_a_pass() {
+        let started = format!("{}\n", vm::SCENARIO_START);
+        let o = judged(
+            "xfail",
+            &started,
+            Some("xfail: GETFSMAP returned 2048 of 4096\n"),
+        );
+        assert_eq!(o.verdict, Verdict::KnownKernelBug, "{}", o.reason);
+        assert!(o.reason.contains("2048 of 4096"));
     }
 
     #[test]
