@@ -25,6 +25,22 @@ use xfs_healer::kinds::HookClass;
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, ()> {
     // Before any thread exists, so that all of them inherit the mask.
     let signals = StopSignals::block().map_err(|e| err(&format!("signal setup: {e}")))?;
+    // Lines are written on a thread of their own from here on, and every
+    // one queued is out before the process exits.
+    let writer = crate::output::start_writer();
+    let result = serve(healer, settings, debug, &signals);
+    if let Some(writer) = writer {
+        writer.finish();
+    }
+    result
+}
+
+fn serve(
+    healer: Healer,
+    settings: &Settings,
+    debug: bool,
+    signals: &StopSignals,
+) -> Result<Stopped, ()> {
     let mnt = display(healer.mount_arg.as_bytes()).into_owned();
     let monitor = Arc::new(
         healer
@@ -141,7 +157,7 @@ pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, 
         latencies: debug.then(Vec::new),
         mnt,
     };
-    let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, &signals, interrupted);
+    let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, signals, interrupted);
     // Threads still busy (a repair ioctl past the stop's wait, a slow
     // lookup) are left to the process's exit.
     reactor.repairs = None;

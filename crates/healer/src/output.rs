@@ -15,7 +15,8 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
-use std::sync::OnceLock;
+use std::sync::mpsc::{self, SendError, SyncSender};
+use std::sync::{Mutex, OnceLock};
 use xfs_healer::config::OutputFormat;
 use xfs_healer::core::Report;
 use xfs_healer::kinds::Kind;
@@ -101,24 +102,101 @@ fn write_line(stream: &mut dyn Write, line: &str) {
     let _ = stream.write_all(&buf);
 }
 
+/// One line, formatted, to be written.
+#[derive(Debug)]
+enum Written {
+    Stdout(String),
+    Stderr(String),
+    /// A journal datagram, and its message for stdout if journald does
+    /// not take it.
+    Journal(Vec<u8>, String),
+}
+
+impl Written {
+    fn write(self) {
+        match self {
+            Written::Stdout(line) => write_line(&mut std::io::stdout().lock(), &line),
+            Written::Stderr(line) => write_line(&mut std::io::stderr().lock(), &line),
+            Written::Journal(record, message) => {
+                let sent = match sink() {
+                    Sink::Journal { socket, .. } => socket.send(&record).is_ok(),
+                    _ => false,
+                };
+                if !sent {
+                    write_line(&mut std::io::stdout().lock(), &message);
+                }
+            }
+        }
+    }
+}
+
+/// Lines waiting for the writer thread (beyond this, whoever prints
+/// waits: nothing is dropped).
+const WRITER_QUEUE: usize = 4096;
+
+/// The writer thread's queue, while it runs.
+static WRITER: Mutex<Option<SyncSender<Written>>> = Mutex::new(None);
+
+fn put(written: Written) {
+    let writer = WRITER.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match writer {
+        Some(queue) => {
+            if let Err(SendError(unsent)) = queue.send(written) {
+                unsent.write();
+            }
+        }
+        None => written.write(),
+    }
+}
+
+/// Moves the writing of lines to a thread of its own, in order, so that a
+/// slow journal or a stopped terminal never holds up the event loop; the
+/// handle ends it, after writing everything queued ([`Writer::finish`]).
+pub fn start_writer() -> Option<Writer> {
+    let (queue, lines) = mpsc::sync_channel::<Written>(WRITER_QUEUE);
+    let thread = std::thread::Builder::new()
+        .name("output".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            for written in lines {
+                written.write();
+            }
+        })
+        .ok()?;
+    *WRITER.lock().unwrap_or_else(|e| e.into_inner()) = Some(queue);
+    Some(Writer { thread })
+}
+
+/// The running writer thread.
+pub struct Writer {
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Writes what is queued and ends the thread; later lines are
+    /// written directly.
+    pub fn finish(self) {
+        WRITER.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let _ = self.thread.join();
+    }
+}
+
 /// Prints one informational line.
 pub fn out(line: &str) {
     match sink() {
-        Sink::Text => write_line(&mut std::io::stdout().lock(), line),
-        Sink::Json => write_line(
-            &mut std::io::stdout().lock(),
-            &serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line })
-                .to_string(),
-        ),
-        Sink::Journal { socket, identifier } => journal(socket, identifier, line, 6, &[]),
+        Sink::Text => put(Written::Stdout(line.to_string())),
+        Sink::Json => put(Written::Stdout(
+            serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line }).to_string(),
+        )),
+        Sink::Journal { identifier, .. } => journal(identifier, line, 6, &[]),
     }
 }
 
 /// Prints one error line.
 pub fn err(line: &str) {
     match sink() {
-        Sink::Text | Sink::Json => write_line(&mut std::io::stderr().lock(), line),
-        Sink::Journal { socket, identifier } => journal(socket, identifier, line, 3, &[]),
+        Sink::Text | Sink::Json => put(Written::Stderr(line.to_string())),
+        Sink::Journal { identifier, .. } => journal(identifier, line, 3, &[]),
     }
 }
 
@@ -126,14 +204,14 @@ pub fn err(line: &str) {
 /// journal record with fields.
 pub fn report(mountpoint: &str, report: &Report) {
     match sink() {
-        Sink::Text => write_line(&mut std::io::stdout().lock(), &report.message),
+        Sink::Text => put(Written::Stdout(report.message.clone())),
         Sink::Json => {
             let mut value = serde_json::to_value(report.to_wire()).unwrap_or_default();
             value["v"] = JSON_SCHEMA.into();
             value["mountpoint"] = mountpoint.into();
-            write_line(&mut std::io::stdout().lock(), &value.to_string());
+            put(Written::Stdout(value.to_string()));
         }
-        Sink::Journal { socket, identifier } => {
+        Sink::Journal { identifier, .. } => {
             let mut all: Vec<(&str, String)> = vec![
                 ("MESSAGE_ID", message_id(report.kind).into()),
                 ("XFS_MOUNTPOINT", mountpoint.into()),
@@ -153,7 +231,7 @@ pub fn report(mountpoint: &str, report: &Report) {
             all.extend(report.path.iter().map(|p| ("XFS_PATH", p.clone())));
             all.extend(report.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
             all.extend(report.object_fields());
-            journal(socket, identifier, &report.message, report.priority(), &all);
+            journal(identifier, &report.message, report.priority(), &all);
         }
     }
 }
@@ -178,13 +256,7 @@ pub fn message_id(kind: Kind) -> &'static str {
 
 /// One native-protocol datagram; if journald does not take it, the line
 /// goes to stdout so nothing is lost.
-fn journal(
-    socket: &UnixDatagram,
-    identifier: &str,
-    message: &str,
-    priority: u8,
-    fields: &[(&str, String)],
-) {
+fn journal(identifier: &str, message: &str, priority: u8, fields: &[(&str, String)]) {
     let mut record = Vec::with_capacity(256);
     let mut field = |key: &str, value: &str| {
         if value.contains('\n') {
@@ -206,9 +278,7 @@ fn journal(
     for (key, value) in fields {
         field(key, value);
     }
-    if socket.send(&record).is_err() {
-        write_line(&mut std::io::stdout().lock(), message);
-    }
+    put(Written::Journal(record, message.to_string()));
 }
 
 #[cfg(test)]
