@@ -32,10 +32,10 @@ umount "$MNT" || fail "umount after the shutdown"
 wait_exit "$HEALER_PID" 30 || fail "healer still running after unmount"
 expect_status 0 "$EXIT_STATUS" "healer after unmount"
 record shutdown_reported_by_exit "$(count_lines 'filesystem shut down')"
-# Pinned (kernel-abi.md says every first forced shutdown is reported): on
-# 7.2.13 a shutdown caused by a log I/O error sends no SHUTDOWN record at
-# all, not even before UNMOUNT. A later kernel that reports it fails here
-# on purpose, so the note in kernel-abi.md and RELIABILITY.md is revisited.
+# Pinned (the health monitor's documentation says every first forced
+# shutdown is reported): on 7.2.13 a shutdown caused by a log I/O error
+# sends no SHUTDOWN record at all, not even before UNMOUNT. A later kernel
+# that reports it fails here on purpose, so RELIABILITY.md is revisited.
 case "$(uname -r)" in
 7.2.13*) [ "$(count_lines 'filesystem shut down')" = 0 ] || fail "7.2.13 now reports a log-error shutdown: update the pin" ;;
 esac
