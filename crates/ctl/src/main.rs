@@ -1,100 +1,57 @@
 //! `xfs_healerctl`: the status API of running healers, for humans and
-//! scripts. `status` shows each healer's filesystem health and work,
-//! `events` its latest events (or follows them live), `scan` asks for a
-//! full scan; `--json` prints the API's own objects, one per line.
+//! scripts. `status` shows each healer's filesystem health and work
+//! (`--check`: one verdict line each, for monitoring), `events` its latest
+//! events (or follows them live), `scan` asks for a full scan; `--json`
+//! prints the API's own objects, one per line.
+//!
+//! Every failure has its exit status (the constants below, and the man
+//! page): a monitoring check tells "sick" from "not answering" from
+//! "may not ask". Connects and reads give up after `--timeout`.
 //!
 //! Output errors never panic (println! would, and release builds abort):
 //! EPIPE, a reader that stopped reading (`events --follow | head`), ends
 //! the program quietly with status 0, as it got what it wanted; any other
 //! (ENOSPC, EIO) is said on stderr and exits 1, as the output is lost.
 
+mod cli;
+mod client;
+mod show;
+
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
+use client::{Connection, Problem};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, ErrorKind, Write};
-use std::os::unix::net::UnixStream;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xfs_varlink::{Event, Status};
 
-const USAGE: &str = "\
-Usage: xfs_healerctl [--json] [--socket-dir DIR] COMMAND [MOUNTPOINT...]
-
-Commands:
-  status [MOUNTPOINT...]         health and repair work of each monitored filesystem
-  events [--follow] [MOUNTPOINT] the latest events; --follow streams new ones
-  scan MOUNTPOINT                ask for a full xfs_scrub run
-  check-config [FILE]            check the configuration file (default: $XFS_HEALER_CONFIG
-                                 or /etc/xfs_healer.toml) and print the settings it gives
-
-Options:
-  --json            one JSON object per line (the io.xfs.Healer types)
-  --socket-dir DIR  where the healers' sockets are (default /run/xfs_healer)
-";
-
-struct Options {
-    json: bool,
-    follow: bool,
-    dir: PathBuf,
-    command: String,
-    mounts: Vec<String>,
-}
-
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut o = Options {
-        json: false,
-        follow: false,
-        dir: PathBuf::from("/run/xfs_healer"),
-        command: String::new(),
-        mounts: Vec::new(),
-    };
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => o.json = true,
-            "--follow" | "-f" => o.follow = true,
-            "--socket-dir" => {
-                o.dir = PathBuf::from(args.next().ok_or("--socket-dir needs a directory")?)
-            }
-            "--help" | "-h" => return Err(String::new()),
-            a if a.starts_with('-') => return Err(format!("unknown option {a}")),
-            _ if o.command.is_empty() => o.command = arg,
-            _ => o.mounts.push(arg),
-        }
-    }
-    match o.command.as_str() {
-        "status" => {}
-        "events" if o.mounts.len() <= 1 => {}
-        "scan" if o.mounts.len() == 1 => {}
-        "check-config" if o.mounts.len() <= 1 => {}
-        "" => return Err("no command".into()),
-        "events" | "scan" | "check-config" => {
-            return Err(format!("{}: wrong number of arguments", o.command));
-        }
-        other => return Err(format!("unknown command {other}")),
-    }
-    if o.follow && o.command != "events" {
-        return Err("--follow is for events".into());
-    }
-    Ok(o)
-}
+/// Done; with `status --check`, every filesystem is healthy.
+const OK: u8 = 0;
+/// `status --check`: sick objects or failed repairs.
+const SICK: u8 = 1;
+/// A call failed, the output could not be written, or `check-config`
+/// refuses the file.
+const FAILED: u8 = 1;
+/// No healer answers (none runs, a stale socket, no answer in time), none
+/// monitors a mount point asked for, or (`--check`) a filesystem shut down.
+const UNREACHABLE: u8 = 2;
+/// The socket directory does not exist.
+const NO_DIRECTORY: u8 = 3;
+/// The sockets exist but this user may not use them.
+const DENIED: u8 = 4;
+/// The command line is wrong (`EX_USAGE`).
+const USAGE: u8 = 64;
 
 /// Why a command did not complete.
+#[derive(Debug)]
 enum Failure {
-    /// Said as `xfs_healerctl: <message>`.
-    Message(String),
+    /// Said as `xfs_healerctl: <message>`, exiting with the status.
+    Message(u8, String),
+    /// Already said on stderr; exit with the status.
+    Said(u8),
     /// Writing stdout failed.
     Output(std::io::Error),
-}
-
-impl From<String> for Failure {
-    fn from(message: String) -> Failure {
-        Failure::Message(message)
-    }
-}
-
-impl From<&str> for Failure {
-    fn from(message: &str) -> Failure {
-        Failure::Message(message.to_string())
-    }
 }
 
 impl From<std::io::Error> for Failure {
@@ -103,255 +60,213 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-/// One connection to a healer.
-struct Connection {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-}
-
-impl Connection {
-    fn open(path: &Path) -> std::io::Result<Connection> {
-        let stream = UnixStream::connect(path)?;
-        Ok(Connection {
-            reader: BufReader::new(stream.try_clone()?),
-            writer: stream,
-        })
-    }
-
-    fn send(&mut self, method: &str, more: bool) -> std::io::Result<()> {
-        let mut msg =
-            serde_json::to_vec(&json!({ "method": method, "parameters": {}, "more": more }))?;
-        msg.push(0);
-        self.writer.write_all(&msg)
-    }
-
-    /// The next reply's parameters; Err for a varlink error or a closed socket.
-    fn receive(&mut self) -> Result<(Value, bool), String> {
-        let mut buf = Vec::new();
-        let n = self
-            .reader
-            .read_until(0, &mut buf)
-            .map_err(|e| e.to_string())?;
-        if n == 0 || buf.pop() != Some(0) {
-            return Err("the healer closed the connection".into());
-        }
-        let reply: Value = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
-        if let Some(error) = reply.get("error") {
-            return Err(format!(
-                "{} {}",
-                error.as_str().unwrap_or("error"),
-                reply["parameters"]
-            ));
-        }
-        Ok((
-            reply["parameters"].clone(),
-            reply["continues"].as_bool().unwrap_or(false),
-        ))
-    }
-
-    fn call(&mut self, method: &str) -> Result<Value, String> {
-        self.send(method, false).map_err(|e| e.to_string())?;
-        Ok(self.receive()?.0)
+impl Failure {
+    fn at(socket: &Path, problem: &Problem) -> Failure {
+        Failure::Message(
+            problem.exit_status(),
+            format!("{}: {}", socket.display(), problem.message()),
+        )
     }
 }
 
-/// Every healer's socket and status, those of `mounts` if any are named.
-fn healers(dir: &Path, mounts: &[String]) -> Result<Vec<(PathBuf, Status)>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut found = Vec::new();
-    let mut sockets: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "varlink"))
+fn same_mount(asked: &Path, served: &str) -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    asked == Path::new(served) || canonical(asked) == canonical(Path::new(served))
+}
+
+/// The healers asked for (all, or those of `mounts`) with the worst exit
+/// status of what went wrong on the way, said on stderr: sockets that did
+/// not answer (unless every mount point asked for was found), mount
+/// points no healer monitors. Fails if none is left.
+fn select(cli: &Cli, mounts: &[PathBuf]) -> Result<(Vec<(PathBuf, Status)>, u8), Failure> {
+    let survey = client::survey(&cli.socket_dir, cli.timeout)
+        .map_err(|e| Failure::Message(e.exit_status(), e.message()))?;
+    let chosen: Vec<_> = survey
+        .healers
+        .into_iter()
+        .filter(|(_, s)| mounts.is_empty() || mounts.iter().any(|m| same_mount(m, &s.mountpoint)))
         .collect();
-    sockets.sort();
-    for socket in sockets {
-        // A socket whose healer is gone refuses the connection: skip it.
-        let Ok(mut conn) = Connection::open(&socket) else {
-            continue;
-        };
-        let Ok(params) = conn.call("io.xfs.Healer.GetStatus") else {
-            continue;
-        };
-        let Ok(status) = serde_json::from_value::<Status>(params["status"].clone()) else {
-            continue;
-        };
-        if mounts.is_empty() || mounts.iter().any(|m| same_mount(m, &status.mountpoint)) {
-            found.push((socket, status));
-        }
-    }
-    if found.is_empty() {
-        return Err(if mounts.is_empty() {
+    let missing: Vec<_> = mounts
+        .iter()
+        .filter(|m| !chosen.iter().any(|(_, s)| same_mount(m, &s.mountpoint)))
+        .map(|m| m.display().to_string())
+        .collect();
+    if chosen.is_empty() && mounts.is_empty() && survey.problems.is_empty() {
+        return Err(Failure::Message(
+            UNREACHABLE,
             format!(
-                "no healer is running (no socket answers in {})",
-                dir.display()
-            )
-        } else {
-            format!("no healer monitors {}", mounts.join(", "))
-        });
+                "no healer is running (no socket in {})",
+                cli.socket_dir.display()
+            ),
+        ));
     }
-    Ok(found)
-}
-
-fn same_mount(asked: &str, served: &str) -> bool {
-    let canonical = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
-    asked == served || canonical(asked) == canonical(served)
-}
-
-fn ago(usec: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64);
-    let s = now.saturating_sub(usec) / 1_000_000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
-    }
-}
-
-fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()> {
-    let c = &status.counters;
-    writeln!(
-        out,
-        "{} ({}, {} mode, monitoring for {})",
-        status.mountpoint,
-        status.uuid,
-        status.mode,
-        ago(status.monitoring_since_usec)
-    )?;
-    if status.shut_down {
-        writeln!(out, "  the filesystem has shut down")?;
-    }
-    if status.sick.is_empty() {
-        writeln!(out, "  sick now: none")?;
-    } else {
-        writeln!(
-            out,
-            "  sick now: {}{}",
-            status.sick.len(),
-            if status.sick_truncated {
-                " (and more)"
-            } else {
-                ""
-            }
-        )?;
-        for s in &status.sick {
-            writeln!(
-                out,
-                "    {}: {} (for {})",
-                s.object,
-                s.structures.join(", "),
-                ago(s.since_usec)
-            )?;
+    let mut worst = OK;
+    if mounts.is_empty() || !missing.is_empty() {
+        for (socket, problem) in &survey.problems {
+            complain(&format!("{}: {}", socket.display(), problem.message()));
+            worst = worst.max(problem.exit_status());
         }
     }
-    writeln!(
-        out,
-        "  repairs: {} pending, {} running, {} succeeded, {} failed; full scans: {}{}; events: {}, lost: {}",
-        status.repairs_pending,
-        status.repairs_running,
-        c.repairs_succeeded,
-        c.repairs_failed,
-        c.full_scans,
-        if status.full_scan_running {
-            " (one running)"
-        } else {
-            ""
-        },
-        c.events,
-        c.lost_events
-    )
-}
-
-fn print_event(out: &mut impl Write, event: &Event, json: bool) -> std::io::Result<()> {
-    if json {
-        writeln!(out, "{}", serde_json::to_string(event).unwrap_or_default())
-    } else {
-        writeln!(out, "{}", event.message)
+    if !missing.is_empty() {
+        complain(&format!("no healer monitors {}", missing.join(", ")));
+        worst = worst.max(UNREACHABLE);
     }
+    if chosen.is_empty() {
+        return Err(Failure::Said(worst));
+    }
+    Ok((chosen, worst))
 }
 
-/// Parses the configuration as the daemon would and prints the result.
-fn check_config(out: &mut impl Write, file: Option<&str>) -> Result<(), Failure> {
+/// Parses the configuration as the daemon would and prints the result:
+/// the settings in the file's syntax, or with `--json` as one object
+/// (`{"file", "exists", "settings"}`, or `{"file", "error"}`).
+fn check_config(out: &mut impl Write, file: Option<&Path>, json: bool) -> Result<u8, Failure> {
     use xfs_healer::config::Presence;
     let (path, presence) = file.map_or_else(xfs_healer::config::path, |named| {
-        (PathBuf::from(named), Presence::Required)
+        (named.to_path_buf(), Presence::Required)
     });
-    if presence == Presence::Optional && !path.exists() {
+    let absent = presence == Presence::Optional && !path.exists();
+    let loaded = xfs_healer::config::load(&path, presence);
+    if json {
+        let file = path.to_string_lossy();
+        let (status, value) = match loaded {
+            Ok(settings) => (OK, settings_json(&file, !absent, &settings.describe())?),
+            Err(e) => (FAILED, json!({ "file": file, "error": e.to_string() })),
+        };
+        writeln!(out, "{value}")?;
+        return Ok(status);
+    }
+    if absent {
         writeln!(
             out,
             "# {} does not exist: the defaults apply",
             path.display()
         )?;
     }
-    let settings = xfs_healer::config::load(&path, presence).map_err(|e| e.to_string())?;
+    let settings = loaded.map_err(|e| Failure::Message(FAILED, e.to_string()))?;
     write!(out, "{}", settings.describe())?;
+    Ok(OK)
+}
+
+/// The settings as described (TOML) turned into a JSON object.
+fn settings_json(file: &str, exists: bool, described: &str) -> Result<Value, Failure> {
+    let settings: Value = toml::from_str(described)
+        .map_err(|e| Failure::Message(FAILED, format!("the settings do not read back: {e}")))?;
+    Ok(json!({ "file": file, "exists": exists, "settings": settings }))
+}
+
+fn print_events(
+    out: &mut impl Write,
+    found: &[(PathBuf, Status)],
+    json: bool,
+) -> std::io::Result<()> {
+    for (_, status) in found {
+        for event in &status.last_events {
+            show::print_event(out, &status.mountpoint, event, json)?;
+        }
+    }
     Ok(())
 }
 
-fn run(out: &mut impl Write, o: &Options) -> Result<(), Failure> {
-    if o.command == "check-config" {
-        return check_config(out, o.mounts.first().map(String::as_str));
+/// Streams one healer's events until it ends the stream.
+fn follow(out: &mut impl Write, cli: &Cli, socket: &Path, status: &Status) -> Result<u8, Failure> {
+    let fail = |p: Problem| Failure::at(socket, &p);
+    let mut conn = Connection::open(socket, cli.timeout).map_err(fail)?;
+    conn.send("io.xfs.Healer.Events", true).map_err(fail)?;
+    conn.wait_forever().map_err(fail)?;
+    loop {
+        let (params, continues) = conn.receive().map_err(fail)?;
+        if let Ok(event) = serde_json::from_value::<Event>(params["event"].clone()) {
+            show::print_event(out, &status.mountpoint, &event, cli.json)?;
+            out.flush()?;
+        }
+        if !continues {
+            return Ok(OK);
+        }
     }
-    let found = healers(&o.dir, &o.mounts)?;
-    match o.command.as_str() {
-        "status" => {
+}
+
+fn scan(out: &mut impl Write, cli: &Cli, socket: &Path, status: &Status) -> Result<u8, Failure> {
+    let fail = |p: Problem| Failure::at(socket, &p);
+    let reply = Connection::open(socket, cli.timeout)
+        .and_then(|mut c| c.call("io.xfs.Healer.RequestFullScan"))
+        .map_err(fail)?;
+    if cli.json {
+        writeln!(out, "{reply}")?;
+    } else if reply["started"].as_bool() == Some(true) {
+        writeln!(out, "{}: full scan started", status.mountpoint)?;
+    } else if reply["deferred"].as_bool() == Some(true) {
+        writeln!(
+            out,
+            "{}: full scan deferred (one ran recently)",
+            status.mountpoint
+        )?;
+    } else {
+        writeln!(out, "{}: a full scan is already running", status.mountpoint)?;
+    }
+    Ok(OK)
+}
+
+/// Runs the command; the exit status of one that completed.
+fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
+    match &cli.command {
+        Command::CheckConfig { file } => check_config(out, file.as_deref(), cli.json),
+        Command::Completion { shell } => {
+            // Into a buffer: clap_complete panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "xfs_healerctl", &mut script);
+            out.write_all(&script)?;
+            Ok(OK)
+        }
+        Command::Status { check, mounts } => {
+            let (found, mut worst) = select(cli, mounts)?;
             for (_, status) in &found {
-                if o.json {
-                    writeln!(out, "{}", serde_json::to_string(status).unwrap_or_default())?;
-                } else {
-                    print_status(out, status)?;
+                if cli.json {
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string(status).map_err(std::io::Error::from)?
+                    )?;
+                }
+                if *check {
+                    let (verdict, line) = show::check(status);
+                    worst = worst.max(verdict);
+                    if !cli.json {
+                        writeln!(out, "{line}")?;
+                    }
+                } else if !cli.json {
+                    show::print_status(out, status)?;
                 }
             }
+            Ok(worst)
         }
-        "events" if !o.follow => {
-            for (_, status) in &found {
-                for event in &status.last_events {
-                    print_event(out, event, o.json)?;
-                }
-            }
+        Command::Events {
+            follow: false,
+            mount,
+        } => {
+            let (found, worst) = select(cli, mount.as_slice())?;
+            print_events(out, &found, cli.json)?;
+            Ok(worst)
         }
-        "events" => {
-            let [(socket, _)] = found.as_slice() else {
-                return Err("--follow needs one mount point when several healers run".into());
+        Command::Events {
+            follow: true,
+            mount,
+        } => {
+            let (found, _) = select(cli, mount.as_slice())?;
+            let [(socket, status)] = found.as_slice() else {
+                return Err(Failure::Message(
+                    FAILED,
+                    "--follow needs one mount point when several healers run".into(),
+                ));
             };
-            let mut conn =
-                Connection::open(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-            conn.send("io.xfs.Healer.Events", true)
-                .map_err(|e| e.to_string())?;
-            loop {
-                let (params, continues) = conn.receive()?;
-                if let Ok(event) = serde_json::from_value::<Event>(params["event"].clone()) {
-                    print_event(out, &event, o.json)?;
-                    out.flush()?;
-                }
-                if !continues {
-                    return Ok(());
-                }
-            }
+            follow(out, cli, socket, status)
         }
-        _ => {
+        Command::Scan { mount } => {
+            let (found, _) = select(cli, std::slice::from_ref(mount))?;
             let (socket, status) = &found[0];
-            let mut conn =
-                Connection::open(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-            let reply = conn.call("io.xfs.Healer.RequestFullScan")?;
-            if o.json {
-                writeln!(out, "{reply}")?;
-            } else if reply["started"].as_bool() == Some(true) {
-                writeln!(out, "{}: full scan started", status.mountpoint)?;
-            } else if reply["deferred"].as_bool() == Some(true) {
-                writeln!(
-                    out,
-                    "{}: full scan deferred (one ran recently)",
-                    status.mountpoint
-                )?;
-            } else {
-                writeln!(out, "{}: a full scan is already running", status.mountpoint)?;
-            }
+            scan(out, cli, socket, status)
         }
     }
-    Ok(())
 }
 
 /// A line on stderr; if even that fails there is no one left to tell.
@@ -360,30 +275,32 @@ fn complain(text: &str) {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(o) => o,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            if !e.is_empty() {
-                complain(&e);
-            }
-            let _ = std::io::stderr().write_all(USAGE.as_bytes());
-            return ExitCode::from(2);
+            // --help and --version on stdout with status 0; errors on stderr.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { USAGE } else { OK });
         }
     };
     let mut out = std::io::stdout().lock();
-    match run(&mut out, &options).and_then(|()| Ok(out.flush()?)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(&mut out, &cli).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    }) {
+        Ok(status) => ExitCode::from(status),
         // The reader is gone and wanted no more: not a failure (see the
         // module doc).
         Err(Failure::Output(e)) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Output(e)) => {
             complain(&format!("write error: {e}"));
-            ExitCode::FAILURE
+            ExitCode::from(FAILED)
         }
-        Err(Failure::Message(e)) => {
+        Err(Failure::Message(status, e)) => {
             complain(&e);
-            ExitCode::FAILURE
+            ExitCode::from(status)
         }
+        Err(Failure::Said(status)) => ExitCode::from(status),
     }
 }
 
@@ -391,40 +308,50 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(a: &str) -> Result<Options, String> {
-        parse_args(a.split_whitespace().map(String::from))
+    #[test]
+    fn check_config_json_is_one_object_of_the_settings() {
+        let mut out = Vec::new();
+        let status = check_config(&mut out, Some(Path::new("/dev/null")), true).unwrap();
+        assert_eq!(status, OK);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["file"], "/dev/null");
+        assert_eq!(v["exists"], true);
+        assert_eq!(v["settings"]["api"]["dir"], "/run/xfs_healer");
+        assert!(v["settings"]["repair"]["cooldown_seconds"].is_u64());
+        assert!(v["settings"]["hooks"]["classes"].is_array());
     }
 
     #[test]
-    fn commands_and_options() {
-        let o = args("--json events --follow /mnt").unwrap();
-        assert!(o.json && o.follow && o.command == "events" && o.mounts == ["/mnt"]);
-        assert_eq!(args("status /a /b").unwrap().mounts, ["/a", "/b"]);
-        assert_eq!(
-            args("--socket-dir /tmp/s status").unwrap().dir,
-            Path::new("/tmp/s")
+    fn check_config_json_names_the_error() {
+        let mut out = Vec::new();
+        let missing = Path::new("/nonexistent/xfs_healer.toml");
+        assert_eq!(check_config(&mut out, Some(missing), true).unwrap(), FAILED);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["file"], "/nonexistent/xfs_healer.toml");
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("/nonexistent/xfs_healer.toml: ")
         );
-        assert!(args("").is_err());
-        assert!(args("scan").is_err());
-        assert!(args("status --follow").is_err());
-        assert!(args("frob").is_err());
-        assert_eq!(
-            args("check-config /etc/x.toml").unwrap().mounts,
-            ["/etc/x.toml"]
-        );
-        assert!(args("check-config a b").is_err());
-        assert!(args("status --bogus").is_err());
-        assert_eq!(args("--help").err().as_deref(), Some(""));
     }
 
     #[test]
-    fn durations_read_well() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros() as u64;
-        assert_eq!(ago(now - 5_000_000), "5s");
-        assert_eq!(ago(now - 125_000_000), "2m5s");
-        assert_eq!(ago(now - 90_000_000_000), "1d1h");
+    fn the_committed_bash_completion_is_the_generated_one() {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../packaging/completions/xfs_healerctl.bash"
+        );
+        let cli = Cli::try_parse_from(["xfs_healerctl", "completion", "bash"]).unwrap();
+        let mut generated = Vec::new();
+        assert_eq!(run(&mut generated, &cli).unwrap(), OK);
+        let committed = std::fs::read(file).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{file} is not what the binary generates: run \
+             `xfs_healerctl completion bash > packaging/completions/xfs_healerctl.bash`"
+        );
     }
 }

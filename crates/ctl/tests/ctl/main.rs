@@ -1,0 +1,5 @@
+//! Runs the built `xfs_healerctl` against fake healers.
+
+mod common;
+mod failures;
+mod output_errors;
