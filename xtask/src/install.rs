@@ -164,12 +164,15 @@ pub fn install(layout: &Layout) -> Result<()> {
         )?;
     }
     let completions = layout.under(&layout.prefix.join("share/bash-completion/completions"));
-    put(
-        &packaging.join("completions/xfs_healer.bash"),
-        completions.join("xfs_healer"),
-        0o644,
-    )?;
-    // bash-completion loads by command name.
+    // bash-completion loads by command name. xfs_healerctl's is generated
+    // by `xfs_healerctl completion bash` (a unit test keeps it in step).
+    for command in ["xfs_healer", "xfs_healerctl"] {
+        put(
+            &packaging.join(format!("completions/{command}.bash")),
+            completions.join(command),
+            0o644,
+        )?;
+    }
     let alias = completions.join("xfs_healer_start");
     let _ = fs::remove_file(&alias);
     std::os::unix::fs::symlink("xfs_healer", &alias)?;
