@@ -55,7 +55,8 @@ pub enum Command {
     },
     /// The latest events; --follow streams new ones.
     Events {
-        /// Stream new events as they happen, until interrupted.
+        /// Stream new events as they happen, of every healer at once (or
+        /// the one named), until interrupted.
         #[arg(short, long)]
         follow: bool,
         #[arg(value_name = "MOUNTPOINT", value_hint = ValueHint::DirPath)]

@@ -1,7 +1,7 @@
 //! `xfs_healerctl`: the status API of running healers, for humans and
 //! scripts. `status` shows each healer's filesystem health and work
 //! (`--check`: one verdict line each, for monitoring), `events` its latest
-//! events (or follows them live), `scan` asks for a full scan; `--json`
+//! events (or follows them live, every healer at once), `scan` asks for a full scan; `--json`
 //! prints the API's own objects, one per line.
 //!
 //! Every failure has its exit status (the constants below, and the man
@@ -168,22 +168,58 @@ fn print_events(
     Ok(())
 }
 
-/// Streams one healer's events until it ends the stream.
-fn follow(out: &mut impl Write, cli: &Cli, socket: &Path, status: &Status) -> Result<u8, Failure> {
-    let fail = |p: Problem| Failure::at(socket, &p);
-    let mut conn = Connection::open(socket, cli.timeout).map_err(fail)?;
-    conn.send("io.xfs.Healer.Events", true).map_err(fail)?;
-    conn.wait_forever().map_err(fail)?;
+/// Streams one healer's events into `each` until the healer ends the
+/// stream or `each` wants no more.
+fn stream_events(
+    socket: &Path,
+    timeout: std::time::Duration,
+    mut each: impl FnMut(Event) -> bool,
+) -> Result<(), Problem> {
+    let mut conn = Connection::open(socket, timeout)?;
+    conn.send("io.xfs.Healer.Events", true)?;
+    conn.wait_forever()?;
     loop {
-        let (params, continues) = conn.receive().map_err(fail)?;
-        if let Ok(event) = serde_json::from_value::<Event>(params["event"].clone()) {
-            show::print_event(out, &status.mountpoint, &event, cli.json)?;
-            out.flush()?;
+        let (params, continues) = conn.receive()?;
+        if let Ok(event) = serde_json::from_value::<Event>(params["event"].clone())
+            && !each(event)
+        {
+            return Ok(());
         }
         if !continues {
-            return Ok(OK);
+            return Ok(());
         }
     }
+}
+
+/// Follows every healer found at once, each line as it comes: a thread
+/// per healer. A stream that fails is said and the others go on; the
+/// status is the worst of their ends.
+fn follow(out: &mut impl Write, cli: &Cli, found: &[(PathBuf, Status)]) -> Result<u8, Failure> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, (socket, _)) in found.iter().enumerate() {
+        let (tx, socket, timeout) = (tx.clone(), socket.clone(), cli.timeout);
+        std::thread::spawn(move || {
+            let end = stream_events(&socket, timeout, |e| tx.send((i, Ok(e))).is_ok());
+            let _ = tx.send((i, Err(end)));
+        });
+    }
+    drop(tx);
+    let mut worst = OK;
+    for (i, item) in rx {
+        let (socket, status) = &found[i];
+        match item {
+            Ok(event) => {
+                show::print_event(out, &status.mountpoint, &event, cli.json)?;
+                out.flush()?;
+            }
+            Err(Ok(())) => {}
+            Err(Err(problem)) => {
+                complain(&format!("{}: {}", socket.display(), problem.message()));
+                worst = worst.max(problem.exit_status());
+            }
+        }
+    }
+    Ok(worst)
 }
 
 fn scan(out: &mut impl Write, cli: &Cli, socket: &Path, status: &Status) -> Result<u8, Failure> {
@@ -252,14 +288,8 @@ fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
             follow: true,
             mount,
         } => {
-            let (found, _) = select(cli, mount.as_slice())?;
-            let [(socket, status)] = found.as_slice() else {
-                return Err(Failure::Message(
-                    FAILED,
-                    "--follow needs one mount point when several healers run".into(),
-                ));
-            };
-            follow(out, cli, socket, status)
+            let (found, worst) = select(cli, mount.as_slice())?;
+            Ok(worst.max(follow(out, cli, &found)?))
         }
         Command::Scan { mount } => {
             let (found, _) = select(cli, std::slice::from_ref(mount))?;

@@ -299,3 +299,31 @@ fn events_have_timestamps_and_json_events_the_mount_point() {
         "{\"time_usec\":1709210096000000,\"kind\":\"sick\",\"message\":\"/mnt/fake/victim directory: sick\",\"structures\":[\"directory\"],\"mountpoint\":\"/mnt/fake\",\"v\":1}\n"
     );
 }
+
+#[test]
+fn events_follow_streams_every_healer_at_once() {
+    use std::io::BufRead;
+    let dir = fake_healers("follow-all", vec![healthy(), sick()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xfs_healerctl"))
+        .args(in_dir(&dir, &["--json", "events", "--follow"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("xfs_healerctl runs");
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in lines.take(1000) {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        seen.insert(v["mountpoint"].as_str().unwrap().to_owned());
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["/mnt/fake", "/mnt/sick"]
+    );
+}
