@@ -165,11 +165,26 @@ pub fn install(layout: &Layout) -> Result<()> {
     }
     let completions = layout.under(&layout.prefix.join("share/bash-completion/completions"));
     // bash-completion loads by command name. xfs_healerctl's is generated
-    // by `xfs_healerctl completion bash` (a unit test keeps it in step).
+    // by `xfs_healerctl completion SHELL` (a unit test keeps them in step).
     for command in ["xfs_healer", "xfs_healerctl"] {
         put(
             &packaging.join(format!("completions/{command}.bash")),
             completions.join(command),
+            0o644,
+        )?;
+    }
+    // zsh and fish (generated likewise) where their own packages look.
+    for (shell, dir, name) in [
+        ("zsh", "share/zsh/vendor-completions", "_xfs_healerctl"),
+        (
+            "fish",
+            "share/fish/vendor_completions.d",
+            "xfs_healerctl.fish",
+        ),
+    ] {
+        put(
+            &packaging.join(format!("completions/xfs_healerctl.{shell}")),
+            layout.under(&layout.prefix.join(dir)).join(name),
             0o644,
         )?;
     }

@@ -369,19 +369,21 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_bash_completion_is_the_generated_one() {
-        let file = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../packaging/completions/xfs_healerctl.bash"
-        );
-        let cli = Cli::try_parse_from(["xfs_healerctl", "completion", "bash"]).unwrap();
-        let mut generated = Vec::new();
-        assert_eq!(run(&mut generated, &cli).unwrap(), OK);
-        let committed = std::fs::read(file).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{file} is not what the binary generates: run \
-             `xfs_healerctl completion bash > packaging/completions/xfs_healerctl.bash`"
-        );
+    fn the_committed_completions_are_the_generated_ones() {
+        for shell in ["bash", "zsh", "fish"] {
+            let file = format!(
+                "{}/../../packaging/completions/xfs_healerctl.{shell}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let cli = Cli::try_parse_from(["xfs_healerctl", "completion", shell]).unwrap();
+            let mut generated = Vec::new();
+            assert_eq!(run(&mut generated, &cli).unwrap(), OK);
+            let committed = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                committed == generated,
+                "{file} is not what the binary generates: run \
+                 `xfs_healerctl completion {shell} > packaging/completions/xfs_healerctl.{shell}`"
+            );
+        }
     }
 }
