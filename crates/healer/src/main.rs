@@ -34,6 +34,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread: the daemon's threads share one malloc arena.
+    xfs_abi::process::single_malloc_arena();
     let args: Vec<OsString> = std::env::args_os().collect();
     let posixly_correct = std::env::var_os("POSIXLY_CORRECT").is_some();
     match cli::parse_args(&args, posixly_correct) {

@@ -131,8 +131,10 @@ impl Written {
 }
 
 /// Lines waiting for the writer thread (beyond this, whoever prints
-/// waits: nothing is dropped).
-const WRITER_QUEUE: usize = 4096;
+/// waits: nothing is dropped). The channel allocates and touches all its
+/// slots at once: 4096 of them cost the healer its place under the
+/// memory-limit scenario's 1536 KiB.
+const WRITER_QUEUE: usize = 256;
 
 /// The writer thread's queue, while it runs.
 static WRITER: Mutex<Option<SyncSender<Written>>> = Mutex::new(None);
