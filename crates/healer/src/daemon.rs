@@ -162,7 +162,7 @@ fn serve(
     // lookup) are left to the process's exit.
     reactor.repairs = None;
     reactor.lookups = None;
-    if reactor.core.status().repairs_running == 0 {
+    if !reactor.core.repairing() {
         let _ = repair_thread.join();
     }
     reactor.patrol_stop = None;

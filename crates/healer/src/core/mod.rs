@@ -266,7 +266,6 @@ pub struct Core {
     lookups: usize,
     /// Engine actions of the batch being read, run once it is read.
     held_actions: Vec<Action>,
-    repair_running: Option<Target>,
     scan_reason: Option<FullScanReason>,
     /// After a signal or the end of the stream: how it ends, and by when.
     ending: Option<(Stopped, u64)>,
@@ -298,7 +297,6 @@ impl Core {
             next_token: 0,
             lookups: 0,
             held_actions: Vec::new(),
-            repair_running: None,
             scan_reason: None,
             ending: None,
             exited: false,
@@ -419,6 +417,12 @@ impl Core {
         }
     }
 
+    /// Whether a repair is handed out and not answered (the engine marks
+    /// it running; the core hands out one at a time).
+    pub fn repairing(&self) -> bool {
+        self.engine.running() > 0
+    }
+
     fn gauges(&self) -> Gauges {
         Gauges {
             up: true,
@@ -429,7 +433,7 @@ impl Core {
             },
             now_usec: 0,
             repairs_pending: self.engine.pending(),
-            repairs_running: usize::from(self.repair_running.is_some()),
+            repairs_running: usize::from(self.repairing()),
             shut_down: self.engine.is_shut_down(),
             full_scan_running: self.engine.full_scan_running(),
         }
@@ -871,17 +875,15 @@ impl Core {
     }
 
     fn dispatch(&mut self, now: Now) {
-        if self.repair_running.is_some() || self.ending.is_some() {
+        if self.repairing() || self.ending.is_some() {
             return;
         }
         if let Some(target) = self.engine.next_repair(now.ms) {
-            self.repair_running = Some(target);
             self.effects.push(Effect::Repair(target));
         }
     }
 
     fn on_repair_done(&mut self, now: Now, target: Target, outcome: Outcome, text: RepairText) {
-        self.repair_running = None;
         let retried = self.engine.will_retry(&target, outcome);
         self.book
             .on_repair(target.object, target.bit, RepairTally::of(outcome, retried));
@@ -1084,7 +1086,7 @@ impl Core {
     }
 
     fn set_pending(&mut self) {
-        let busy = self.repair_running.is_some() || self.engine.pending() > 0;
+        let busy = self.repairing() || self.engine.pending() > 0;
         if self.pending_said != Some(busy) {
             self.pending_said = Some(busy);
             self.effects.push(Effect::SetPending(busy));
@@ -1112,7 +1114,7 @@ impl Core {
         };
         let waiting = self.queue.iter().any(|s| s.token().is_some());
         let working = matches!(how, Stopped::Signal(_))
-            && (self.repair_running.is_some() || self.engine.full_scan_running());
+            && (self.repairing() || self.engine.full_scan_running());
         if (waiting || working) && now.ms < by {
             return;
         }
