@@ -671,10 +671,17 @@ fn cargo(args: &[&str], env: &[(&str, &Path)]) -> Result<bool> {
     Ok(cmd.status()?.success())
 }
 
-/// Targets the crates are checked for besides the host: big-endian, and
-/// an architecture whose ioctl numbers encode direction and size
-/// differently from x86's.
-const CROSS_TARGETS: [&str; 2] = ["s390x-unknown-linux-gnu", "powerpc64le-unknown-linux-gnu"];
+/// Targets the crates are checked for besides the host: big-endian, an
+/// architecture whose ioctl numbers encode direction and size differently
+/// from x86's, and two 32-bit ones (Debian's armhf, and i386, where a
+/// `u64` is only 4-byte aligned), on which the layout assertions of
+/// xfs-abi must hold with pointer-sized fields.
+const CROSS_TARGETS: [&str; 4] = [
+    "s390x-unknown-linux-gnu",
+    "powerpc64le-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+    "i686-unknown-linux-gnu",
+];
 
 /// `cargo check` of the crates (not xtask, whose dependencies build C)
 /// for [`CROSS_TARGETS`], each standard library installed through rustup

@@ -41,7 +41,9 @@ impl XfsHandle {
     }
 }
 
-/// `struct xfs_fsop_handlereq` (56 bytes).
+/// `struct xfs_fsop_handlereq`: seven pointer-sized slots (56 bytes on
+/// 64-bit, 28 on 32-bit, where the kernel's compat ioctl takes the same
+/// layout), each `__u32` padded to the next pointer.
 #[repr(C)]
 #[derive(Debug)]
 pub struct FsopHandlereq {
@@ -54,13 +56,14 @@ pub struct FsopHandlereq {
     pub ohandlen: *mut u32,
 }
 
-const _: () = assert!(size_of::<FsopHandlereq>() == 56);
-const _: () = assert!(offset_of!(FsopHandlereq, path) == 8);
-const _: () = assert!(offset_of!(FsopHandlereq, oflags) == 16);
-const _: () = assert!(offset_of!(FsopHandlereq, ihandle) == 24);
-const _: () = assert!(offset_of!(FsopHandlereq, ihandlen) == 32);
-const _: () = assert!(offset_of!(FsopHandlereq, ohandle) == 40);
-const _: () = assert!(offset_of!(FsopHandlereq, ohandlen) == 48);
+const PTR: usize = size_of::<*mut libc::c_void>();
+const _: () = assert!(size_of::<FsopHandlereq>() == 7 * PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, path) == PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, oflags) == 2 * PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, ihandle) == 3 * PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, ihandlen) == 4 * PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, ohandle) == 5 * PTR);
+const _: () = assert!(offset_of!(FsopHandlereq, ohandlen) == 6 * PTR);
 
 /// The handle of the file `fd` refers to (a directory or regular file).
 pub fn fd_to_handle(fd: BorrowedFd<'_>) -> Result<XfsHandle, Errno> {
