@@ -142,13 +142,14 @@ fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-fn ns_fd_field(ns: BorrowedFd<'_>) -> u32 {
-    u32::try_from(ns.as_raw_fd()).unwrap_or(0)
+/// The request's `mnt_ns_fd`: 0 is the caller's own mount namespace.
+fn ns_fd_field(ns: Option<BorrowedFd<'_>>) -> u32 {
+    ns.map_or(0, |fd| u32::try_from(fd.as_raw_fd()).unwrap_or(0))
 }
 
-/// Mount ids in the namespace after `after` (0: from the start), at most
-/// `ids.len()`; returns how many were written.
-pub fn listmount(ns: BorrowedFd<'_>, after: u64, ids: &mut [u64]) -> Result<usize, Errno> {
+/// Mount ids in the namespace `ns` (None: our own) after `after` (0: from
+/// the start), at most `ids.len()`; returns how many were written.
+pub fn listmount(ns: Option<BorrowedFd<'_>>, after: u64, ids: &mut [u64]) -> Result<usize, Errno> {
     let req = MntIdReq {
         size: MNT_ID_REQ_SIZE_VER0,
         mnt_ns_fd: ns_fd_field(ns),
@@ -185,9 +186,9 @@ pub struct MountInfo {
 /// Largest `statmount` buffer we try (paths are at most PATH_MAX each).
 const STATMOUNT_MAX: usize = 64 * 1024;
 
-/// `statmount` of the mount `mnt_id` in namespace `ns`: device, fs type,
-/// mount point and root. ENOENT: the mount is gone.
-pub fn statmount(ns: BorrowedFd<'_>, mnt_id: u64) -> Result<MountInfo, Errno> {
+/// `statmount` of the mount `mnt_id` in namespace `ns` (None: our own):
+/// device, fs type, mount point and root. ENOENT: the mount is gone.
+pub fn statmount(ns: Option<BorrowedFd<'_>>, mnt_id: u64) -> Result<MountInfo, Errno> {
     let mask = STATMOUNT_SB_BASIC | STATMOUNT_MNT_ROOT | STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE;
     let req = MntIdReq {
         size: MNT_ID_REQ_SIZE_VER0,

@@ -15,7 +15,6 @@ mod autofsck;
 mod cli;
 mod daemon;
 mod media;
-mod mountinfo;
 mod output;
 mod paths;
 mod patrol;

@@ -3,7 +3,6 @@
 //! is still the monitored filesystem first (the reference skips that check
 //! for lookups and can print a path from a different filesystem).
 
-use crate::mountinfo;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use xfs_abi::handle::XfsHandle;
@@ -149,10 +148,7 @@ pub fn open_monitored(
         Ok(fd) => return Ok((fd, None)),
         Err(e) => e,
     };
-    let Ok(mountinfo) = std::fs::read("/proc/self/mountinfo") else {
-        return Err(first);
-    };
-    mountinfo::whole_xfs_mounts(&mountinfo)
+    whole_xfs_mounts()
         .into_iter()
         .filter(|p| p.as_slice() != mount_path.as_os_str().as_bytes())
         .find_map(|p| {
@@ -161,6 +157,43 @@ pub fn open_monitored(
             Some((fd, Some(p)))
         })
         .ok_or(first)
+}
+
+/// Mount ids asked of `listmount` at a time.
+const LIST_BATCH: usize = 64;
+
+/// Mount points of every XFS mounted at its filesystem's root in our mount
+/// namespace, oldest first (`listmount` and `statmount`, as the launcher
+/// finds mounts): the places a moved or hidden filesystem may still be
+/// reached. The caller proves which one is the monitored filesystem. A
+/// mount that goes away meanwhile is skipped; a failed listing ends the
+/// list, which leaves the mount path's own error to report.
+fn whole_xfs_mounts() -> Vec<Vec<u8>> {
+    use xfs_abi::mount::{listmount, statmount};
+    let mut found = Vec::new();
+    let mut after = 0;
+    loop {
+        let mut ids = [0u64; LIST_BATCH];
+        let Ok(n) = listmount(None, after, &mut ids) else {
+            return found;
+        };
+        found.extend(
+            ids[..n]
+                .iter()
+                .filter_map(|&id| statmount(None, id).ok())
+                .filter(is_whole_xfs)
+                .map(|m| m.mnt_point),
+        );
+        if n < LIST_BATCH {
+            return found;
+        }
+        after = ids[n - 1];
+    }
+}
+
+/// An XFS mounted at its root, not a bind mount of a directory inside it.
+fn is_whole_xfs(mount: &xfs_abi::mount::MountInfo) -> bool {
+    mount.fs_type == b"xfs" && mount.mnt_root == b"/"
 }
 
 /// Convenience: reopen + resolve, for callers without an open mount. The
@@ -199,6 +232,21 @@ mod tests {
         assert_eq!(join(b"/", &[]).unwrap(), b"/");
         assert_eq!(join(b"///", &names[..1]).unwrap(), b"/dir");
         assert_eq!(join(b"/mnt", &[vec![b'x'; MAX_PATH]]), Err(NoPath::TooDeep));
+    }
+
+    #[test]
+    fn only_whole_xfs_mounts_are_places_to_reopen() {
+        let mount = |fs_type: &[u8], root: &[u8]| xfs_abi::mount::MountInfo {
+            mnt_id: 1,
+            dev: (253, 0),
+            fs_type: fs_type.to_vec(),
+            mnt_point: b"/mnt/orig".to_vec(),
+            mnt_root: root.to_vec(),
+        };
+        assert!(is_whole_xfs(&mount(b"xfs", b"/")));
+        assert!(!is_whole_xfs(&mount(b"xfs", b"/sub")));
+        assert!(!is_whole_xfs(&mount(b"tmpfs", b"/")));
+        assert!(!is_whole_xfs(&mount(b"xfs2", b"/")));
     }
 
     #[test]

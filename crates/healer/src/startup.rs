@@ -4,7 +4,6 @@
 
 use crate::autofsck::{self, Mode, Property};
 use crate::cli::Options;
-use crate::mountinfo;
 use crate::output::{display, err, out};
 use rustix::fs::{Mode as FileMode, OFlags};
 use std::ffi::OsString;
@@ -62,6 +61,18 @@ fn probe_repair(fd: impl AsFd) -> Result<(), Errno> {
     scrub::scrub_metadata(fd.as_fd(), &mut sm)
 }
 
+/// Whether `fd` is the root of a mount: the kernel's own answer
+/// (`STATX_ATTR_MOUNT_ROOT`), about the very file opened, so no mount
+/// table is parsed and nothing can be swapped between check and use. A
+/// kernel too old to say is older than the health monitor anyway.
+fn is_mount_root(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use rustix::fs::{AtFlags, StatxAttributes, StatxFlags};
+    rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::empty()).is_ok_and(|st| {
+        st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+            && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+    })
+}
+
 pub fn start(options: &Options) -> Result<Healer, Failure> {
     let mnt = display(options.mount.as_bytes()).into_owned();
     let fail = |e: Errno| {
@@ -81,8 +92,7 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
     // 2. It must be the root of an XFS mount.
     let real = std::fs::canonicalize(&options.mount)
         .map_err(|e| fail(Errno::from_io_error(&e).unwrap_or(Errno::IO)))?;
-    let mounts = std::fs::read("/proc/self/mountinfo").unwrap_or_default();
-    if mountinfo::find_xfs_mount(&mounts, real.as_os_str().as_bytes()).is_none() {
+    if !is_mount_root(fd.as_fd()) {
         err(&format!("{mnt}: Not a XFS mount point."));
         return Err(Failure::Error);
     }

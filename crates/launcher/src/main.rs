@@ -117,7 +117,7 @@ fn run(options: &cli::Options) -> Result<(), ()> {
         }
     };
     let mut ids = [0u64; LIST_BATCH];
-    if let Err(e) = xfs_abi::mount::listmount(ns.as_fd(), 0, &mut ids) {
+    if let Err(e) = xfs_abi::mount::listmount(Some(ns.as_fd()), 0, &mut ids) {
         if e == Errno::NOSYS {
             err("This program requires the listmount system call.");
         } else {
@@ -147,7 +147,7 @@ impl Launcher {
         let mut after = 0;
         loop {
             let mut ids = [0u64; LIST_BATCH];
-            let n = match xfs_abi::mount::listmount(self.ns.as_fd(), after, &mut ids) {
+            let n = match xfs_abi::mount::listmount(Some(self.ns.as_fd()), after, &mut ids) {
                 Ok(n) => n,
                 Err(e) => {
                     perror("listmount", e);
@@ -236,7 +236,7 @@ impl Launcher {
     /// Starts a healer if the mount is an XFS mounted at its root (a bind
     /// mount of a subdirectory is the same filesystem seen again).
     fn examine(&mut self, id: u64) {
-        let info = match xfs_abi::mount::statmount(self.ns.as_fd(), id) {
+        let info = match xfs_abi::mount::statmount(Some(self.ns.as_fd()), id) {
             Ok(info) => info,
             // Gone again already, or not ours to see: nothing to heal.
             Err(e) => {

@@ -191,8 +191,9 @@ impl Supervisor {
                 if status.code() == Some(0) {
                     continue;
                 }
-                let still_mounted = xfs_abi::mount::statmount(ns.as_fd(), healer.mount.mnt_id)
-                    .is_ok_and(|m| m.dev == healer.mount.dev);
+                let still_mounted =
+                    xfs_abi::mount::statmount(Some(ns.as_fd()), healer.mount.mnt_id)
+                        .is_ok_and(|m| m.dev == healer.mount.dev);
                 if !still_mounted {
                     continue;
                 }
