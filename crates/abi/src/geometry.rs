@@ -15,14 +15,10 @@ pub const XFS_IOC_FSGEOMETRY_V4: Opcode =
 pub const XFS_IOC_FSGEOMETRY_V1: Opcode =
     ioc::read_prefix_of_u64_struct(b'X', 100, offset_of!(FsGeometry, logsunit));
 
-pub const FLAGS_V5SB: u32 = 1 << 15;
-pub const FLAGS_FINOBT: u32 = 1 << 17;
+/// `XFS_FSOP_GEOM_FLAGS_*` the healer asks about: the features that let
+/// it repair (reverse mappings, parent pointers).
 pub const FLAGS_RMAPBT: u32 = 1 << 19;
-pub const FLAGS_REFLINK: u32 = 1 << 20;
-pub const FLAGS_EXCHANGE_RANGE: u32 = 1 << 24;
 pub const FLAGS_PARENT: u32 = 1 << 25;
-pub const FLAGS_METADIR: u32 = 1 << 26;
-pub const FLAGS_ZONED: u32 = 1 << 27;
 
 /// `struct xfs_fsop_geom` (256 bytes; V4/V1 fill the first 112).
 #[repr(C)]

@@ -15,11 +15,9 @@ pub const SCRUB_TYPE_NR: u32 = 33;
 pub const IFLAG_REPAIR: u32 = 0x1;
 pub const IFLAG_FORCE_REBUILD: u32 = 0x100;
 pub const OFLAG_CORRUPT: u32 = 0x2;
-pub const OFLAG_PREEN: u32 = 0x4;
 pub const OFLAG_XFAIL: u32 = 0x8;
 pub const OFLAG_XCORRUPT: u32 = 0x10;
 pub const OFLAG_INCOMPLETE: u32 = 0x20;
-pub const OFLAG_WARNING: u32 = 0x40;
 pub const OFLAG_NO_REPAIR_NEEDED: u32 = 0x80;
 
 /// `struct xfs_scrub_metadata` (64 bytes).
