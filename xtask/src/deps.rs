@@ -21,6 +21,8 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     // xfs-systemd's unit-name escaping is compared with the real one; the
     // test fails without it (unless XFS_HEALER_NO_SYSTEMD_ESCAPE=1).
     ("systemd-escape", "systemd"),
+    // `promtool check rules` and `test rules` on packaging/prometheus/.
+    ("promtool", "prometheus"),
 ];
 
 /// The static busybox that becomes the guest's userland.

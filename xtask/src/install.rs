@@ -26,6 +26,9 @@ const OPTIONAL_DROPINS: [(&str, &str); 1] = [("60-api-group.conf", "optional-60-
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
 /// Example hook scripts, installed for operators to copy.
 const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
+/// Prometheus alert rules for the metrics (and their promtool tests, which
+/// name the rules beside them), installed as examples.
+const PROMETHEUS_EXAMPLES: [&str; 2] = ["xfs_healer.rules.yml", "xfs_healer.rules.test.yml"];
 
 /// Where things go: `destdir` + the `prefix` layout.
 #[derive(Debug)]
@@ -134,6 +137,18 @@ pub fn install(layout: &Layout) -> Result<()> {
             &packaging.join("hooks").join(hook),
             examples.join(hook),
             0o755,
+        )?;
+    }
+    let rules = layout.under(
+        &layout
+            .prefix
+            .join("share/doc/xfs-healer/examples/prometheus"),
+    );
+    for file in PROMETHEUS_EXAMPLES {
+        put(
+            &packaging.join("prometheus").join(file),
+            rules.join(file),
+            0o644,
         )?;
     }
     put(

@@ -14,6 +14,7 @@ mod fuzz;
 mod getopt;
 mod initramfs;
 mod install;
+mod promtool;
 mod suite;
 mod vm;
 
@@ -25,7 +26,8 @@ usage: cargo xtask <command> [args]
 
 commands:
   test                      formatting, clippy, unused dependencies, unit tests, fuzzing, glibc
-                            getopt transcripts, ABI layout check, packaging and the whole VM suite
+                            getopt transcripts, ABI layout check, packaging, alert rules and the
+                            whole VM suite
   bench [--reps N] [--only SUBSTRING[,...]] [--jobs N]
                             the vm/bench workloads, ours vs reference; writes BENCHMARKS.md
   demo [--reference]        boot the VM, damage a filesystem, watch the healer mend it
