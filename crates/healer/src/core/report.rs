@@ -50,23 +50,26 @@ impl Report {
         HookClass::of(self.kind, self.succeeded == Some(true))
     }
 
-    /// syslog priority: damage and losses warn, failed outcomes are
-    /// errors, done ones notices.
+    /// syslog priority (the journal's `PRIORITY=`): a shutdown is
+    /// critical (2); failed outcomes and media errors are errors (3);
+    /// damage, file I/O errors and lost events warn (4); successful
+    /// outcomes are notices (5); the rest is information (6).
     pub fn priority(&self) -> u8 {
-        match (self.kind, self.succeeded) {
-            (_, Some(false)) => 3,
-            (_, Some(true)) => 5,
-            (Kind::Repair, None) => 3,
-            (
-                Kind::Sick
-                | Kind::Corrupt
-                | Kind::MediaError
-                | Kind::FileIo
-                | Kind::Lost
-                | Kind::Shutdown,
-                None,
-            ) => 4,
-            _ => 6,
+        match self.kind {
+            Kind::Shutdown => 2,
+            Kind::MediaError => 3,
+            Kind::Sick | Kind::Corrupt | Kind::FileIo | Kind::Lost => 4,
+            // A repair's report is its outcome; one without a known
+            // success counts as failed.
+            Kind::Repair if self.succeeded == Some(true) => 5,
+            Kind::Repair => 3,
+            // A full scan's start has no outcome; its end has one.
+            Kind::FullScan => match self.succeeded {
+                Some(true) => 5,
+                Some(false) => 3,
+                None => 6,
+            },
+            Kind::Running | Kind::Healthy | Kind::Unmount | Kind::Unknown => 6,
         }
     }
 
@@ -115,18 +118,47 @@ mod tests {
 
     #[test]
     fn priority_follows_kind_and_outcome() {
-        let mut r = Report::new(1, Kind::Sick, "x".into());
-        assert_eq!(r.priority(), 4);
-        r.kind = Kind::Repair;
-        assert_eq!(r.priority(), 3);
+        let at = |kind, succeeded| {
+            let mut r = Report::new(1, kind, "x".into());
+            r.succeeded = succeeded;
+            r.priority()
+        };
+        // Every kind as the core reports it: events and a full scan's
+        // start without an outcome, repairs and a full scan's end with one.
+        let table = [
+            (Kind::Shutdown, None, 2),
+            (Kind::MediaError, None, 3),
+            (Kind::Repair, Some(false), 3),
+            (Kind::FullScan, Some(false), 3),
+            (Kind::Sick, None, 4),
+            (Kind::Corrupt, None, 4),
+            (Kind::FileIo, None, 4),
+            (Kind::Lost, None, 4),
+            (Kind::Repair, Some(true), 5),
+            (Kind::FullScan, Some(true), 5),
+            (Kind::Running, None, 6),
+            (Kind::Healthy, None, 6),
+            (Kind::Unmount, None, 6),
+            (Kind::Unknown, None, 6),
+            (Kind::FullScan, None, 6),
+            (Kind::Repair, None, 3),
+        ];
+        for (kind, succeeded, priority) in table {
+            assert_eq!(at(kind, succeeded), priority, "{kind:?} {succeeded:?}");
+        }
+        for kind in Kind::ALL {
+            assert!(
+                table.iter().any(|(k, ..)| *k == kind),
+                "{kind:?} has no pinned priority"
+            );
+        }
+        // `journalctl -p err` shows a shutdown and failed repairs.
+        assert!(at(Kind::Shutdown, None) <= 3);
+        let mut r = Report::new(1, Kind::Repair, "x".into());
         r.succeeded = Some(true);
-        assert_eq!(r.priority(), 5);
         assert_eq!(r.hook_class(), HookClass::Repaired);
         r.succeeded = Some(false);
         assert_eq!(r.hook_class(), HookClass::RepairFailed);
-        r.kind = Kind::Running;
-        r.succeeded = None;
-        assert_eq!(r.priority(), 6);
     }
 
     #[test]
