@@ -1,8 +1,8 @@
-//! `cargo xtask install`: the release binaries, systemd units, man pages and
-//! shell completion, laid out as xfsprogs lays out its own (binaries in
-//! `<prefix>/libexec/xfsprogs`), under `DESTDIR` for packagers. Also the
-//! packaging check `cargo xtask test` runs: install into a scratch
-//! directory, then lint the man pages and the units.
+//! `cargo xtask install`: the release binaries, systemd units, journal
+//! catalog, man pages and shell completion, laid out as xfsprogs lays out
+//! its own (binaries in `<prefix>/libexec/xfsprogs`), under `DESTDIR` for
+//! packagers. Also the packaging check `cargo xtask test` runs: install
+//! into a scratch directory, then lint the man pages and the units.
 
 use crate::cache::repo_root;
 use crate::suite::build_ours;
@@ -26,6 +26,9 @@ const OPTIONAL_DROPINS: [(&str, &str); 1] = [("60-api-group.conf", "optional-60-
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
 /// Example hook scripts, installed for operators to copy.
 const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
+/// The journald message catalog (one entry per `MESSAGE_ID`), in
+/// `packaging/journal/`, installed to `<prefix>/lib/systemd/catalog/`.
+const CATALOG: &str = "xfs_healer.catalog";
 /// Prometheus alert rules for the metrics (and their promtool tests, which
 /// name the rules beside them), installed as examples.
 const PROMETHEUS_EXAMPLES: [&str; 2] = ["xfs_healer.rules.yml", "xfs_healer.rules.test.yml"];
@@ -62,6 +65,14 @@ pub fn dropins() -> Result<Vec<(&'static str, Vec<u8>)>> {
         .iter()
         .map(|(d, payload)| Ok((*payload, fs::read(optional.join(d))?)));
     shipped.chain(opt_in).collect()
+}
+
+/// The catalog, as (name, contents), for the VM payload.
+pub fn catalog() -> Result<(&'static str, Vec<u8>)> {
+    Ok((
+        CATALOG,
+        fs::read(repo_root().join("packaging/journal").join(CATALOG))?,
+    ))
 }
 
 /// A unit file's sections and directives in order, without comments and
@@ -171,6 +182,13 @@ pub fn install(layout: &Layout) -> Result<()> {
             0o644,
         )?;
     }
+    // `journalctl --update-catalog` (run by packages on install) reads it
+    // from there.
+    put(
+        &packaging.join("journal").join(CATALOG),
+        layout.under(&layout.prefix.join("lib/systemd/catalog").join(CATALOG)),
+        0o644,
+    )?;
     for page in MAN_PAGES {
         put(
             &packaging.join("man").join(page),

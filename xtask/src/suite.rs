@@ -265,6 +265,10 @@ fn run_once(
             for (name, bytes) in crate::install::dropins()? {
                 payload.push((name, bytes, 0o644));
             }
+            // The journal catalog, for a scenario to install where the
+            // package puts it (and run `journalctl --update-catalog`).
+            let (name, bytes) = crate::install::catalog()?;
+            payload.push((name, bytes, 0o644));
             (
                 "/payload/xfs_healer".to_string(),
                 "/payload/xfs_healer_start".to_string(),

@@ -194,11 +194,16 @@ pub fn out(line: &str) {
     }
 }
 
-/// Prints one error line.
+/// Prints one error line (journal: [`ERROR_MESSAGE_ID`], priority 3).
 pub fn err(line: &str) {
     match sink() {
         Sink::Text | Sink::Json => put(Written::Stderr(line.to_string())),
-        Sink::Journal { identifier, .. } => journal(identifier, line, 3, &[]),
+        Sink::Journal { identifier, .. } => journal(
+            identifier,
+            line,
+            3,
+            &[("MESSAGE_ID", ERROR_MESSAGE_ID.into())],
+        ),
     }
 }
 
@@ -237,6 +242,10 @@ pub fn report(mountpoint: &str, report: &Report) {
         }
     }
 }
+
+/// The `MESSAGE_ID` of every error line ([`err`]: a hook, the metrics
+/// file, the status API, the media patrol or start-up failed).
+pub const ERROR_MESSAGE_ID: &str = "821b8ef7a11341c3a7c281f4476b523c";
 
 /// A stable `MESSAGE_ID` per event kind (`journalctl MESSAGE_ID=...`).
 pub fn message_id(kind: Kind) -> &'static str {
@@ -305,11 +314,100 @@ mod tests {
 
     #[test]
     fn message_ids_are_distinct_uuids() {
-        let ids: std::collections::HashSet<&str> = Kind::ALL.map(message_id).into();
+        let mut ids: std::collections::HashSet<&str> = Kind::ALL.map(message_id).into();
         assert_eq!(ids.len(), Kind::ALL.len());
+        assert!(ids.insert(ERROR_MESSAGE_ID));
         assert!(
             ids.iter()
                 .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         );
+    }
+
+    /// The journald catalog shipped in `packaging/journal/`.
+    const CATALOG: &str = include_str!("../../../packaging/journal/xfs_healer.catalog");
+
+    /// The catalog's entries: (id, header lines, body).
+    fn catalog_entries() -> Vec<(&'static str, Vec<&'static str>, String)> {
+        let mut entries = Vec::new();
+        let mut lines = CATALOG.lines().peekable();
+        // Comments and blank lines before the first entry.
+        while lines.next_if(|l| !l.starts_with("-- ")).is_some() {}
+        while let Some(start) = lines.next() {
+            let id = start
+                .strip_prefix("-- ")
+                .expect("an entry starts with -- <id>");
+            let mut headers = Vec::new();
+            while let Some(line) = lines.next_if(|l| !l.is_empty()) {
+                headers.push(line);
+            }
+            let mut body = String::new();
+            while let Some(line) = lines.next_if(|l| !l.starts_with("-- ")) {
+                body.push_str(line);
+                body.push('\n');
+            }
+            entries.push((id, headers, body.trim().to_string()));
+        }
+        entries
+    }
+
+    /// The fields every record of a `MESSAGE_ID` carries, so its catalog
+    /// text may name them as `@FIELD@` (journalctl puts a missing
+    /// field's name in its place).
+    fn fields_of(id: &str) -> Vec<&'static str> {
+        let mut fields = vec!["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"];
+        if id == ERROR_MESSAGE_ID {
+            return fields;
+        }
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| message_id(*k) == id)
+            .expect("a kind's id");
+        fields.extend(["XFS_MOUNTPOINT", "XFS_EVENT"]);
+        match kind {
+            Kind::Sick | Kind::Corrupt | Kind::Healthy => {
+                fields.extend(["XFS_OBJECT", "XFS_STRUCTURES"])
+            }
+            Kind::FileIo => fields.push("XFS_OBJECT"),
+            _ => {}
+        }
+        fields
+    }
+
+    #[test]
+    fn the_catalog_has_one_entry_per_message_id() {
+        let entries = catalog_entries();
+        let mut wanted: Vec<&str> = Kind::ALL.map(message_id).to_vec();
+        wanted.push(ERROR_MESSAGE_ID);
+        for id in &wanted {
+            let n = entries.iter().filter(|(e, ..)| e == id).count();
+            assert_eq!(n, 1, "{id} has {n} catalog entries");
+        }
+        for (id, headers, body) in &entries {
+            assert!(wanted.contains(id), "catalog entry for unknown id {id:?}");
+            assert!(
+                headers.iter().any(|h| h.starts_with("Subject: ")),
+                "{id}: no Subject"
+            );
+            assert!(
+                headers.contains(&"Defined-By: xfs-healer"),
+                "{id}: no Defined-By"
+            );
+            assert!(
+                headers.iter().all(|h| h.contains(": ")),
+                "{id}: a header line without a key: {headers:?}"
+            );
+            assert!(!body.is_empty(), "{id}: no text");
+            let allowed = fields_of(id);
+            let text = headers.join("\n") + "\n" + body;
+            for (n, part) in text.split('@').enumerate() {
+                // Odd parts are between a pair of @s.
+                if n % 2 == 1 {
+                    assert!(
+                        allowed.contains(&part),
+                        "{id}: @{part}@ is not a field all its records carry"
+                    );
+                }
+            }
+        }
     }
 }
