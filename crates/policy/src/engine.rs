@@ -248,6 +248,26 @@ impl Engine {
         self.full_scan_running
     }
 
+    /// Whether every repair a report of `object` (`mask`) asks for is
+    /// queued, running, or has just succeeded (inside its cooldown): the
+    /// report is then that repair's echo, and its outcome line answers it.
+    /// An echo the repair's scrub caused can be read after the repair's
+    /// completion, hence the cooldown.
+    pub fn in_hand(&self, now: u64, object: Object, mask: u32) -> bool {
+        let mut any = false;
+        let all = targets(object, mask).all(|t| {
+            any = true;
+            let key = Key::from(&t);
+            self.queued.contains(&key)
+                || self.running.contains(&key)
+                || self
+                    .quiet
+                    .get(&key)
+                    .is_some_and(|q| !q.failed && now < q.until)
+        });
+        any && all
+    }
+
     /// A full scan was asked for inside the interval and waits for it.
     pub fn full_scan_deferred(&self) -> bool {
         self.deferred_full_scan.is_some()

@@ -476,6 +476,7 @@ impl Core {
     fn on_record(&mut self, now: Now, record: &Record) {
         let event = &record.event;
         self.book.on_event(event, now.usec);
+        let mut echo = false;
         match *event {
             Event::Lost { count } => {
                 // fdinfo may have told of these already: only the rest.
@@ -489,6 +490,8 @@ impl Core {
             }
             Event::Health { verdict, object } => {
                 let (object, mask) = status::health_object(object);
+                // Asked before the engine hears of it, which queues it.
+                echo = verdict != Verdict::Healthy && self.engine.in_hand(now.ms, object, mask);
                 match verdict {
                     Verdict::Sick => {
                         self.engine_input(now, xfs_policy::Input::Sick { object, mask })
@@ -504,7 +507,7 @@ impl Core {
             }
             _ => {}
         }
-        self.queue_event(now, record);
+        self.queue_event(now, record, echo);
         if let Event::Media {
             device,
             daddr,
@@ -529,7 +532,12 @@ impl Core {
     }
 
     /// Queues an event's report: its line now, or once its paths are in.
-    fn queue_event(&mut self, now: Now, record: &Record) {
+    /// An `echo` (sick again while its repair is queued or running, or
+    /// just after it succeeded: the repair's own scrub reads it, or a
+    /// reader meets it meanwhile) gets
+    /// no line and is not counted as held back: the repair's outcome line
+    /// answers it. Every other sink still has it.
+    fn queue_event(&mut self, now: Now, record: &Record, echo: bool) {
         let event = &record.event;
         let actionable = !matches!(
             event,
@@ -543,8 +551,8 @@ impl Core {
             log = false;
         }
         let mut suppressed = 0;
-        let mut admitted = true;
-        if actionable {
+        let mut admitted = !echo;
+        if actionable && !echo {
             match self.limiter.admit(&record.raw_key(), now.ms) {
                 Admit::Print { suppressed: n } => suppressed = n,
                 Admit::Suppress => admitted = false,

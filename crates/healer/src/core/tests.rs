@@ -649,3 +649,52 @@ fn hooks_are_decided_in_the_order_reports_are_told() {
     assert_eq!(out[0].2, Some(0), "the first report runs the hook");
     assert_eq!(out[1].2, None, "the repeat is rate limited");
 }
+
+#[test]
+fn a_repairs_echo_is_folded_into_its_outcome_line() {
+    let suppressed_lines = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Say(l) if l.contains("were suppressed")))
+            .count()
+    };
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF)]);
+    let target = repairs(&effects)[0];
+    assert!(emitted(&effects)[0].1, "the first report has its line");
+    // The repair's own scrub reports it again, and so does a reader long
+    // after the repeat interval: no line, no count of held-back lines.
+    for ms in [20, 30_000] {
+        let effects = batch(&mut core, at(ms), vec![sick_ag(1, AGF)]);
+        let out = emitted(&effects);
+        assert_eq!(out.len(), 1, "the API and hooks still have it");
+        assert!(!out[0].1, "no line for an echo at {ms} ms");
+    }
+    // Another structure of the same group is news.
+    let effects = batch(&mut core, at(30_010), vec![sick_ag(1, AGI)]);
+    assert!(emitted(&effects)[0].1);
+    // The scrub's echo can be read after the repair's completion, before
+    // its HEALTHY.
+    let mut effects = core.step(at(30_020), done(target, Outcome::Repaired));
+    effects.extend(batch(
+        &mut core,
+        at(30_030),
+        vec![sick_ag(1, AGF), healthy_ag(1, AGF)],
+    ));
+    let late: Vec<_> = emitted(&effects)
+        .into_iter()
+        .filter(|(r, ..)| r.kind == Kind::Sick)
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert!(!late[0].1, "no line for the late echo");
+    effects.extend(core.step(at(90_000), Input::Tick));
+    assert_eq!(suppressed_lines(&effects), 0);
+    assert!(
+        emitted(&effects)
+            .iter()
+            .any(|(r, log, _)| r.kind == Kind::Repair && *log)
+    );
+    // Once repaired, a new report of it is a new fault with its line.
+    let effects = batch(&mut core, at(200_000), vec![sick_ag(1, AGF)]);
+    assert!(emitted(&effects)[0].1);
+}
