@@ -1,4 +1,4 @@
-# summary: hook scripts: two damaged files read 50 times each (log-only) run the sick hook once per file, with the event in XFS_* variables and as JSON on stdin and nothing else of the daemon's environment; a hook that hangs is killed at its timeout, together with the background child it started
+# summary: hook scripts: two damaged files read 50 times each (log-only) run the sick hook once per file, with the event in XFS_* variables and as JSON on stdin and nothing else of the daemon's environment; a hook that hangs is killed at its timeout, together with the background child it started; editor and dpkg leftovers and a group-writable hook never run and are each said once
 # healers: ours
 # timeout: 240
 mkfs_scratch -m rmapbt=1
@@ -18,6 +18,12 @@ printf '#!/bin/sh\nsleep 300 &\necho $! >> /tmp/hang-grandchild\nsleep 60\n' > /
 printf '#!/bin/sh\necho ran >> /tmp/not-executable-ran\n' > /tmp/hooks/sick-not-executable
 chmod 755 /tmp/hooks/sick-record /tmp/hooks/all-hang
 chmod 644 /tmp/hooks/sick-not-executable
+# Leftovers of an editor and of dpkg, and a hook others may change: none
+# runs, and each is said once.
+cp -p /tmp/hooks/sick-record /tmp/hooks/sick-record~
+cp -p /tmp/hooks/sick-record /tmp/hooks/all-record.dpkg-old
+printf '#!/bin/sh\necho ran >> /tmp/untrusted-ran\n' > /tmp/hooks/sick-shared
+chmod 775 /tmp/hooks/sick-shared
 printf '[hooks]\ndir = "/tmp/hooks"\ntimeout_seconds = 2\n' > /tmp/hooks.toml
 export SECRET_TOKEN=must-not-leak
 XFS_HEALER_CONFIG=/tmp/hooks.toml start_healer --no-autofsck
@@ -33,6 +39,13 @@ grep -q "^event=sick object=ino [0-9]* gen 0x[0-9a-f]* path=$MNT/storm/f0 struct
 grep -q 'SECRET_TOKEN' /tmp/hook-runs && fail "the daemon's environment leaked into a hook"
 grep -q '^stdin: {.*"kind":"sick".*"mountpoint":"/mnt/test".*"v":1}$' /tmp/hook-runs || fail "no JSON event on the hook's stdin: $(grep stdin /tmp/hook-runs | head -1)"
 [ -e /tmp/not-executable-ran ] && fail "a hook without execute permission ran"
+[ -e /tmp/untrusted-ran ] && fail "a hook that group and others may write ran"
+for refused in "sick-record~ skipped: not a name run-parts would run" \
+	"all-record.dpkg-old skipped: not a name run-parts would run" \
+	"sick-shared skipped: not trusted: writable by group or others (mode 0775)"; do
+	n=$(count_lines "$MNT: hook /tmp/hooks/$refused")
+	[ "$n" = 1 ] || fail "'$refused' said $n times, not once"
+done
 wait_for_output "hook /tmp/hooks/all-hang ran longer than 2 s; killed" 10 || fail "the hanging hook was not killed: $(tail -3 "$HEALER_OUT")"
 # Several runs may overlap: wait until every one that started was killed.
 deadline=$(( $(now_ms) + 15000 ))

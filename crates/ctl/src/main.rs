@@ -127,11 +127,24 @@ fn check_config(out: &mut impl Write, file: Option<&Path>, json: bool) -> Result
     });
     let absent = presence == Presence::Optional && !path.exists();
     let loaded = xfs_healer::config::load(&path, presence);
+    let problems = loaded
+        .as_ref()
+        .map(xfs_healer::config::problems)
+        .unwrap_or_default();
+    let status = if problems.is_empty() { OK } else { FAILED };
     if json {
         let file = path.to_string_lossy();
-        let (status, value) = match loaded {
-            Ok(settings) => (OK, settings_json(&file, !absent, &settings.describe())?),
-            Err(e) => (FAILED, json!({ "file": file, "error": e.to_string() })),
+        let value = match loaded {
+            Ok(settings) => {
+                let mut value = settings_json(&file, !absent, &settings.describe())?;
+                value["problems"] = problems.into();
+                value
+            }
+            Err(e) => {
+                return writeln!(out, "{}", json!({ "file": file, "error": e.to_string() }))
+                    .map(|()| FAILED)
+                    .map_err(Failure::from);
+            }
         };
         writeln!(out, "{value}")?;
         return Ok(status);
@@ -144,8 +157,11 @@ fn check_config(out: &mut impl Write, file: Option<&Path>, json: bool) -> Result
         )?;
     }
     let settings = loaded.map_err(|e| Failure::Message(FAILED, e.to_string()))?;
+    for problem in &problems {
+        writeln!(out, "# problem: {problem}")?;
+    }
     write!(out, "{}", settings.describe())?;
-    Ok(OK)
+    Ok(status)
 }
 
 /// The settings as described (TOML) turned into a JSON object.
@@ -338,19 +354,53 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    /// A configuration file of `text`, mode 0644, in a scratch directory.
+    fn config_file(tag: &str, text: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("xfs-healerctl-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("xfs_healer.toml");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        path
+    }
+
     #[test]
     fn check_config_json_is_one_object_of_the_settings() {
+        let path = config_file("json", "");
         let mut out = Vec::new();
-        let status = check_config(&mut out, Some(Path::new("/dev/null")), true).unwrap();
+        let status = check_config(&mut out, Some(&path), true).unwrap();
         assert_eq!(status, OK);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["file"], "/dev/null");
+        assert_eq!(v["file"], path.to_str().unwrap());
         assert_eq!(v["exists"], true);
+        assert_eq!(v["problems"], json!([]));
         assert_eq!(v["settings"]["api"]["dir"], "/run/xfs_healer");
         assert!(v["settings"]["repair"]["cooldown_seconds"].is_u64());
         assert!(v["settings"]["hooks"]["classes"].is_array());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn check_config_fails_on_what_will_not_work_and_on_a_file_others_may_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = config_file("problems", "[hooks]\ndir = \"/nonexistent/hooks.d\"\n");
+        let mut out = Vec::new();
+        assert_eq!(check_config(&mut out, Some(&path), false).unwrap(), FAILED);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("# problem: [hooks] dir /nonexistent/hooks.d: No such file"),
+            "{text}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let refused = check_config(&mut Vec::new(), Some(&path), false);
+        assert!(
+            matches!(&refused, Err(Failure::Message(FAILED, e)) if e.ends_with("not trusted: writable by group or others (mode 0666)")),
+            "{refused:?}"
+        );
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -660,23 +660,6 @@ fn flush(c: &mut Client) -> bool {
     true
 }
 
-/// The group allowed to use the API, by name or number, from `/etc/group`.
-pub fn group_id(group: &str) -> Option<u32> {
-    if let Ok(gid) = group.parse() {
-        return Some(gid);
-    }
-    let text = std::fs::read_to_string("/etc/group").ok()?;
-    gid_in(&text, group)
-}
-
-fn gid_in(etc_group: &str, group: &str) -> Option<u32> {
-    etc_group.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        (fields.next()? == group).then_some(())?;
-        fields.nth(1)?.parse().ok()
-    })
-}
-
 /// Reports a socket that could not be set up (the healer goes on without).
 pub fn start_failed(mnt: &str, path: &Path, e: &std::io::Error) {
     err(&format!(
@@ -688,16 +671,6 @@ pub fn start_failed(mnt: &str, path: &Path, e: &std::io::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn groups_by_name_or_number() {
-        let etc = "root:x:0:\nadm:x:4:syslog\nbroken\nwheel:x:notanumber:\n";
-        assert_eq!(gid_in(etc, "adm"), Some(4));
-        assert_eq!(gid_in(etc, "root"), Some(0));
-        assert_eq!(gid_in(etc, "wheel"), None);
-        assert_eq!(gid_in(etc, "nobody"), None);
-        assert_eq!(group_id("27"), Some(27));
-    }
 
     #[test]
     fn sockets_are_named_by_file_key() {

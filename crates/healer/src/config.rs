@@ -392,6 +392,11 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
+    #[error("{path}: not trusted: {why}")]
+    Untrusted {
+        path: String,
+        why: crate::trust::Distrust,
+    },
     #[error("{path}: {key} must be at least 1")]
     Zero { path: String, key: &'static str },
     #[error("{path}: [{section}] {key} must be {min} to {max}, not {value}")]
@@ -428,8 +433,9 @@ pub enum Presence {
 /// was named.
 pub fn load(path: &Path, presence: Presence) -> Result<Settings, ConfigError> {
     let shown = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text).map_err(|e| match e {
+    match read_trusted(path) {
+        Ok(Err(why)) => Err(ConfigError::Untrusted { path: shown, why }),
+        Ok(Ok(text)) => parse(&text).map_err(|e| match e {
             ParseError::Syntax(message) => ConfigError::Parse {
                 path: shown,
                 message,
@@ -452,6 +458,80 @@ pub fn load(path: &Path, presence: Presence) -> Result<Settings, ConfigError> {
             source,
         }),
     }
+}
+
+/// The file's text if it is trusted ([`crate::trust`]): checked on the
+/// open file, so what is read is what was checked. The null device (no
+/// settings: `XFS_HEALER_CONFIG=/dev/null`) holds nothing anyone can write.
+fn read_trusted(path: &Path) -> std::io::Result<Result<String, crate::trust::Distrust>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let null_device = meta.file_type().is_char_device()
+        && (
+            rustix::fs::major(meta.rdev()),
+            rustix::fs::minor(meta.rdev()),
+        ) == (1, 3);
+    if !null_device && let Err(why) = crate::trust::check_metadata(&meta) {
+        return Ok(Err(why));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(Ok(text))
+}
+
+/// The group `[api] group` names, by number or by name through the
+/// system's name service (NSS: `/etc/group`, LDAP, SSSD, systemd's
+/// dynamic users); None if there is no such group.
+pub fn group_id(group: &str) -> Option<u32> {
+    if let Ok(gid) = group.parse() {
+        return Some(gid);
+    }
+    nix::unistd::Group::from_name(group)
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw())
+}
+
+/// What in `settings` will not work as written, each as one line: a
+/// hooks directory that is missing or not trusted, executables in it that
+/// will never run (and why), a textfile directory that is missing, an API
+/// group that does not exist. The healer says the same at start-up, and
+/// goes on without what cannot work.
+pub fn problems(settings: &Settings) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(dir) = &settings.hooks.dir {
+        match crate::trust::dir_problem(dir) {
+            Some(why) => found.push(format!("[hooks] dir {}: {why}", dir.display())),
+            None => found.extend(
+                crate::trust::scan(dir, |_| true)
+                    .1
+                    .into_iter()
+                    .map(|(hook, why)| format!("hook {}: never runs: {why}", hook.display())),
+            ),
+        }
+    }
+    if let Some(dir) = &settings.metrics.textfile_dir {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => found.push(format!(
+                "[metrics] textfile_dir {}: not a directory",
+                dir.display()
+            )),
+            Err(e) => found.push(format!("[metrics] textfile_dir {}: {e}", dir.display())),
+        }
+    }
+    if let Some(group) = settings
+        .api
+        .group
+        .as_deref()
+        .filter(|_| settings.api.enabled)
+        && group_id(group).is_none()
+    {
+        found.push(format!("[api] group {group:?}: no such group"));
+    }
+    found
 }
 
 /// Why a configuration text was refused.
@@ -810,6 +890,66 @@ mod tests {
                     adds_to_a_century(&s, &text);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn what_will_not_work_is_named() {
+        assert!(problems(&Settings::default()).is_empty());
+        let s = parse(
+            "[hooks]\ndir = \"/nonexistent/hooks.d\"\n[metrics]\ntextfile_dir = \"/dev/null\"\n[api]\ngroup = \"no-such-group-here\"\n",
+        )
+        .unwrap();
+        let found = problems(&s);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("[hooks] dir /nonexistent/hooks.d: No such file"));
+        assert_eq!(
+            found[1],
+            "[metrics] textfile_dir /dev/null: not a directory"
+        );
+        assert_eq!(
+            found[2],
+            "[api] group \"no-such-group-here\": no such group"
+        );
+        let s = parse("[hooks]\ndir = \"/tmp\"\n").unwrap();
+        assert_eq!(
+            problems(&s),
+            ["[hooks] dir /tmp: not trusted: writable by group or others (mode 1777)"]
+        );
+    }
+
+    #[test]
+    fn groups_by_number_or_through_the_name_service() {
+        assert_eq!(group_id("27"), Some(27));
+        assert_eq!(group_id("root"), Some(0));
+        assert_eq!(group_id("no-such-group-here"), None);
+    }
+
+    #[test]
+    fn a_file_others_may_write_or_another_user_owns_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let path =
+            std::env::temp_dir().join(format!("xfs-healer-trust-{}.toml", std::process::id()));
+        std::fs::write(&path, "[repair]\nretry_limit = 2\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            load(&path, Presence::Required).unwrap().policy.retry_limit,
+            2
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let refused = load(&path, Presence::Required).unwrap_err().to_string();
+        assert!(
+            refused.ends_with("not trusted: writable by group or others (mode 0666)"),
+            "{refused}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        // Owned by someone else: /etc/passwd when we are not root.
+        if rustix::process::geteuid().as_raw() != 0 {
+            let refused = load(Path::new("/etc/passwd"), Presence::Required).unwrap_err();
+            assert!(
+                matches!(refused, ConfigError::Untrusted { .. }),
+                "{refused}"
+            );
         }
     }
 

@@ -9,3 +9,4 @@ pub mod core;
 pub mod fsmap_owner;
 pub mod kinds;
 pub mod status;
+pub mod trust;

@@ -17,15 +17,15 @@
 //! started in the background is then left to the unit's cgroup.
 
 use crate::output::err;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use xfs_abi::process::ChildEnd;
 use xfs_healer::config::HookSettings;
 use xfs_healer::core::Report;
+use xfs_healer::trust;
 use xfs_varlink::Event;
 
 /// Reports waiting for their hooks to start.
@@ -56,39 +56,8 @@ struct Queued {
     suppressed: u64,
 }
 
-/// Why `dir` cannot hold hooks now (None: it can).
-fn dir_problem(dir: &Path) -> Option<String> {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => None,
-        Ok(_) => Some("not a directory".into()),
-        Err(e) => Some(e.to_string()),
-    }
-}
-
-/// The hooks in `dir` for `class`: executable regular files named
-/// `<class>-*` or `all-*`, in name order.
-fn hooks_for(dir: &Path, class: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.strip_prefix(class)
-                .or_else(|| name.strip_prefix("all"))
-                .is_some_and(|rest| rest.starts_with('-'))
-        })
-        .filter(|e| {
-            e.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    found
-}
+/// Refused hooks said, so each is said once (bounded).
+const SAID_REFUSED: usize = 64;
 
 impl Hooks {
     /// Starts the runner thread; None when hooks are off.
@@ -96,7 +65,7 @@ impl Hooks {
         let dir = settings.dir.clone()?;
         // Said once; the runner looks again for each report, so hooks
         // installed later still run.
-        if let Some(why) = dir_problem(&dir) {
+        if let Some(why) = trust::dir_problem(&dir) {
             err(&format!(
                 "{mnt}: hooks directory {}: {why}; no hook runs until it is one",
                 dir.display()
@@ -200,8 +169,18 @@ struct Runner {
 impl Runner {
     fn run(&self, queue: Receiver<Queued>) {
         let running = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let mut said = std::collections::HashSet::new();
         while let Ok(queued) = queue.recv() {
-            let programs = hooks_for(&self.dir, queued.class);
+            let (programs, refused) = trust::hooks_for(&self.dir, queued.class);
+            for (program, why) in refused {
+                if said.len() < SAID_REFUSED && said.insert(program.clone()) {
+                    err(&format!(
+                        "{}: hook {} skipped: {why}",
+                        self.mnt,
+                        program.display()
+                    ));
+                }
+            }
             if programs.is_empty() {
                 continue;
             }
@@ -287,6 +266,8 @@ fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) -> Option<ChildEn
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
     use std::time::Duration;
 
     fn event(kind: &str, outcome: Option<&str>) -> Event {
@@ -300,47 +281,6 @@ mod tests {
             outcome: outcome.map(String::from),
             reason: None,
         }
-    }
-
-    #[test]
-    fn a_missing_hooks_directory_is_named() {
-        assert!(
-            dir_problem(Path::new("/nonexistent/hooks.d"))
-                .is_some_and(|w| w.contains("No such file"))
-        );
-        assert_eq!(
-            dir_problem(Path::new("/dev/null")).as_deref(),
-            Some("not a directory")
-        );
-        assert_eq!(dir_problem(&std::env::temp_dir()), None);
-    }
-
-    #[test]
-    fn hooks_are_chosen_by_name_and_mode() {
-        let dir =
-            std::env::temp_dir().join(format!("xfs-healer-hooks-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, mode) in [
-            ("sick-mail", 0o755),
-            ("all-log", 0o700),
-            ("sick-off", 0o644),
-            ("sickly-x", 0o755),
-            ("repaired-x", 0o755),
-            ("all", 0o755),
-        ] {
-            let path = dir.join(name);
-            std::fs::write(&path, "#!/bin/sh\n").unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-        let names = |class| {
-            hooks_for(&dir, class)
-                .iter()
-                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names("sick"), ["all-log", "sick-mail"]);
-        assert_eq!(names("repaired"), ["all-log", "repaired-x"]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

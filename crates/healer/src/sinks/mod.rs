@@ -27,7 +27,11 @@ impl Sinks {
         let hooks = Hooks::start(&settings.hooks, mnt);
         let mut api = None;
         if settings.api.enabled {
-            let gid = settings.api.group.as_deref().and_then(api::group_id);
+            let gid = settings
+                .api
+                .group
+                .as_deref()
+                .and_then(xfs_healer::config::group_id);
             if let (Some(group), None) = (settings.api.group.as_deref(), gid) {
                 err(&format!(
                     "{mnt}: status API group {group:?} not found; root only"
