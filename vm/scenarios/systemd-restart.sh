@@ -18,8 +18,8 @@ cat > /etc/xfs_healer/hooks.d/running-log <<'HOOK'
 echo "$XFS_EVENT $XFS_MOUNTPOINT" >> /run/hook.log
 HOOK
 chmod 755 /etc/xfs_healer/hooks.d/running-log
-# Hooks run in the healer's sandbox (UMask=7777, no CAP_DAC_OVERRIDE):
-# the log they append to exists with its mode.
+# Hooks run in transient units of their own (UMask=0077): the log they
+# append to exists with its mode.
 : > /run/hook.log
 chmod 666 /run/hook.log
 # As the README says for [api] group under systemd: the optional drop-in.

@@ -25,7 +25,14 @@ const DROPINS: [&str; 2] = ["10-least-privilege.conf", "10-restart.conf"];
 const OPTIONAL_DROPINS: [(&str, &str); 1] = [("60-api-group.conf", "optional-60-api-group.conf")];
 const MAN_PAGES: [&str; 3] = ["xfs_healer.8", "xfs_healer_start.8", "xfs_healerctl.8"];
 /// Example hook scripts, installed for operators to copy.
-const HOOK_EXAMPLES: [&str; 2] = ["all-logger", "sick-mail"];
+const HOOK_EXAMPLES: [&str; 4] = [
+    "all-logger",
+    "repair_failed-mail",
+    "shutdown-mail",
+    "media_error-webhook",
+];
+/// The settings file of the webhook example, installed beside the hooks.
+const WEBHOOK_SETTINGS: &str = "webhook.conf";
 /// The journald message catalog (one entry per `MESSAGE_ID`), in
 /// `packaging/journal/`, installed to `<prefix>/lib/systemd/catalog/`.
 const CATALOG: &str = "xfs_healer.catalog";
@@ -73,6 +80,19 @@ pub fn catalog() -> Result<(&'static str, Vec<u8>)> {
         CATALOG,
         fs::read(repo_root().join("packaging/journal").join(CATALOG))?,
     ))
+}
+
+/// The example hooks, for a scenario to install as an operator would.
+pub fn hook_examples() -> Result<Vec<(&'static str, Vec<u8>)>> {
+    HOOK_EXAMPLES
+        .iter()
+        .map(|&hook| {
+            Ok((
+                hook,
+                fs::read(repo_root().join("packaging/hooks").join(hook))?,
+            ))
+        })
+        .collect()
 }
 
 /// A unit file's sections and directives in order, without comments and
@@ -150,6 +170,14 @@ pub fn install(layout: &Layout) -> Result<()> {
             0o755,
         )?;
     }
+    put(
+        &packaging.join("hooks").join(WEBHOOK_SETTINGS),
+        examples
+            .parent()
+            .unwrap_or(&examples)
+            .join(WEBHOOK_SETTINGS),
+        0o644,
+    )?;
     let rules = layout.under(
         &layout
             .prefix

@@ -269,6 +269,11 @@ fn run_once(
             // package puts it (and run `journalctl --update-catalog`).
             let (name, bytes) = crate::install::catalog()?;
             payload.push((name, bytes, 0o644));
+            // The example hooks, for a scenario to copy into a hooks
+            // directory as the README says.
+            for (name, bytes) in crate::install::hook_examples()? {
+                payload.push((name, bytes, 0o755));
+            }
             (
                 "/payload/xfs_healer".to_string(),
                 "/payload/xfs_healer_start".to_string(),

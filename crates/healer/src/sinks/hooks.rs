@@ -9,12 +9,18 @@
 //! (class, object) per `interval` (`XFS_SUPPRESSED` says how many were
 //! held back since the last).
 //!
-//! A hook must not leave anything running: each starts in a process group
-//! of its own, and when it exits (or is killed at its timeout) the whole
-//! group gets SIGKILL, background children included. Work that must
+//! Under systemd a hook runs outside the healer's sandbox, which has no
+//! network and may not start setgid programs, so no mail or webhook could
+//! leave it: each run is a transient service of its own (`systemd-run
+//! --wait --pipe`, in `system-xfs_healer.slice`), with the event passed on
+//! the command line and stdin as above, [`HOOK_UNIT_PROPERTIES`] as its
+//! sandbox, `RuntimeMaxSec=` as its timeout and its cgroup killed when it
+//! ends. Without systemd, a hook is the healer's child: it starts in a
+//! process group of its own, and when it exits (or is killed at its
+//! timeout) the whole group gets SIGKILL, background children included,
+//! and it gets SIGTERM if the healer dies. Either way, work that must
 //! outlive the hook belongs to a service the hook starts (`systemctl start
-//! --no-block`). A hook also gets SIGTERM if the healer dies; what it
-//! started in the background is then left to the unit's cgroup.
+//! --no-block`).
 
 use crate::output::err;
 use std::os::unix::process::CommandExt;
@@ -226,16 +232,100 @@ impl Runner {
     }
 }
 
+/// The sandbox of a hook's transient unit under systemd: what a mail or
+/// webhook needs (the network, setgid `postdrop`, the mail spool) and
+/// little else: no devices, no writes to `/usr`, `/boot`, `/etc` or home
+/// directories, a private `/tmp`, no kernel tunables, modules, logs or
+/// clock, and files it makes private to root.
+pub const HOOK_UNIT_PROPERTIES: [&str; 15] = [
+    "TimeoutStopSec=2s",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "ProtectSystem=full",
+    "ProtectHome=read-only",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "LockPersonality=yes",
+    "RestrictRealtime=yes",
+    "RestrictNamespaces=yes",
+    "UMask=0077",
+];
+
+/// How much longer than its timeout a hook's `systemd-run` may take to
+/// report that systemd stopped the unit.
+const UNIT_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The command that runs `run`: under systemd, `systemd-run` of a
+/// transient oneshot unit named `unit`, which returns when the hook has
+/// ended and fails if it failed; the event in `--setenv=` arguments and
+/// the unit's standard input (so nothing of the healer's environment, and
+/// nothing through a shell). `systemd-run` talks to PID 1 on its private
+/// socket, so no D-Bus broker is needed (`--wait` and `--pipe` would need
+/// one). Otherwise the hook itself, a child with the event on its stdin.
+fn hook_command(
+    run: &Run,
+    timeout: std::time::Duration,
+    unit: Option<&str>,
+) -> std::process::Command {
+    let Some(unit) = unit else {
+        let mut cmd = xfs_abi::process::helper_command(&run.program);
+        cmd.envs(run.env.iter().map(|(k, v)| (k, v)));
+        return cmd;
+    };
+    // The property is C-unescaped by systemd-run: double the backslashes
+    // of the JSON text so it arrives as it is.
+    let stdin = String::from_utf8_lossy(&run.stdin).replace('\\', "\\\\");
+    let mut cmd = xfs_abi::process::helper_command("systemd-run");
+    cmd.args([
+        "--quiet",
+        "--collect",
+        "--service-type=oneshot",
+        "--slice=system-xfs_healer.slice",
+    ])
+    .arg(format!("--unit={unit}"))
+    .arg(format!(
+        "--description=xfs_healer hook {}",
+        run.program.display()
+    ))
+    .arg(format!("--property=TimeoutStartSec={}", timeout.as_secs()))
+    .arg("--property=StandardInput=data")
+    .arg(format!("--property=StandardInputText={stdin}"))
+    .args(
+        HOOK_UNIT_PROPERTIES
+            .iter()
+            .map(|p| format!("--property={p}")),
+    )
+    .arg(format!("--setenv=PATH={}", xfs_abi::process::HELPER_PATH))
+    .args(run.env.iter().map(|(k, v)| format!("--setenv={k}={v}")))
+    .arg("--")
+    .arg(&run.program);
+    cmd
+}
+
+/// Numbers the hook units of this healer.
+static UNITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Runs one hook to its end; None if it could not be started.
 fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) -> Option<ChildEnd> {
-    let mut cmd = xfs_abi::process::helper_command(&run.program);
-    cmd.envs(run.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
+    let unit = std::path::Path::new("/run/systemd/system")
+        .is_dir()
+        .then(|| {
+            let n = UNITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("xfs_healer-hook-{}-{n}.service", std::process::id())
+        });
+    let systemd = unit.is_some();
+    let mut cmd = hook_command(run, timeout, unit.as_deref());
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .process_group(0);
     // The signal is tied to this thread, which outlives the child: it
     // waits for it below.
     xfs_abi::process::terminate_with_parent(&mut cmd);
+    let started = std::time::Instant::now();
     let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -243,7 +333,28 @@ fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) -> Option<ChildEn
             return None;
         }
     };
-    let end = xfs_abi::process::wait_group_with_timeout(child, &run.stdin, timeout);
+    let limit = if systemd {
+        timeout + UNIT_STOP_GRACE
+    } else {
+        timeout
+    };
+    let input: &[u8] = if systemd { &[] } else { &run.stdin };
+    let mut end = xfs_abi::process::wait_group_with_timeout(child, input, limit);
+    if let Some(unit) = unit.as_deref()
+        && end != ChildEnd::Exited(Some(0))
+    {
+        // systemd stopped the unit at TimeoutStartSec=; or the hook failed,
+        // and said why in its unit's journal.
+        if started.elapsed() >= timeout {
+            end = ChildEnd::TimedOut;
+        } else {
+            err(&format!(
+                "{mnt}: hook {} failed; journalctl -u {unit} says why",
+                run.program.display()
+            ));
+            return Some(end);
+        }
+    }
     match end {
         ChildEnd::Exited(Some(0)) => {}
         ChildEnd::Exited(Some(code)) => err(&format!(
@@ -281,6 +392,52 @@ mod tests {
             outcome: outcome.map(String::from),
             reason: None,
         }
+    }
+
+    #[test]
+    fn under_systemd_a_hook_is_a_transient_unit_given_the_event_verbatim() {
+        let run = Run {
+            program: PathBuf::from("/etc/xfs_healer/hooks.d/shutdown-mail"),
+            env: vec![("XFS_MESSAGE".into(), "/mnt/a b; $(reboot)".into())],
+            stdin: br#"{"path":"/mnt/a\\b"}"#.to_vec(),
+        };
+        let cmd = hook_command(
+            &run,
+            Duration::from_secs(7),
+            Some("xfs_healer-hook-1-0.service"),
+        );
+        assert_eq!(cmd.get_program(), "systemd-run");
+        let args: Vec<_> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        for wanted in [
+            "--service-type=oneshot",
+            "--unit=xfs_healer-hook-1-0.service",
+            "--property=TimeoutStartSec=7",
+            "--property=StandardInput=data",
+            r#"--property=StandardInputText={"path":"/mnt/a\\\\b"}"#,
+            "--property=ProtectSystem=full",
+            "--setenv=PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "--setenv=XFS_MESSAGE=/mnt/a b; $(reboot)",
+        ] {
+            assert!(
+                args.iter().any(|a| a == wanted),
+                "{wanted} missing: {args:?}"
+            );
+        }
+        assert_eq!(
+            args[args.len() - 2..],
+            ["--", "/etc/xfs_healer/hooks.d/shutdown-mail"]
+        );
+        // Only what is set: nothing of the healer's environment.
+        assert!(cmd.get_envs().all(|(k, _)| k == "PATH"));
+        let direct = hook_command(&run, Duration::from_secs(7), None);
+        assert_eq!(
+            direct.get_program(),
+            "/etc/xfs_healer/hooks.d/shutdown-mail"
+        );
+        assert_eq!(direct.get_args().count(), 0);
     }
 
     #[test]
