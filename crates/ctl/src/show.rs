@@ -227,6 +227,7 @@ mod tests {
             path: None,
             outcome: None,
             reason: None,
+            test: false,
         };
         let mut out = Vec::new();
         print_event(&mut out, "/mnt", &event, true).unwrap();

@@ -1,7 +1,8 @@
 //! The varlink status API (`io.xfs.Healer`, see `crates/varlink`): one
 //! thread serving `/run/xfs_healer/<uuid>-<major>-<minor>.varlink`, so no client can slow
 //! the event loop, and no client can silence another:
-//! - status and full-scan calls are passed to the loop and answered when
+//! - status, full-scan and test-event calls (a test event's class checked
+//!   here first) are passed to the loop and answered when
 //!   it gets to them, while the thread goes on serving everyone else; a
 //!   client's next request is read only once its call is answered and its
 //!   replies mostly read (backpressure, not disconnection);
@@ -25,6 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
+use xfs_healer::core::TestEventSent;
+use xfs_healer::kinds::HookClass;
 use xfs_varlink::{Call, Framer, Status};
 
 /// Most clients at once; when full, the one idle longest is closed.
@@ -47,6 +50,7 @@ const LOOP_TIMEOUT: Duration = Duration::from_secs(5);
 enum Answer {
     Status(Box<Status>),
     FullScan(Result<(bool, bool), String>),
+    TestEvent(TestEventSent),
 }
 
 /// Where the loop sends one call's answer: back to the API thread, which
@@ -73,6 +77,8 @@ pub enum LoopCall {
     Status(Reply<Status>),
     /// Ok((started, deferred)) or the reason repairs are off.
     FullScan(Reply<Result<(bool, bool), String>>),
+    /// A test event of this class, answered once it went to the sinks.
+    TestEvent(HookClass, Reply<TestEventSent>),
 }
 
 /// Events handed from the loop to the API thread, bounded by bytes.
@@ -322,6 +328,7 @@ impl Client {
             path: None,
             outcome: None,
             reason: None,
+            test: false,
         };
         self.out.extend_from_slice(&xfs_varlink::reply(
             serde_json::json!({ "event": lost }),
@@ -510,6 +517,10 @@ impl Server {
                     "io.xfs.Healer.RepairsDisabled",
                     serde_json::json!({ "reason": reason }),
                 ),
+                Answer::TestEvent(sent) => xfs_varlink::reply(
+                    serde_json::json!({ "message": sent.message, "hooks": sent.hooks }),
+                    false,
+                ),
             };
             if !oneway {
                 c.out.extend_from_slice(&reply);
@@ -607,6 +618,22 @@ impl Server {
                 Call::RequestFullScan => {
                     let reply = self.reply_to(Answer::FullScan);
                     self.ask(i, request.oneway, now, LoopCall::FullScan(reply));
+                    continue;
+                }
+                Call::TestEvent { class } => {
+                    let class = match class.as_deref() {
+                        None => Some(HookClass::TEST_DEFAULT),
+                        Some(name) => HookClass::from_name(name),
+                    };
+                    let Some(class) = class else {
+                        if !request.oneway {
+                            c.out
+                                .extend_from_slice(&xfs_varlink::invalid_parameter("class"));
+                        }
+                        continue;
+                    };
+                    let reply = self.reply_to(Answer::TestEvent);
+                    self.ask(i, request.oneway, now, LoopCall::TestEvent(class, reply));
                     continue;
                 }
             };
@@ -735,6 +762,7 @@ mod tests {
             path: None,
             outcome: None,
             reason: None,
+            test: false,
         }
     }
 
@@ -779,6 +807,55 @@ mod tests {
         );
         drop(api);
         assert!(!path.exists(), "the socket outlived the healer");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A test event's class is checked here: an unknown one is refused
+    /// without troubling the loop; a known one, or none (sick), goes to
+    /// the loop and its answer back to the caller.
+    #[test]
+    fn test_events_are_checked_then_passed_to_the_loop() {
+        let (dir, path, api) = started("test");
+        let mut client = UnixStream::connect(&path).unwrap();
+        send(
+            &mut client,
+            r#"{"method":"io.xfs.Healer.TestEvent","parameters":{"class":"sik"}}"#,
+        );
+        let refused = receive(&mut client);
+        assert_eq!(refused["error"], "org.varlink.service.InvalidParameter");
+        assert_eq!(refused["parameters"]["parameter"], "class");
+        assert!(
+            api.calls.try_recv().is_err(),
+            "a bad class reached the loop"
+        );
+        for (params, class) in [
+            ("{}", HookClass::TEST_DEFAULT),
+            (r#"{"class":"repair_failed"}"#, HookClass::RepairFailed),
+        ] {
+            send(
+                &mut client,
+                &format!(r#"{{"method":"io.xfs.Healer.TestEvent","parameters":{params}}}"#),
+            );
+            let Ok(LoopCall::TestEvent(asked, answer)) =
+                api.calls.recv_timeout(Duration::from_secs(5))
+            else {
+                panic!("no test event call")
+            };
+            assert_eq!(asked, class);
+            answer.send(TestEventSent {
+                message: "/mnt: test".into(),
+                hooks: true,
+            });
+            let got = receive(&mut client);
+            assert_eq!(
+                (
+                    got["parameters"]["message"].as_str(),
+                    got["parameters"]["hooks"].as_bool()
+                ),
+                (Some("/mnt: test"), Some(true))
+            );
+        }
+        drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

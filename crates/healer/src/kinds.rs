@@ -83,6 +83,9 @@ impl HookClass {
         HookClass::Event(Kind::FullScan),
     ];
 
+    /// The class of a test event when none is named.
+    pub const TEST_DEFAULT: HookClass = HookClass::Event(Kind::Sick);
+
     /// The class of an event of `kind`; `repaired` says how a repair went.
     pub fn of(kind: Kind, repaired: bool) -> HookClass {
         match kind {

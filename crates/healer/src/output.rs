@@ -219,11 +219,19 @@ pub fn report(mountpoint: &str, report: &Report) {
             put(Written::Stdout(value.to_string()));
         }
         Sink::Journal { identifier, .. } => {
+            let id = if report.test {
+                TEST_MESSAGE_ID
+            } else {
+                message_id(report.kind)
+            };
             let mut all: Vec<(&str, String)> = vec![
-                ("MESSAGE_ID", message_id(report.kind).into()),
+                ("MESSAGE_ID", id.into()),
                 ("XFS_MOUNTPOINT", mountpoint.into()),
                 ("XFS_EVENT", report.kind.name().into()),
             ];
+            if report.test {
+                all.push(("XFS_TEST", "1".into()));
+            }
             all.extend(
                 report
                     .object
@@ -246,6 +254,11 @@ pub fn report(mountpoint: &str, report: &Report) {
 /// The `MESSAGE_ID` of every error line ([`err`]: a hook, the metrics
 /// file, the status API, the media patrol or start-up failed).
 pub const ERROR_MESSAGE_ID: &str = "821b8ef7a11341c3a7c281f4476b523c";
+
+/// The `MESSAGE_ID` of every test event (`xfs_healerctl test-event`),
+/// whatever its class; its record also has `XFS_TEST=1` and the class's
+/// priority.
+pub const TEST_MESSAGE_ID: &str = "fbd18cc1664c4217bf5255cc2cc755fe";
 
 /// A stable `MESSAGE_ID` per event kind (`journalctl MESSAGE_ID=...`).
 pub fn message_id(kind: Kind) -> &'static str {
@@ -317,6 +330,7 @@ mod tests {
         let mut ids: std::collections::HashSet<&str> = Kind::ALL.map(message_id).into();
         assert_eq!(ids.len(), Kind::ALL.len());
         assert!(ids.insert(ERROR_MESSAGE_ID));
+        assert!(ids.insert(TEST_MESSAGE_ID));
         assert!(
             ids.iter()
                 .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -358,6 +372,10 @@ mod tests {
         if id == ERROR_MESSAGE_ID {
             return fields;
         }
+        if id == TEST_MESSAGE_ID {
+            fields.extend(["XFS_MOUNTPOINT", "XFS_EVENT", "XFS_TEST"]);
+            return fields;
+        }
         let kind = Kind::ALL
             .into_iter()
             .find(|k| message_id(*k) == id)
@@ -377,7 +395,7 @@ mod tests {
     fn the_catalog_has_one_entry_per_message_id() {
         let entries = catalog_entries();
         let mut wanted: Vec<&str> = Kind::ALL.map(message_id).to_vec();
-        wanted.push(ERROR_MESSAGE_ID);
+        wanted.extend([ERROR_MESSAGE_ID, TEST_MESSAGE_ID]);
         for id in &wanted {
             let n = entries.iter().filter(|(e, ..)| e == id).count();
             assert_eq!(n, 1, "{id} has {n} catalog entries");

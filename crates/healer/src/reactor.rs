@@ -210,6 +210,10 @@ impl Reactor {
                     self.full_scan_reply = Some(reply);
                     inputs.push(Input::FullScanRequested);
                 }
+                api::LoopCall::TestEvent(class, reply) => {
+                    self.sinks.await_test(reply);
+                    inputs.push(Input::TestEvent { class });
+                }
             }
         }
         inputs
@@ -263,6 +267,7 @@ impl Reactor {
                         );
                     }
                 }
+                Effect::TestEventAnswer(sent) => self.sinks.answer_test(sent),
                 Effect::Exit(how) => stopped = Some(how),
             }
         }

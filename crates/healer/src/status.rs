@@ -159,6 +159,13 @@ impl StatusBook {
         *self.scans_by_reason.entry(reason.name()).or_default() += 1;
     }
 
+    /// A test event: counted in `test_events` only, and kept among the
+    /// latest events.
+    pub fn on_test_event(&mut self, event: xfs_varlink::Event) {
+        self.counters.test_events = self.counters.test_events.saturating_add(1);
+        self.record(event);
+    }
+
     /// Keeps the latest events, each field shortened to [`KEPT_FIELD`].
     pub fn record(&mut self, mut event: xfs_varlink::Event) {
         if self.last.len() == LAST_EVENTS
@@ -404,6 +411,12 @@ impl StatusBook {
             &reasons,
         );
         metric(
+            "xfs_healer_test_events_total",
+            "counter",
+            "Test events sent through the sinks (xfs_healerctl test-event); in no other series.",
+            &[(String::new(), c.test_events)],
+        );
+        metric(
             "xfs_healer_sick_objects",
             "gauge",
             "Objects reported sick and not healthy or repaired since.",
@@ -567,6 +580,7 @@ mod tests {
                 path: None,
                 outcome: None,
                 reason: None,
+                test: false,
             });
         }
         let (last, shortened) = book.last_events();
@@ -685,6 +699,7 @@ mod tests {
                 path: text(),
                 outcome: text(),
                 reason: None,
+                test: false,
             });
         }
         let (last_events, last_events_shortened) = book.last_events();
@@ -717,6 +732,7 @@ mod tests {
                 path: None,
                 outcome: None,
                 reason: None,
+                test: false,
             });
         }
         assert!(!book.last_events().1);

@@ -99,6 +99,15 @@ pub fn error(name: &str, parameters: Value) -> Vec<u8> {
     frame(&json!({ "error": name, "parameters": parameters }))
 }
 
+/// `org.varlink.service.InvalidParameter`: a call's parameter is missing
+/// or has a value the method does not take.
+pub fn invalid_parameter(parameter: &str) -> Vec<u8> {
+    error(
+        "org.varlink.service.InvalidParameter",
+        json!({ "parameter": parameter }),
+    )
+}
+
 fn frame(msg: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(msg).unwrap_or_default();
     bytes.push(0);
@@ -114,6 +123,11 @@ pub enum Call {
         more: bool,
     },
     RequestFullScan,
+    /// A test event of this class (None: the default); the healer checks
+    /// the name.
+    TestEvent {
+        class: Option<String>,
+    },
     /// Answered here already: the reply bytes.
     Answered(Vec<u8>),
     /// `oneway`, or nothing to say.
@@ -160,6 +174,13 @@ pub fn dispatch(request: &Request) -> Call {
         "io.xfs.Healer.GetStatus" => Call::GetStatus,
         "io.xfs.Healer.Events" => Call::Events { more: request.more },
         "io.xfs.Healer.RequestFullScan" => Call::RequestFullScan,
+        "io.xfs.Healer.TestEvent" => match request.parameters.get("class") {
+            None | Some(Value::Null) => Call::TestEvent { class: None },
+            Some(Value::String(class)) => Call::TestEvent {
+                class: Some(class.clone()),
+            },
+            Some(_) => answer(invalid_parameter("class")),
+        },
         method => match method.rsplit_once('.') {
             Some((INTERFACE | "org.varlink.service", _)) => answer(error(
                 "org.varlink.service.MethodNotFound",
@@ -204,6 +225,10 @@ pub struct Event {
     /// For full scans: why one was started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A test event (`TestEvent`): nothing happened. Sent only when true,
+    /// so real events read as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 /// `SickObject` of the IDL.
@@ -231,6 +256,9 @@ pub struct Counters {
     #[serde(default)]
     pub repairs_refused: u64,
     pub full_scans: u64,
+    /// Test events sent through the sinks (`TestEvent`).
+    #[serde(default)]
+    pub test_events: u64,
 }
 
 /// `Status` of the IDL.
@@ -346,6 +374,30 @@ mod tests {
             Call::RequestFullScan
         );
         assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.TestEvent"}"#),
+            Call::TestEvent { class: None }
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.TestEvent","parameters":{"class":null}}"#),
+            Call::TestEvent { class: None }
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.TestEvent","parameters":{"class":"shutdown"}}"#),
+            Call::TestEvent {
+                class: Some("shutdown".into())
+            }
+        );
+        let bad = answered(call(
+            r#"{"method":"io.xfs.Healer.TestEvent","parameters":{"class":7}}"#,
+        ));
+        assert_eq!(
+            (
+                bad["error"].as_str(),
+                bad["parameters"]["parameter"].as_str()
+            ),
+            (Some("org.varlink.service.InvalidParameter"), Some("class"))
+        );
+        assert_eq!(
             answered(call(r#"{"method":"io.xfs.Healer.Frobnicate"}"#))["error"],
             "org.varlink.service.MethodNotFound"
         );
@@ -354,6 +406,34 @@ mod tests {
             "org.varlink.service.InterfaceNotFound"
         );
         assert_eq!(call(r#"{"method":"nothing","oneway":true}"#), Call::Silent);
+    }
+
+    /// `test` is sent only for test events, so a real event reads as it
+    /// did before the field existed, and an old event parses.
+    #[test]
+    fn only_test_events_carry_test() {
+        let mut event = Event {
+            time_usec: 1,
+            kind: "sick".into(),
+            message: "m".into(),
+            object: None,
+            structures: None,
+            path: None,
+            outcome: None,
+            reason: None,
+            test: false,
+        };
+        let real = serde_json::to_string(&event).unwrap();
+        assert_eq!(real, r#"{"time_usec":1,"kind":"sick","message":"m"}"#);
+        assert_eq!(serde_json::from_str::<Event>(&real).unwrap(), event);
+        event.test = true;
+        let test = serde_json::to_value(&event).unwrap();
+        assert_eq!(test["test"], true);
+        let counters: Counters = serde_json::from_str(
+            r#"{"events":0,"sick_reports":0,"healthy_reports":0,"lost_events":0,"repairs_succeeded":0,"repairs_failed":0,"full_scans":0}"#,
+        )
+        .unwrap();
+        assert_eq!(counters.test_events, 0);
     }
 
     #[test]

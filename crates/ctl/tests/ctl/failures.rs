@@ -294,6 +294,7 @@ fn events_have_timestamps_and_json_events_the_mount_point() {
         path: None,
         outcome: None,
         reason: None,
+        test: false,
     }];
     let dir = fake_healers("events", vec![status]);
     let text = run(&in_dir(&dir, &["events"]));

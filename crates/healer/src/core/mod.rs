@@ -87,6 +87,11 @@ pub enum Input {
     /// An operator asked for a full scan; answered with
     /// [`Effect::FullScanAnswer`].
     FullScanRequested,
+    /// An operator asked for a test event of this class; answered with
+    /// [`Effect::TestEventAnswer`] after its [`Effect::Emit`].
+    TestEvent {
+        class: HookClass,
+    },
     MetricsWritten(Result<(), String>),
     /// SIGTERM or SIGINT.
     Signal(i32),
@@ -143,6 +148,7 @@ pub enum Effect {
     SetPending(bool),
     WriteMetrics(String),
     FullScanAnswer(Result<FullScanStarted, String>),
+    TestEventAnswer(TestEventSent),
     /// Work is over; the reactor joins its threads and exits.
     Exit(Stopped),
 }
@@ -153,6 +159,14 @@ pub enum Effect {
 pub struct FullScanStarted {
     pub started: bool,
     pub deferred: bool,
+}
+
+/// A test event's answer: the line it printed, and whether it went to
+/// the hooks (its class is one they run on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestEventSent {
+    pub message: String,
+    pub hooks: bool,
 }
 
 /// How the healer's work ended, when it ended well.
@@ -344,6 +358,10 @@ impl Core {
             Input::FullScanRequested => {
                 let answer = self.on_full_scan_requested(now);
                 self.effects.push(Effect::FullScanAnswer(answer));
+            }
+            Input::TestEvent { class } => {
+                let sent = self.on_test_event(now, class);
+                self.effects.push(Effect::TestEventAnswer(sent));
             }
             Input::MetricsWritten(result) => self.on_metrics_written(result),
             Input::Signal(signo) => self.on_stop(now, Stopped::Signal(signo), STOP_WAIT_MS),
@@ -1045,6 +1063,33 @@ impl Core {
             started,
             deferred: self.engine.full_scan_deferred(),
         })
+    }
+
+    /// A test event, as smartd's `-M test`: a report of `class` marked
+    /// as a test for every sink, at once. Its line is printed even with
+    /// `--quiet` and whatever the repeat limiter holds; the hooks of its
+    /// class run if the class is enabled, past their rate limit, which it
+    /// neither consults nor uses up (a test must show the hooks work, and
+    /// must not hold back the next real event's). It goes round the
+    /// ordered queue: it tells nothing of the kernel's, so it need not
+    /// wait for a line still waiting for a path. The engine, the sick set
+    /// and every counter of real events never hear of it; the book keeps
+    /// it among the latest events and counts it in `test_events`.
+    fn on_test_event(&mut self, now: Now, class: HookClass) -> TestEventSent {
+        let message = format!(
+            "{}: test event ({}) from the status API; this is only a test",
+            self.mnt,
+            class.name()
+        );
+        let report = Report::test(now.usec, class, message.clone());
+        let hooks = self.setup.hook_classes.contains(&class);
+        self.book.on_test_event(report.to_wire());
+        self.effects.push(Effect::Emit {
+            report,
+            log: true,
+            hook: hooks.then_some(0),
+        });
+        TestEventSent { message, hooks }
     }
 
     fn on_metrics_written(&mut self, result: Result<(), String>) {

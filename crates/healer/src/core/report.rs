@@ -28,6 +28,8 @@ pub struct Report {
     pub scrub_type: Option<u32>,
     /// Why a full scan was started.
     pub reason: Option<FullScanReason>,
+    /// A test event an operator asked for (`TestEvent`): nothing happened.
+    pub test: bool,
 }
 
 impl Report {
@@ -43,7 +45,22 @@ impl Report {
             succeeded: None,
             scrub_type: None,
             reason: None,
+            test: false,
         }
+    }
+
+    /// A test event of `class`: the kind (and, for repairs, the outcome)
+    /// that gives that class, no object, `test` set.
+    pub fn test(time_usec: u64, class: HookClass, message: String) -> Report {
+        let (kind, succeeded) = match class {
+            HookClass::Event(kind) => (kind, None),
+            HookClass::Repaired => (Kind::Repair, Some(true)),
+            HookClass::RepairFailed => (Kind::Repair, Some(false)),
+        };
+        let mut report = Report::new(time_usec, kind, message);
+        report.succeeded = succeeded;
+        report.test = true;
+        report
     }
 
     pub fn hook_class(&self) -> HookClass {
@@ -84,6 +101,7 @@ impl Report {
             path: self.path.clone(),
             outcome: self.outcome.clone(),
             reason: self.reason.map(|r| r.name().into()),
+            test: self.test,
         }
     }
 
@@ -172,5 +190,24 @@ mod tests {
         assert_eq!(wire.reason.as_deref(), Some("storm"));
         assert!(r.object_fields().contains(&("XFS_AGNO", "3".into())));
         assert!(r.object_fields().contains(&("XFS_REASON", "storm".into())));
+        assert!(!wire.test);
+    }
+
+    /// A test event has the class it was asked for, hence its hooks and
+    /// its priority, and says it is a test on the wire.
+    #[test]
+    fn a_test_event_is_of_its_class() {
+        for class in HookClass::ALL {
+            let r = Report::test(1, class, "t".into());
+            assert_eq!(r.hook_class(), class);
+            assert!(r.test && r.to_wire().test && r.object.is_none());
+        }
+        let shutdown = Report::test(1, HookClass::Event(Kind::Shutdown), "t".into());
+        assert_eq!(shutdown.priority(), 2);
+        let failed = Report::test(1, HookClass::RepairFailed, "t".into());
+        assert_eq!(
+            (failed.to_wire().kind.as_str(), failed.priority()),
+            ("repair", 3)
+        );
     }
 }

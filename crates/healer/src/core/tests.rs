@@ -355,6 +355,8 @@ enum Op {
     ScanStarts(bool),
     ScanEnds,
     RequestScan,
+    /// A test event of the class at this index of `HookClass::ALL`.
+    TestEvent(u8),
     Signal,
     Eof,
     /// Time passes; the deadline's tick.
@@ -372,6 +374,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(Op::ScanStarts),
         1 => Just(Op::ScanEnds),
         1 => Just(Op::RequestScan),
+        1 => any::<u8>().prop_map(Op::TestEvent),
         1 => Just(Op::Signal),
         1 => Just(Op::Eof),
         2 => (0u16..30_000).prop_map(Op::Wait),
@@ -403,6 +406,9 @@ struct Model {
     shutdown_answers: u64,
     kernel_reports: u64,
     reports_emitted: u64,
+    tests_sent: u64,
+    tests_emitted: u64,
+    tests_answered: u64,
 }
 
 impl Model {
@@ -430,6 +436,23 @@ impl Model {
                     token,
                     owners: Err(Errno::IO),
                 }),
+                Effect::Emit { report, log, .. } if report.test => {
+                    prop_assert!(log, "a test event without its line");
+                    prop_assert_eq!(
+                        self.tests_emitted,
+                        self.tests_answered,
+                        "two tests unanswered"
+                    );
+                    self.tests_emitted += 1;
+                }
+                Effect::TestEventAnswer(_) => {
+                    self.tests_answered += 1;
+                    prop_assert_eq!(
+                        self.tests_answered,
+                        self.tests_emitted,
+                        "answered before emitted"
+                    );
+                }
                 Effect::Emit { report, .. }
                     if !matches!(report.kind, Kind::Repair | Kind::FullScan | Kind::Lost) =>
                 {
@@ -449,6 +472,10 @@ impl Model {
             c.repairs_succeeded + c.repairs_failed + c.repairs_retried + c.repairs_refused,
             self.completions - self.shutdown_answers
         );
+        // Every test taken is emitted and answered at once, and counted
+        // in its own counter only (the real ones are held to above).
+        prop_assert_eq!(self.tests_answered, self.tests_sent);
+        prop_assert_eq!(c.test_events, self.tests_sent);
         Ok(())
     }
 }
@@ -548,6 +575,11 @@ proptest! {
                     core.step(now, Input::ScanEnded(ScanEnd::Exited(Some(0))))
                 }
                 Op::RequestScan => core.step(now, Input::FullScanRequested),
+                Op::TestEvent(n) => {
+                    model.tests_sent += 1;
+                    let class = HookClass::ALL[usize::from(n) % HookClass::ALL.len()];
+                    core.step(now, Input::TestEvent { class })
+                }
                 Op::Signal => {
                     model.stopping = true;
                     core.step(now, Input::Signal(15))
@@ -697,4 +729,112 @@ fn a_repairs_echo_is_folded_into_its_outcome_line() {
     // Once repaired, a new report of it is a new fault with its line.
     let effects = batch(&mut core, at(200_000), vec![sick_ag(1, AGF)]);
     assert!(emitted(&effects)[0].1);
+}
+
+fn test_event(core: &mut Core, now: Now, class: HookClass) -> Vec<Effect> {
+    core.step(now, Input::TestEvent { class })
+}
+
+/// A test event goes to every sink at once, marked, and is answered
+/// after it; nothing is repaired, looked up or counted but the test.
+#[test]
+fn a_test_event_reaches_every_sink_and_touches_nothing_else() {
+    let mut core = Core::new(Setup {
+        quiet: true,
+        ..setup()
+    });
+    core.step(at(0), Input::Start { interrupted: false });
+    let before = core.status().counters;
+    let effects = test_event(&mut core, at(10), HookClass::Event(Kind::Sick));
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1, "{effects:?}");
+    let (report, log, hook) = out[0];
+    assert!(report.test && report.kind == Kind::Sick && report.object.is_none());
+    assert_eq!(
+        report.message,
+        "/mnt: test event (sick) from the status API; this is only a test"
+    );
+    assert!(log, "a test has its line even with --quiet");
+    assert_eq!(hook, Some(0));
+    let answer = effects.iter().position(|e| {
+        matches!(e, Effect::TestEventAnswer(TestEventSent { hooks: true, message }) if *message == report.message)
+    });
+    let emit = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Emit { .. }));
+    assert!(answer > emit, "answered before it was emitted: {effects:?}");
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::Repair(_)
+                | Effect::StartFullScan(_)
+                | Effect::LookupPaths { .. }
+                | Effect::LookupOwners { .. }
+                | Effect::SetPending(true)
+        )),
+        "{effects:?}"
+    );
+    let status = core.status();
+    let mut expected = before;
+    expected.test_events = 1;
+    assert_eq!(status.counters, expected, "only the test counter moves");
+    assert!(status.sick.is_empty());
+    assert!(
+        status
+            .last_events
+            .last()
+            .is_some_and(|e| e.test && e.kind == "sick")
+    );
+    let metrics = core.step(at(2_000), Input::Tick);
+    let text = metrics
+        .iter()
+        .find_map(|e| match e {
+            Effect::WriteMetrics(text) => Some(text.clone()),
+            _ => None,
+        })
+        .expect("the metrics are rewritten");
+    assert!(
+        text.contains("xfs_healer_test_events_total{mountpoint=\"/mnt\",uuid=\"u\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("kind=\"sick\""),
+        "a test is not a kernel report: {text}"
+    );
+}
+
+/// A test runs the hooks of its class whatever their rate limit, and
+/// does not use it up for the next real event; a class the hooks do not
+/// run on is said in the answer.
+#[test]
+fn a_test_event_neither_waits_for_nor_takes_the_hooks_rate_limit() {
+    let mut core = Core::new(Setup {
+        hook_classes: vec![HookClass::Event(Kind::Shutdown), HookClass::RepairFailed],
+        ..setup()
+    });
+    for ms in [10, 20] {
+        let effects = test_event(&mut core, at(ms), HookClass::Event(Kind::Shutdown));
+        assert_eq!(emitted(&effects)[0].2, Some(0), "test at {ms} ms");
+    }
+    let effects = batch(&mut core, at(30), vec![shutdown()]);
+    let real: Vec<_> = emitted(&effects)
+        .into_iter()
+        .filter(|(r, ..)| r.kind == Kind::Shutdown)
+        .collect();
+    assert_eq!(real.len(), 1);
+    assert!(!real[0].0.test);
+    assert_eq!(real[0].2, Some(0), "the real shutdown still runs its hooks");
+    let effects = test_event(&mut core, at(40), HookClass::RepairFailed);
+    let (report, _, hook) = emitted(&effects)[0];
+    assert_eq!(
+        (report.kind, report.succeeded, report.hook_class(), hook),
+        (Kind::Repair, Some(false), HookClass::RepairFailed, Some(0))
+    );
+    let effects = test_event(&mut core, at(50), HookClass::Event(Kind::Healthy));
+    assert_eq!(emitted(&effects)[0].2, None);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::TestEventAnswer(TestEventSent { hooks: false, .. })
+    )));
+    assert_eq!(core.status().counters.test_events, 4);
 }

@@ -159,6 +159,9 @@ fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(S
             .iter()
             .map(|r| ("XFS_REASON".to_string(), r.clone())),
     );
+    if event.test {
+        env.push(("XFS_TEST".into(), "1".into()));
+    }
     env
 }
 
@@ -391,6 +394,7 @@ mod tests {
             path: Some("/mnt/a".into()),
             outcome: outcome.map(String::from),
             reason: None,
+            test: false,
         }
     }
 

@@ -1,23 +1,28 @@
 //! Where the core's reports go: the log (text, JSON lines or journal,
 //! [`crate::output`]), the hooks ([`hooks`]) and the status API's event
 //! stream ([`crate::api`]). The core decided what each gets; a sink only
-//! writes.
+//! writes. A test event (`TestEvent`) is a report like any other here;
+//! each sink marks it as a test in its own form.
 
 pub mod hooks;
 
 use crate::api;
 use crate::output::{self, err};
 use hooks::Hooks;
+use std::collections::VecDeque;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use xfs_healer::config::Settings;
-use xfs_healer::core::Report;
+use xfs_healer::core::{Report, TestEventSent};
 
 pub struct Sinks {
     /// The `<mnt>` message prefix.
     mnt: String,
     pub api: Option<api::Api>,
     hooks: Option<Hooks>,
+    /// Test-event calls passed to the core, oldest first: the core
+    /// answers each, in order, right after emitting its event.
+    test_replies: VecDeque<api::Reply<TestEventSent>>,
 }
 
 impl Sinks {
@@ -46,6 +51,21 @@ impl Sinks {
             mnt: mnt.to_string(),
             api,
             hooks,
+            test_replies: VecDeque::new(),
+        }
+    }
+
+    /// Keeps a test-event call's reply until the core's answer
+    /// ([`Sinks::answer_test`]).
+    pub fn await_test(&mut self, reply: api::Reply<TestEventSent>) {
+        self.test_replies.push_back(reply);
+    }
+
+    /// Answers the oldest test-event call: its event has gone to every
+    /// sink.
+    pub fn answer_test(&mut self, sent: TestEventSent) {
+        if let Some(reply) = self.test_replies.pop_front() {
+            reply.send(sent);
         }
     }
 
