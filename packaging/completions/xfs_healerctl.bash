@@ -34,6 +34,9 @@ _xfs_healerctl() {
             xfs_healerctl,status)
                 cmd="xfs_healerctl__subcmd__status"
                 ;;
+            xfs_healerctl,test-event)
+                cmd="xfs_healerctl__subcmd__test__subcmd__event"
+                ;;
             xfs_healerctl__subcmd__help,check-config)
                 cmd="xfs_healerctl__subcmd__help__subcmd__check__subcmd__config"
                 ;;
@@ -52,6 +55,9 @@ _xfs_healerctl() {
             xfs_healerctl__subcmd__help,status)
                 cmd="xfs_healerctl__subcmd__help__subcmd__status"
                 ;;
+            xfs_healerctl__subcmd__help,test-event)
+                cmd="xfs_healerctl__subcmd__help__subcmd__test__subcmd__event"
+                ;;
             *)
                 ;;
         esac
@@ -59,7 +65,7 @@ _xfs_healerctl() {
 
     case "${cmd}" in
         xfs_healerctl)
-            opts="-h -V --json --socket-dir --timeout --help --version status events scan check-config completion help"
+            opts="-h -V --json --socket-dir --timeout --help --version status events scan test-event check-config completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +165,7 @@ _xfs_healerctl() {
             return 0
             ;;
         xfs_healerctl__subcmd__help)
-            opts="status events scan check-config completion help"
+            opts="status events scan test-event check-config completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +262,20 @@ _xfs_healerctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        xfs_healerctl__subcmd__help__subcmd__test__subcmd__event)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         xfs_healerctl__subcmd__scan)
             opts="-h --json --socket-dir --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -288,6 +308,35 @@ _xfs_healerctl() {
                 return 0
             fi
             case "${prev}" in
+                --socket-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        xfs_healerctl__subcmd__test__subcmd__event)
+            opts="-h --class --json --socket-dir --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --class)
+                    COMPREPLY=($(compgen -W "running sick corrupt healthy media_error file_io lost shutdown unmount unknown repaired repair_failed full_scan" -- "${cur}"))
+                    return 0
+                    ;;
                 --socket-dir)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

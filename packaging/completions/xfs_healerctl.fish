@@ -32,6 +32,7 @@ complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -s V -l versio
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "status" -d 'Health and repair work of each monitored filesystem'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "events" -d 'The latest events; --follow streams new ones'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "scan" -d 'Ask for a full xfs_scrub run'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "test-event" -d 'Send a test event through every sink of a healer'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "check-config" -d 'Check the configuration file (default: $XFS_HEALER_CONFIG or /etc/xfs_healer.toml) and print the settings it gives'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -49,6 +50,23 @@ complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand scan" -l soc
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand scan" -l timeout -d 'How long to wait for a healer to accept and for each of its answers' -r
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand scan" -l json -d 'One JSON object per line (the io.xfs.Healer types)'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand test-event" -l class -d 'The class of event it poses as (the hooks of that class run)' -r -f -a "running\t''
+sick\t''
+corrupt\t''
+healthy\t''
+media_error\t''
+file_io\t''
+lost\t''
+shutdown\t''
+unmount\t''
+unknown\t''
+repaired\t''
+repair_failed\t''
+full_scan\t''"
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand test-event" -l socket-dir -d 'Where the healers\' sockets are' -r -f -a "(__fish_complete_directories)"
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand test-event" -l timeout -d 'How long to wait for a healer to accept and for each of its answers' -r
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand test-event" -l json -d 'One JSON object per line (the io.xfs.Healer types)'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand test-event" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand check-config" -l socket-dir -d 'Where the healers\' sockets are' -r -f -a "(__fish_complete_directories)"
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand check-config" -l timeout -d 'How long to wait for a healer to accept and for each of its answers' -r
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand check-config" -l json -d 'One JSON object per line (the io.xfs.Healer types)'
@@ -57,9 +75,10 @@ complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand completion" 
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand completion" -l timeout -d 'How long to wait for a healer to accept and for each of its answers' -r
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand completion" -l json -d 'One JSON object per line (the io.xfs.Healer types)'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand completion" -s h -l help -d 'Print help'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "status" -d 'Health and repair work of each monitored filesystem'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "events" -d 'The latest events; --follow streams new ones'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "scan" -d 'Ask for a full xfs_scrub run'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "check-config" -d 'Check the configuration file (default: $XFS_HEALER_CONFIG or /etc/xfs_healer.toml) and print the settings it gives'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan check-config completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "status" -d 'Health and repair work of each monitored filesystem'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "events" -d 'The latest events; --follow streams new ones'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "scan" -d 'Ask for a full xfs_scrub run'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "test-event" -d 'Send a test event through every sink of a healer'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "check-config" -d 'Check the configuration file (default: $XFS_HEALER_CONFIG or /etc/xfs_healer.toml) and print the settings it gives'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand help; and not __fish_seen_subcommand_from status events scan test-event check-config completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

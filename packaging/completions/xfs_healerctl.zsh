@@ -65,6 +65,17 @@ _arguments "${_arguments_options[@]}" : \
 ':mount:_files -/' \
 && ret=0
 ;;
+(test-event)
+_arguments "${_arguments_options[@]}" : \
+'--class=[The class of event it poses as (the hooks of that class run)]:CLASS:(running sick corrupt healthy media_error file_io lost shutdown unmount unknown repaired repair_failed full_scan)' \
+'--socket-dir=[Where the healers'\'' sockets are]:DIR:_files -/' \
+'--timeout=[How long to wait for a healer to accept and for each of its answers]:SECONDS:_default' \
+'--json[One JSON object per line (the io.xfs.Healer types)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':mount:_files -/' \
+&& ret=0
+;;
 (check-config)
 _arguments "${_arguments_options[@]}" : \
 '--socket-dir=[Where the healers'\'' sockets are]:DIR:_files -/' \
@@ -109,6 +120,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(test-event)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (check-config)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -136,6 +151,7 @@ _xfs_healerctl_commands() {
 'status:Health and repair work of each monitored filesystem' \
 'events:The latest events; --follow streams new ones' \
 'scan:Ask for a full xfs_scrub run' \
+'test-event:Send a test event through every sink of a healer' \
 'check-config:Check the configuration file (default\: \$XFS_HEALER_CONFIG or /etc/xfs_healer.toml) and print the settings it gives' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -163,6 +179,7 @@ _xfs_healerctl__subcmd__help_commands() {
 'status:Health and repair work of each monitored filesystem' \
 'events:The latest events; --follow streams new ones' \
 'scan:Ask for a full xfs_scrub run' \
+'test-event:Send a test event through every sink of a healer' \
 'check-config:Check the configuration file (default\: \$XFS_HEALER_CONFIG or /etc/xfs_healer.toml) and print the settings it gives' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -199,6 +216,11 @@ _xfs_healerctl__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'xfs_healerctl help status commands' commands "$@"
 }
+(( $+functions[_xfs_healerctl__subcmd__help__subcmd__test-event_commands] )) ||
+_xfs_healerctl__subcmd__help__subcmd__test-event_commands() {
+    local commands; commands=()
+    _describe -t commands 'xfs_healerctl help test-event commands' commands "$@"
+}
 (( $+functions[_xfs_healerctl__subcmd__scan_commands] )) ||
 _xfs_healerctl__subcmd__scan_commands() {
     local commands; commands=()
@@ -208,6 +230,11 @@ _xfs_healerctl__subcmd__scan_commands() {
 _xfs_healerctl__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'xfs_healerctl status commands' commands "$@"
+}
+(( $+functions[_xfs_healerctl__subcmd__test-event_commands] )) ||
+_xfs_healerctl__subcmd__test-event_commands() {
+    local commands; commands=()
+    _describe -t commands 'xfs_healerctl test-event commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_xfs_healerctl" ]; then

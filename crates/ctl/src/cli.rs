@@ -1,9 +1,11 @@
 //! The command line, on `clap`. Paths are `PathBuf`s: a mount point or a
 //! file name need not be UTF-8.
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueHint};
 use std::path::PathBuf;
 use std::time::Duration;
+use xfs_healer::kinds::HookClass;
 
 /// Ask running XFS healers what they know.
 #[derive(Debug, Parser)]
@@ -64,6 +66,22 @@ pub enum Command {
     },
     /// Ask for a full xfs_scrub run.
     Scan {
+        #[arg(value_name = "MOUNTPOINT", value_hint = ValueHint::DirPath)]
+        mount: PathBuf,
+    },
+    /// Send a test event through every sink of a healer.
+    ///
+    /// Its log line, the hooks of the class (with XFS_TEST=1), the status
+    /// API's events and the metrics get it; nothing is repaired.
+    TestEvent {
+        /// The class of event it poses as (the hooks of that class run).
+        #[arg(
+            long,
+            value_name = "CLASS",
+            default_value = HookClass::TEST_DEFAULT.name(),
+            value_parser = PossibleValuesParser::new(HookClass::ALL.map(HookClass::name))
+        )]
+        class: String,
         #[arg(value_name = "MOUNTPOINT", value_hint = ValueHint::DirPath)]
         mount: PathBuf,
     },
@@ -151,6 +169,21 @@ mod tests {
         assert!(
             matches!(args("check-config /etc/x.toml").unwrap().command, Command::CheckConfig { file: Some(f) } if f == Path::new("/etc/x.toml"))
         );
+        assert!(
+            matches!(args("test-event /mnt").unwrap().command, Command::TestEvent { class, mount } if class == "sick" && mount == Path::new("/mnt"))
+        );
+        assert!(matches!(
+            args("test-event --class repair_failed /mnt").unwrap().command,
+            Command::TestEvent { class, .. } if class == "repair_failed"
+        ));
+        let unknown = args("test-event --class sik /mnt").unwrap_err();
+        assert_eq!(unknown.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(
+            unknown
+                .to_string()
+                .contains("[possible values: running, sick,"),
+            "{unknown}"
+        );
         for bad in [
             "",
             "scan",
@@ -160,6 +193,9 @@ mod tests {
             "check-config a b",
             "status --bogus",
             "events /a /b",
+            "test-event",
+            "test-event /a /b",
+            "test-event --class /a",
             "--timeout 0 status",
             "--timeout -1 status",
             "--timeout x status",

@@ -145,7 +145,17 @@ impl Connection {
     }
 
     pub fn send(&mut self, method: &str, more: bool) -> Result<(), Problem> {
-        let mut msg = json!({ "method": method, "parameters": {}, "more": more }).to_string();
+        self.send_with(method, json!({}), more)
+    }
+
+    pub fn send_with(
+        &mut self,
+        method: &str,
+        parameters: Value,
+        more: bool,
+    ) -> Result<(), Problem> {
+        let mut msg =
+            json!({ "method": method, "parameters": parameters, "more": more }).to_string();
         msg.push('\0');
         self.writer
             .write_all(msg.as_bytes())
@@ -187,7 +197,11 @@ impl Connection {
     }
 
     pub fn call(&mut self, method: &str) -> Result<Value, Problem> {
-        self.send(method, false)?;
+        self.call_with(method, json!({}))
+    }
+
+    pub fn call_with(&mut self, method: &str, parameters: Value) -> Result<Value, Problem> {
+        self.send_with(method, parameters, false)?;
         Ok(self.receive()?.0)
     }
 }

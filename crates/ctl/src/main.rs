@@ -1,7 +1,8 @@
 //! `xfs_healerctl`: the status API of running healers, for humans and
 //! scripts. `status` shows each healer's filesystem health and work
 //! (`--check`: one verdict line each, for monitoring), `events` its latest
-//! events (or follows them live, every healer at once), `scan` asks for a full scan; `--json`
+//! events (or follows them live, every healer at once), `scan` asks for a full scan,
+//! `test-event` sends a test event through every sink; `--json`
 //! prints the API's own objects, one per line.
 //!
 //! Every failure has its exit status (the constants below, and the man
@@ -259,6 +260,58 @@ fn scan(out: &mut impl Write, cli: &Cli, socket: &Path, status: &Status) -> Resu
     Ok(OK)
 }
 
+/// Sends a test event of `class`; done (0) once the healer says it went
+/// to its sinks.
+fn test_event(
+    out: &mut impl Write,
+    cli: &Cli,
+    socket: &Path,
+    status: &Status,
+    class: &str,
+) -> Result<u8, Failure> {
+    let reply = Connection::open(socket, cli.timeout)
+        .and_then(|mut c| c.call_with("io.xfs.Healer.TestEvent", json!({ "class": class })))
+        .map_err(|p| match p {
+            // A healer older than this program.
+            Problem::Failed(e) if e.starts_with("org.varlink.service.MethodNotFound") => {
+                Failure::Message(
+                    FAILED,
+                    format!(
+                        "{}: this healer has no test events (it is older than xfs_healerctl)",
+                        socket.display()
+                    ),
+                )
+            }
+            Problem::Failed(e) if e.starts_with("org.varlink.service.InvalidParameter") => {
+                Failure::Message(
+                    FAILED,
+                    format!(
+                        "{}: this healer does not know the class {class:?}",
+                        socket.display()
+                    ),
+                )
+            }
+            p => Failure::at(socket, &p),
+        })?;
+    if cli.json {
+        writeln!(out, "{reply}")?;
+    } else if reply["hooks"].as_bool() == Some(true) {
+        writeln!(
+            out,
+            "{}: test event ({class}) sent: log, status API, metrics, {class} hooks",
+            status.mountpoint
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}: test event ({class}) sent: log, status API, metrics; no hooks \
+             ([hooks] dir is not set or {class} is not in [hooks] classes)",
+            status.mountpoint
+        )?;
+    }
+    Ok(OK)
+}
+
 /// Runs the command; the exit status of one that completed.
 fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
     match &cli.command {
@@ -311,6 +364,11 @@ fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
             let (found, _) = select(cli, std::slice::from_ref(mount))?;
             let (socket, status) = &found[0];
             scan(out, cli, socket, status)
+        }
+        Command::TestEvent { class, mount } => {
+            let (found, _) = select(cli, std::slice::from_ref(mount))?;
+            let (socket, status) = &found[0];
+            test_event(out, cli, socket, status, class)
         }
     }
 }

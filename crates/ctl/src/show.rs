@@ -85,7 +85,7 @@ pub fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()
     }
     writeln!(
         out,
-        "  repairs: {} pending, {} running, {} succeeded, {} failed; full scans: {}{}; events: {}, lost: {}",
+        "  repairs: {} pending, {} running, {} succeeded, {} failed; full scans: {}{}; events: {}, lost: {}{}",
         status.repairs_pending,
         status.repairs_running,
         c.repairs_succeeded,
@@ -97,7 +97,11 @@ pub fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()
             ""
         },
         c.events,
-        c.lost_events
+        c.lost_events,
+        match c.test_events {
+            0 => String::new(),
+            n => format!("; test events: {n}"),
+        }
     )
 }
 

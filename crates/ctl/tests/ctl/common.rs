@@ -84,6 +84,27 @@ fn serve(mut stream: UnixStream, status: &Status) {
         let _ = reply(json!({ "status": status }), false);
         return;
     }
+    // As a healer with hooks on sick only; "unknown" stands for a class
+    // this healer does not know.
+    if request["method"] == "io.xfs.Healer.TestEvent" {
+        let class = request["parameters"]["class"].as_str().unwrap_or("sick");
+        if class == "unknown" {
+            let mut msg = serde_json::to_vec(&json!({
+                "error": "org.varlink.service.InvalidParameter",
+                "parameters": { "parameter": "class" }
+            }))
+            .unwrap();
+            msg.push(0);
+            let _ = stream.write_all(&msg);
+            return;
+        }
+        let message = format!("/mnt/fake: test event ({class}) from the status API");
+        let _ = reply(
+            json!({ "message": message, "hooks": class == "sick" }),
+            false,
+        );
+        return;
+    }
     let event = json!({ "event": { "time_usec": 1, "kind": "sick", "message": "/mnt/fake/a directory: sick" } });
     while reply(event.clone(), true).is_ok() {
         std::thread::sleep(std::time::Duration::from_millis(10));

@@ -339,3 +339,61 @@ fn events_follow_streams_every_healer_at_once() {
         ["/mnt/fake", "/mnt/sick"]
     );
 }
+
+#[test]
+fn test_event_says_where_it_went_and_fails_as_other_calls_do() {
+    let dir = fake_healer("test-event");
+    let out = run(&in_dir(&dir, &["test-event", "/mnt/fake"]));
+    assert_status(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "/mnt/fake: test event (sick) sent: log, status API, metrics, sick hooks\n"
+    );
+    let out = run(&in_dir(
+        &dir,
+        &["test-event", "--class", "shutdown", "/mnt/fake"],
+    ));
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).starts_with(
+            "/mnt/fake: test event (shutdown) sent: log, status API, metrics; no hooks"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&in_dir(&dir, &["--json", "test-event", "/mnt/fake"]));
+    assert_status(&out, 0);
+    let reply: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(reply["hooks"], true);
+    // A class unknown to xfs_healerctl is a usage error, with the list.
+    let out = run(&in_dir(
+        &dir,
+        &["test-event", "--class", "sik", "/mnt/fake"],
+    ));
+    assert_status(&out, 64);
+    assert!(
+        stderr(&out).contains("possible values: running, sick"),
+        "{}",
+        stderr(&out)
+    );
+    // One the healer refuses fails with the reason.
+    let out = run(&in_dir(
+        &dir,
+        &["test-event", "--class", "unknown", "/mnt/fake"],
+    ));
+    assert_status(&out, 1);
+    assert!(
+        stderr(&out).ends_with("this healer does not know the class \"unknown\"\n"),
+        "{}",
+        stderr(&out)
+    );
+    // No healer for the mount point.
+    let out = run(&in_dir(&dir, &["test-event", "/mnt/other"]));
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("no healer monitors /mnt/other"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
