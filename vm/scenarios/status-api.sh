@@ -19,9 +19,15 @@ ls "$MNT/victim" > /dev/null 2>&1
 wait_for_output "$MNT/victim directory: sick" 10 || fail "no sick report"
 varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus '{}' > /results/status-sick.json 2>&1 || fail "GetStatus: $(cat /results/status-sick.json)"
 grep -q '"structures":\["directory"\]' /results/status-sick.json || fail "GetStatus does not show the sick directory: $(cat /results/status-sick.json)"
-grep -q '"mode":"log-only"' /results/status-sick.json || fail "GetStatus mode: $(cat /results/status-sick.json)"
+grep -q '"mode":"log_only"' /results/status-sick.json || fail "GetStatus mode: $(cat /results/status-sick.json)"
 varlinkctl --json=short call "$sock" io.xfs.Healer.RequestFullScan '{}' > /results/scan-logonly.json 2>&1 && fail "a full scan was started in log-only mode"
 grep -q RepairsDisabled /results/scan-logonly.json || fail "RequestFullScan in log-only mode: $(cat /results/scan-logonly.json)"
+# A misspelt parameter is refused by name; Events without "more" is
+# refused as sd-varlink refuses it.
+varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus '{"verbose":true}' > /results/status-unknown.out 2>&1 && fail "GetStatus took an unknown parameter: $(cat /results/status-unknown.out)"
+grep -q verbose /results/status-unknown.out || fail "the refusal does not name the parameter: $(cat /results/status-unknown.out)"
+varlinkctl --json=short call "$sock" io.xfs.Healer.Events '{}' > /results/events-once.out 2>&1 && fail "Events answered without more: $(cat /results/events-once.out)"
+grep -q "more" /results/events-once.out || fail "Events without more was not refused as ExpectedMore: $(cat /results/events-once.out)"
 "$CTL" status > /results/ctl-status.out 2>&1 || fail "xfs_healerctl status: $(cat /results/ctl-status.out)"
 grep -q "directory" /results/ctl-status.out || fail "xfs_healerctl status does not show the sick directory: $(cat /results/ctl-status.out)"
 kill -TERM "$HEALER_PID"

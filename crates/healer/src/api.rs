@@ -602,14 +602,10 @@ impl Server {
             let reply = match xfs_varlink::dispatch(&request) {
                 Call::Answered(bytes) => bytes,
                 Call::Silent => continue,
-                Call::Events { more: true } => {
+                Call::Events => {
                     c.streaming = true;
                     continue;
                 }
-                Call::Events { more: false } => xfs_varlink::error(
-                    "org.varlink.service.InvalidParameter",
-                    serde_json::json!({ "parameter": "more" }),
-                ),
                 Call::GetStatus => {
                     let reply = self.reply_to(|s| Answer::Status(Box::new(s)));
                     self.ask(i, request.oneway, now, LoopCall::Status(reply));

@@ -124,6 +124,41 @@ mod tests {
         assert_eq!(kinds.len(), Kind::ALL.len());
     }
 
+    /// The values of the IDL's enum field `field`, in order.
+    fn idl_enum(field: &str) -> Vec<String> {
+        let at = xfs_varlink::IDL
+            .find(&format!("{field}: ("))
+            .unwrap_or_else(|| panic!("no enum {field} in the IDL"));
+        let rest = &xfs_varlink::IDL[at + field.len() + 3..];
+        rest[..rest.find(')').unwrap()]
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_idl_enums_are_the_wire_values() {
+        assert_eq!(idl_enum("kind"), Kind::ALL.map(|k| k.name().to_string()));
+        let modes = idl_enum("mode");
+        assert_eq!(modes, ["repair", "log_only"]);
+        for repair in [true, false] {
+            let setup = crate::core::Setup {
+                mount_arg: b"/mnt".to_vec(),
+                uuid: "u".into(),
+                repair,
+                quiet: false,
+                paths: false,
+                policy: xfs_policy::Config::default(),
+                hook_classes: Vec::new(),
+                hook_interval_ms: 0,
+                metrics_interval_ms: None,
+                started_usec: 0,
+            };
+            let status = crate::core::Core::new(setup).status();
+            assert!(modes.contains(&status.mode), "{}", status.mode);
+        }
+    }
+
     #[test]
     fn repairs_split_by_outcome() {
         assert_eq!(HookClass::of(Kind::Repair, true), HookClass::Repaired);

@@ -118,10 +118,9 @@ fn frame(msg: &Value) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
     GetStatus,
-    /// Stream events (`more`), or just acknowledge.
-    Events {
-        more: bool,
-    },
+    /// Stream events (the call had `more`: without it the answer is
+    /// `ExpectedMore`, given here).
+    Events,
     RequestFullScan,
     /// A test event of this class (None: the default); the healer checks
     /// the name.
@@ -144,6 +143,20 @@ pub fn dispatch(request: &Request) -> Call {
             Call::Answered(bytes)
         }
     };
+    // Each method's parameters; any other is refused by name, so a
+    // misspelt one is not silently ignored.
+    let allowed: &[&str] = match request.method.as_str() {
+        "org.varlink.service.GetInterfaceDescription" => &["interface"],
+        "io.xfs.Healer.TestEvent" => &["class"],
+        _ => &[],
+    };
+    if let Some(unknown) = request
+        .parameters
+        .keys()
+        .find(|k| !allowed.contains(&k.as_str()))
+    {
+        return answer(invalid_parameter(unknown));
+    }
     match request.method.as_str() {
         "org.varlink.service.GetInfo" => answer(reply(
             json!({
@@ -172,7 +185,9 @@ pub fn dispatch(request: &Request) -> Call {
             }
         }
         "io.xfs.Healer.GetStatus" => Call::GetStatus,
-        "io.xfs.Healer.Events" => Call::Events { more: request.more },
+        "io.xfs.Healer.Events" if request.more => Call::Events,
+        // As sd-varlink answers a streaming method called without it.
+        "io.xfs.Healer.Events" => answer(error("org.varlink.service.ExpectedMore", json!({}))),
         "io.xfs.Healer.RequestFullScan" => Call::RequestFullScan,
         "io.xfs.Healer.TestEvent" => match request.parameters.get("class") {
             None | Some(Value::Null) => Call::TestEvent { class: None },
@@ -206,6 +221,7 @@ error InterfaceNotFound (interface: string)
 error MethodNotFound (method: string)
 error MethodNotImplemented (method: string)
 error InvalidParameter (parameter: string)
+error ExpectedMore ()
 ";
 
 /// `Event` of the IDL.
@@ -367,7 +383,31 @@ mod tests {
         );
         assert_eq!(
             call(r#"{"method":"io.xfs.Healer.Events","more":true}"#),
-            Call::Events { more: true }
+            Call::Events
+        );
+        assert_eq!(
+            answered(call(r#"{"method":"io.xfs.Healer.Events"}"#))["error"],
+            "org.varlink.service.ExpectedMore"
+        );
+        let misspelt = answered(call(
+            r#"{"method":"io.xfs.Healer.TestEvent","parameters":{"clas":"sick"}}"#,
+        ));
+        assert_eq!(
+            (
+                misspelt["error"].as_str(),
+                misspelt["parameters"]["parameter"].as_str()
+            ),
+            (Some("org.varlink.service.InvalidParameter"), Some("clas"))
+        );
+        assert_eq!(
+            answered(call(
+                r#"{"method":"io.xfs.Healer.GetStatus","parameters":{"verbose":true}}"#
+            ))["parameters"]["parameter"],
+            "verbose"
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.GetStatus","parameters":{}}"#),
+            Call::GetStatus
         );
         assert_eq!(
             call(r#"{"method":"io.xfs.Healer.RequestFullScan"}"#),

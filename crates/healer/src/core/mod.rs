@@ -447,7 +447,7 @@ impl Core {
             mode: if self.setup.repair {
                 "repair"
             } else {
-                "log-only"
+                "log_only"
             },
             now_usec: 0,
             repairs_pending: self.engine.pending(),
