@@ -23,6 +23,9 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     ("systemd-escape", "systemd"),
     // `promtool check rules` and `test rules` on packaging/prometheus/.
     ("promtool", "prometheus"),
+    // `cargo xtask deb`'s library dependencies, and its lint.
+    ("dpkg-shlibdeps", "dpkg-dev"),
+    ("lintian", "lintian"),
 ];
 
 /// The static busybox that becomes the guest's userland.

@@ -8,6 +8,7 @@
 
 mod bench;
 mod cache;
+mod deb;
 mod deps;
 mod fetch;
 mod fuzz;
@@ -40,6 +41,7 @@ commands:
   install [--destdir DIR] [--prefix PREFIX]
                             install binaries, systemd units, man pages, completion
   package-check             install into target/install-check and lint it
+  deb                       build target/debian/xfs-healer_<version>_<arch>.deb (dpkg-deb)
   unused-deps               cargo-machete over every crate (installed into the cache once)
   fetch                     download the pinned Debian sid packages into the cache
   initramfs                 build the base initramfs from the cache
@@ -88,6 +90,7 @@ fn run(args: &[String]) -> Result<bool> {
         "unused-deps" => deps::unused_dependencies_check(),
         "bench" => bench::bench(rest),
         "install" => install::install_command(rest),
+        "deb" => deb::deb_command(rest),
         "package-check" => {
             let root = fetch::fetch(&cache::Cache::locate()?)?;
             install::check(&root)

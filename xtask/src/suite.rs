@@ -758,6 +758,7 @@ pub fn test_everything(args: &[String]) -> Result<bool> {
         &[("XFS_INCLUDE_DIR", &root.join("usr/include"))],
     )?;
     ok &= crate::install::check(&root)?;
+    ok &= crate::deb::check(&cache)?;
     ok &= crate::promtool::check(&repo_root())?;
     ok &= suite(args)?;
     if !ok {
