@@ -79,6 +79,15 @@ until [ "$(grep -c '^running ' /run/hook.log)" -ge 2 ]; do
 	[ "$(now_ms)" -ge "$deadline" ] && fail "the restarted healer ran no hook"
 	sleep 0.2
 done
+# systemctl reload (our 10-reload.conf) makes the healer read its settings
+# again, without a restart.
+systemctl reload "$unit" || fail "systemctl reload: $(systemctl status "$unit" 2>&1 | tail -3)"
+deadline=$(( $(now_ms) + 20000 ))
+until journal; grep -qF "$MNT: settings reloaded from /etc/xfs_healer.toml" /results/healer.out; do
+	[ "$(now_ms)" -ge "$deadline" ] && fail "no reload after systemctl reload: $(tail -3 /results/healer.out)"
+	sleep 0.2
+done
+[ "$(main_pid)" = "$second" ] || fail "systemctl reload restarted the healer"
 # An orderly stop leaves nothing behind, and is not restarted.
 systemctl stop "$unit"
 [ "$(systemctl show -p ActiveState --value "$unit")" = inactive ] || fail "$unit is $(systemctl show -p ActiveState --value "$unit") after stop"

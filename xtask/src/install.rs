@@ -18,7 +18,11 @@ const UNITS: [&str; 3] = [
     "system-xfs_healer.slice",
 ];
 /// Drop-ins of ours for xfsprogs' healer unit, in `xfs_healer@.service.d/`.
-const DROPINS: [&str; 2] = ["10-least-privilege.conf", "10-restart.conf"];
+const DROPINS: [&str; 3] = [
+    "10-least-privilege.conf",
+    "10-reload.conf",
+    "10-restart.conf",
+];
 /// Drop-ins an operator adds for a feature that needs more privilege
 /// (installed as examples, in `packaging/systemd/optional/`), with their
 /// names in the VM payload.

@@ -1,15 +1,21 @@
-//! Termination signals as events of the event loop: SIGTERM and SIGINT are
-//! blocked in the calling thread (before any other thread starts, so every
-//! thread inherits the mask and none runs a handler) and read from a
-//! `signalfd` in the loop's poll set. After an orderly stop, [`die_by`]
+//! Signals as events of the event loop: SIGTERM and SIGINT (stop) and
+//! SIGHUP (reload the settings) are blocked in the calling thread (before
+//! any other thread starts, so every thread inherits the mask and none
+//! runs a handler) and read from a `signalfd` in the loop's poll set. After an orderly stop, [`die_by`]
 //! ends the process by the same signal's default action, so the exit
 //! status is what it always was (143 for SIGTERM; systemd sees a clean
 //! stop). Children do not inherit the mask: std resets it before exec.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-/// The signals that stop the healer.
-const STOPPING: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
+/// The signals the loop reads: two that stop the healer, one that
+/// reloads its settings.
+const STOPPING: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// Whether `signo` asks for the settings to be read again (SIGHUP).
+pub fn is_reload(signo: i32) -> bool {
+    signo == libc::SIGHUP
+}
 
 fn stopping_set() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it fully
@@ -25,7 +31,8 @@ fn stopping_set() -> libc::sigset_t {
     }
 }
 
-/// A signalfd for SIGTERM and SIGINT, which are blocked from now on.
+/// A signalfd for SIGTERM, SIGINT and SIGHUP, which are blocked from now
+/// on.
 #[derive(Debug)]
 pub struct StopSignals {
     fd: OwnedFd,

@@ -19,7 +19,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use xfs_abi::signals::StopSignals;
 use xfs_healer::config::Settings;
-use xfs_healer::core::{Core, Setup, Stopped};
+use xfs_healer::core::{Core, Reload, Setup, Stopped};
 use xfs_healer::kinds::HookClass;
 
 pub fn run(healer: Healer, settings: &Settings, debug: bool) -> Result<Stopped, ()> {
@@ -109,25 +109,17 @@ fn serve(
     };
     let (lookups, lookup_thread) =
         lookup::start(fs, metrics.clone(), answer.clone()).map_err(setup_failed)?;
+    let reloadable = reloadable(settings);
     let core = Core::new(Setup {
         mount_arg: healer.mount_arg.as_bytes().to_vec(),
         uuid: xfs_healer::status::uuid_text(&healer.id.uuid),
         repair: healer.mode == crate::autofsck::Mode::Repair,
         quiet: healer.quiet,
         paths: healer.has_parent_pointers && healer.root_handle.is_some(),
-        policy: settings.policy.clone(),
-        hook_classes: if settings.hooks.dir.is_some() {
-            settings
-                .hooks
-                .classes
-                .iter()
-                .filter_map(|c| HookClass::from_name(c))
-                .collect()
-        } else {
-            Vec::new()
-        },
-        hook_interval_ms: millis(settings.hooks.interval),
-        metrics_interval_ms: metrics.as_ref().map(|_| millis(settings.metrics.interval)),
+        policy: reloadable.policy,
+        hook_classes: reloadable.hook_classes,
+        hook_interval_ms: reloadable.hook_interval_ms,
+        metrics_interval_ms: metrics.as_ref().map(|_| reloadable.metrics_interval_ms),
         started_usec: realtime_usec(),
     });
     let (patrol_stop, patrol_thread) = match settings
@@ -155,6 +147,7 @@ fn serve(
         full_scan_reply: None,
         read_at: None,
         latencies: debug.then(Vec::new),
+        settings: settings.clone(),
         mnt,
     };
     let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, signals, interrupted);
@@ -192,6 +185,25 @@ fn serve(
         ));
     }
     result
+}
+
+/// What of `settings` the core uses, at start and after a reload.
+pub fn reloadable(settings: &Settings) -> Reload {
+    Reload {
+        policy: settings.policy.clone(),
+        hook_classes: if settings.hooks.dir.is_some() {
+            settings
+                .hooks
+                .classes
+                .iter()
+                .filter_map(|c| HookClass::from_name(c))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        hook_interval_ms: millis(settings.hooks.interval),
+        metrics_interval_ms: millis(settings.metrics.interval),
+    }
 }
 
 pub fn millis(d: Duration) -> u64 {

@@ -48,9 +48,59 @@ pub struct Reactor {
     /// When this wake-up's read returned events (`--debug` timing).
     pub read_at: Option<Instant>,
     pub latencies: Option<Vec<u32>>,
+    /// The settings in force (replaced by a reload).
+    pub settings: xfs_healer::config::Settings,
 }
 
 impl Reactor {
+    /// SIGHUP: reads the settings again. The hooks, the thresholds, the
+    /// rate limits' intervals, the metrics interval and the full-scan
+    /// timeout change now, keeping every counter and all work in hand;
+    /// what is bound at start (the status API, the metrics directory, the
+    /// patrol, the output format) is said to wait for the next start. A
+    /// file that does not load changes nothing and is said.
+    fn reload(&mut self) -> Option<Input> {
+        let (path, presence) = xfs_healer::config::path();
+        let new = match xfs_healer::config::load(&path, presence) {
+            Ok(new) => new,
+            Err(e) => {
+                err(&format!(
+                    "{}: reload: {e}; the settings stay as they were",
+                    self.mnt
+                ));
+                return None;
+            }
+        };
+        let old = &self.settings;
+        let at_next_start: Vec<&str> = [
+            ("[api]", old.api != new.api),
+            (
+                "[metrics] textfile_dir",
+                old.metrics.textfile_dir != new.metrics.textfile_dir,
+            ),
+            ("[patrol]", old.patrol != new.patrol),
+            ("[output]", old.output != new.output),
+        ]
+        .into_iter()
+        .filter_map(|(what, changed)| changed.then_some(what))
+        .collect();
+        if old.hooks != new.hooks {
+            self.sinks.restart_hooks(&new.hooks);
+        }
+        self.full_scan_timeout = new.full_scan_timeout;
+        let mut said = format!("{}: settings reloaded from {}", self.mnt, path.display());
+        if !at_next_start.is_empty() {
+            said += &format!(
+                "; {} take effect at the next start",
+                at_next_start.join(", ")
+            );
+        }
+        out(&said);
+        let input = Input::Reload(Box::new(daemon::reloadable(&new)));
+        self.settings = new;
+        Some(input)
+    }
+
     pub fn now(&self) -> Now {
         Now {
             ms: daemon::millis(self.clock.elapsed()),
@@ -105,8 +155,12 @@ impl Reactor {
                 }
             }
             let mut inputs = Vec::new();
-            if let Some(signo) = signals.take() {
-                inputs.push(Input::Signal(signo));
+            match signals.take() {
+                Some(signo) if xfs_abi::signals::is_reload(signo) => {
+                    inputs.extend(self.reload());
+                }
+                Some(signo) => inputs.push(Input::Signal(signo)),
+                None => {}
             }
             // Results first: they may change what new events mean.
             while matches!((&*wake_rx).read(&mut [0u8; 64]), Ok(n) if n > 0) {}

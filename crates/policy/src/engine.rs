@@ -232,6 +232,11 @@ impl Engine {
         }
     }
 
+    /// New thresholds (a reload): what is queued, running or held stays.
+    pub fn reconfigure(&mut self, config: Config) {
+        self.config = config;
+    }
+
     pub fn pending(&self) -> usize {
         self.queued.len()
     }

@@ -53,6 +53,11 @@ impl<K: Hash + Eq + Clone> LineLimiter<K> {
         }
     }
 
+    /// A new interval (a reload); what each key printed and held stays.
+    pub fn set_interval(&mut self, interval_ms: u64) {
+        self.interval_ms = interval_ms;
+    }
+
     pub fn admit(&mut self, key: &K, now_ms: u64) -> Admit {
         self.next += 1;
         let place = (now_ms, self.next);

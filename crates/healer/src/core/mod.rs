@@ -93,6 +93,8 @@ pub enum Input {
         class: HookClass,
     },
     MetricsWritten(Result<(), String>),
+    /// The settings were read again (SIGHUP): what of them the core uses.
+    Reload(Box<Reload>),
     /// SIGTERM or SIGINT.
     Signal(i32),
     /// The monitor's end of file; bytes of a record cut short before it.
@@ -178,7 +180,21 @@ pub enum Stopped {
     Signal(i32),
 }
 
-/// What the core needs to know of the healer, fixed at start.
+/// The settings a reload may change while counters, the sick set, the
+/// repair queue and the rate limits' history stay as they are.
+#[derive(Debug, Clone)]
+pub struct Reload {
+    /// Thresholds; whether to repair at all is not a setting (the mode
+    /// stays).
+    pub policy: xfs_policy::Config,
+    pub hook_classes: Vec<HookClass>,
+    pub hook_interval_ms: u64,
+    /// Only the interval: whether there is a metrics file is fixed.
+    pub metrics_interval_ms: u64,
+}
+
+/// What the core needs to know of the healer, fixed at start (but for
+/// what a [`Reload`] changes).
 #[derive(Debug, Clone)]
 pub struct Setup {
     /// The mount point as given (lines start with it, escaped).
@@ -364,6 +380,7 @@ impl Core {
                 self.effects.push(Effect::TestEventAnswer(sent));
             }
             Input::MetricsWritten(result) => self.on_metrics_written(result),
+            Input::Reload(reload) => self.on_reload(*reload),
             Input::Signal(signo) => self.on_stop(now, Stopped::Signal(signo), STOP_WAIT_MS),
             Input::Eof { truncated } => {
                 if truncated != 0 {
@@ -1090,6 +1107,21 @@ impl Core {
             hook: hooks.then_some(0),
         });
         TestEventSent { message, hooks }
+    }
+
+    fn on_reload(&mut self, reload: Reload) {
+        let policy = xfs_policy::Config {
+            repair: self.setup.repair,
+            ..reload.policy
+        };
+        self.engine.reconfigure(policy.clone());
+        self.setup.policy = policy;
+        self.setup.hook_classes = reload.hook_classes;
+        self.setup.hook_interval_ms = reload.hook_interval_ms;
+        self.hook_limiter.set_interval(reload.hook_interval_ms);
+        if self.setup.metrics_interval_ms.is_some() {
+            self.setup.metrics_interval_ms = Some(reload.metrics_interval_ms);
+        }
     }
 
     fn on_metrics_written(&mut self, result: Result<(), String>) {

@@ -838,3 +838,38 @@ fn a_test_event_neither_waits_for_nor_takes_the_hooks_rate_limit() {
     )));
     assert_eq!(core.status().counters.test_events, 4);
 }
+
+#[test]
+fn a_reload_changes_the_settings_and_keeps_the_counts_and_the_work() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF)]);
+    assert_eq!(emitted(&effects)[0].2, Some(0), "the sick hook runs");
+    let target = repairs(&effects)[0];
+    let before = core.status().counters;
+    core.step(
+        at(20),
+        Input::Reload(Box::new(Reload {
+            policy: xfs_policy::Config {
+                repair: false,
+                ..xfs_policy::Config::default()
+            },
+            hook_classes: vec![HookClass::RepairFailed],
+            hook_interval_ms: 1,
+            metrics_interval_ms: 60_000,
+        })),
+    );
+    assert_eq!(core.status().counters, before, "counts stay");
+    assert!(core.repairing(), "the running repair stays");
+    assert_eq!(core.status().mode, "repair", "the mode is not a setting");
+    // Sick hooks are off now; the repair still finishes and is told.
+    let effects = batch(&mut core, at(30), vec![sick_ag(2, AGI)]);
+    assert_eq!(emitted(&effects)[0].2, None);
+    let effects = core.step(at(40), done(target, Outcome::Repaired));
+    assert!(
+        emitted(&effects)
+            .iter()
+            .any(|(r, ..)| r.kind == Kind::Repair)
+    );
+    assert_eq!(repairs(&effects).len(), 1, "AG 2 is still repaired");
+    assert_eq!(core.setup.metrics_interval_ms, Some(60_000));
+}

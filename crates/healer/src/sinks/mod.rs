@@ -81,6 +81,12 @@ impl Sinks {
         }
     }
 
+    /// New hook settings (a reload): a new runner; the old one finishes
+    /// what it has queued and ends.
+    pub fn restart_hooks(&mut self, settings: &xfs_healer::config::HookSettings) {
+        self.hooks = Hooks::start(settings, &self.mnt);
+    }
+
     /// Ends the API thread (its drop removes the socket) and the hooks
     /// runner.
     pub fn stop(&mut self) {
