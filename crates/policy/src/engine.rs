@@ -515,6 +515,15 @@ impl Engine {
     }
 
     /// Pulls the next ready target and marks it running.
+    /// The target [`Engine::next_repair`] would hand out now, left queued.
+    pub fn peek_repair(&mut self, now: u64) -> Option<Target> {
+        if self.shut_down {
+            return None;
+        }
+        self.promote_due(now);
+        self.queue.front().copied()
+    }
+
     pub fn next_repair(&mut self, now: u64) -> Option<Target> {
         if self.shut_down {
             return None;

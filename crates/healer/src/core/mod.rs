@@ -180,6 +180,22 @@ pub enum Stopped {
     Signal(i32),
 }
 
+/// How long an inode's repair waits for the path lookup of the report
+/// that asked for it. The walk reads the inode's parent pointers under
+/// its lock, which the repair holds for its whole run: started together,
+/// the report's line would wait for the repair. A lookup that takes
+/// longer than this (a slow disk) no longer holds the repair back.
+pub const PATH_FIRST_MS: u64 = 100;
+
+/// A path lookup a repair waits for.
+#[derive(Debug, Clone, Copy)]
+struct PathWait {
+    token: u64,
+    ino: u64,
+    generation: u32,
+    until_ms: u64,
+}
+
 /// The settings a reload may change while counters, the sick set, the
 /// repair queue and the rate limits' history stay as they are.
 #[derive(Debug, Clone)]
@@ -294,6 +310,9 @@ pub struct Core {
     next_token: u64,
     /// Lookups handed out and not answered.
     lookups: usize,
+    /// Inodes whose path is being looked up for a report, and until when
+    /// their repair waits for it (see [`PATH_FIRST_MS`]).
+    path_waits: Vec<PathWait>,
     /// Engine actions of the batch being read, run once it is read.
     held_actions: Vec<Action>,
     scan_reason: Option<FullScanReason>,
@@ -326,6 +345,7 @@ impl Core {
             queue: VecDeque::new(),
             next_token: 0,
             lookups: 0,
+            path_waits: Vec::new(),
             held_actions: Vec::new(),
             scan_reason: None,
             ending: None,
@@ -423,7 +443,8 @@ impl Core {
             .map(|m| m.due())
             .map(|due| due.unwrap_or(now));
         let end = self.ending.filter(|_| !self.exited).map(|(_, by)| by);
-        [engine, metrics, end]
+        let path_wait = self.path_waits.iter().map(|w| w.until_ms).min();
+        [engine, metrics, end, path_wait]
             .into_iter()
             .flatten()
             .min()
@@ -621,6 +642,12 @@ impl Core {
                     generation,
                     max_links: MAX_LINKS,
                 });
+                self.path_waits.push(PathWait {
+                    token,
+                    ino,
+                    generation,
+                    until_ms: now.ms.saturating_add(PATH_FIRST_MS),
+                });
                 self.queue.push_back(Slot::Event {
                     token,
                     record: *record,
@@ -813,6 +840,7 @@ impl Core {
 
     fn on_paths(&mut self, _now: Now, token: u64, paths: Result<Vec<Vec<u8>>, NoPath>) {
         self.lookups = self.lookups.saturating_sub(1);
+        self.path_waits.retain(|w| w.token != token);
         let Some(at) = self.slot_of(token) else {
             return;
         };
@@ -919,6 +947,19 @@ impl Core {
 
     fn dispatch(&mut self, now: Now) {
         if self.repairing() || self.ending.is_some() {
+            return;
+        }
+        // The path first: the repair would lock the inode the walk reads.
+        self.path_waits.retain(|w| w.until_ms > now.ms);
+        if let Some(Target {
+            object: Object::Inode { ino, generation },
+            ..
+        }) = self.engine.peek_repair(now.ms)
+            && self
+                .path_waits
+                .iter()
+                .any(|w| (w.ino, w.generation) == (ino, generation))
+        {
             return;
         }
         if let Some(target) = self.engine.next_repair(now.ms) {

@@ -115,16 +115,17 @@ fn done(target: Target, outcome: Outcome) -> Input {
 }
 
 #[test]
-fn a_path_lookup_does_not_hold_back_the_repair_but_holds_the_lines_in_order() {
+fn an_inodes_repair_waits_briefly_for_its_path_and_the_lines_stay_in_order() {
     let mut core = Core::new(setup());
     let effects = batch(
         &mut core,
         at(10),
         vec![sick_inode(131, DATAFORK), sick_ag(1, AGF)],
     );
-    // The first repair is handed out at the batch's end, before any
-    // lookup is answered; the lines wait for the inode's path.
-    assert_eq!(repairs(&effects).len(), 1);
+    // The inode's repair would lock what its path walk reads: it waits
+    // for the walk, and the lines wait for the inode's path.
+    assert!(repairs(&effects).is_empty());
+    assert_eq!(core.next_deadline(10), Some(10 + PATH_FIRST_MS));
     let tokens = path_tokens(&effects);
     assert_eq!(tokens.len(), 1);
     assert!(emitted(&effects).is_empty(), "{effects:?}");
@@ -148,6 +149,36 @@ fn a_path_lookup_does_not_hold_back_the_repair_but_holds_the_lines_in_order() {
             .any(|e| *e == Effect::Say("/mnt/a: also linked as /mnt/b".into()))
     );
     assert_eq!(emitted(&effects)[0].0.path.as_deref(), Some("/mnt/a"));
+    let handed = repairs(&effects);
+    assert_eq!(handed.len(), 1, "the path is in: the repair goes");
+    assert!(matches!(handed[0].object, Object::Inode { ino: 131, .. }));
+}
+
+#[test]
+fn a_slow_path_lookup_holds_the_repair_back_only_briefly() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_inode(131, DATAFORK)]);
+    assert!(repairs(&effects).is_empty());
+    let token = path_tokens(&effects)[0];
+    let effects = core.step(at(10 + PATH_FIRST_MS - 1), Input::Tick);
+    assert!(repairs(&effects).is_empty());
+    let effects = core.step(at(10 + PATH_FIRST_MS), Input::Tick);
+    assert_eq!(
+        repairs(&effects).len(),
+        1,
+        "the lookup is late: the repair goes"
+    );
+    // Its line still comes once the path does.
+    let effects = core.step(
+        at(500),
+        Input::Paths {
+            token,
+            paths: Ok(vec![b"/mnt/a".to_vec()]),
+        },
+    );
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.path.as_deref(), Some("/mnt/a"));
 }
 
 #[test]
