@@ -319,17 +319,11 @@ impl Client {
     }
 
     fn lost_notice(&mut self, time_usec: u64) {
-        let lost = xfs_varlink::Event {
+        let lost = xfs_varlink::Event::new(
             time_usec,
-            kind: "lost".into(),
-            message: format!("{} events were not delivered to this client", self.missed),
-            object: None,
-            structures: None,
-            path: None,
-            outcome: None,
-            reason: None,
-            test: false,
-        };
+            "lost",
+            format!("{} events were not delivered to this client", self.missed),
+        );
         self.out.extend_from_slice(&xfs_varlink::reply(
             serde_json::json!({ "event": lost }),
             true,
@@ -749,17 +743,7 @@ mod tests {
     }
 
     fn event(message: String) -> xfs_varlink::Event {
-        xfs_varlink::Event {
-            time_usec: 1,
-            kind: "sick".into(),
-            message,
-            object: None,
-            structures: None,
-            path: None,
-            outcome: None,
-            reason: None,
-            test: false,
-        }
+        xfs_varlink::Event::new(1, "sick", message)
     }
 
     /// A real socket: introspection, a status call answered by a stand-in

@@ -571,17 +571,7 @@ mod tests {
             (LISTED_SICK, true, MAX_SICK)
         );
         for i in 0..100 {
-            book.record(xfs_varlink::Event {
-                time_usec: i,
-                kind: "x".into(),
-                message: String::new(),
-                object: None,
-                structures: None,
-                path: None,
-                outcome: None,
-                reason: None,
-                test: false,
-            });
+            book.record(xfs_varlink::Event::new(i, "x", String::new()));
         }
         let (last, shortened) = book.last_events();
         assert_eq!(
@@ -723,17 +713,7 @@ mod tests {
         assert!(bytes < 512 * 1024, "a status reply of {bytes} bytes");
         // Shortened events leave the count when they leave the book.
         for i in 0..LAST_EVENTS as u64 {
-            book.record(xfs_varlink::Event {
-                time_usec: i,
-                kind: "x".into(),
-                message: String::new(),
-                object: None,
-                structures: None,
-                path: None,
-                outcome: None,
-                reason: None,
-                test: false,
-            });
+            book.record(xfs_varlink::Event::new(i, "x", String::new()));
         }
         assert!(!book.last_events().1);
     }

@@ -247,6 +247,24 @@ pub struct Event {
     pub test: bool,
 }
 
+impl Event {
+    /// An event of `kind` with only its line: no object, structures, path,
+    /// outcome or reason, not a test.
+    pub fn new(time_usec: u64, kind: impl Into<String>, message: impl Into<String>) -> Event {
+        Event {
+            time_usec,
+            kind: kind.into(),
+            message: message.into(),
+            object: None,
+            structures: None,
+            path: None,
+            outcome: None,
+            reason: None,
+            test: false,
+        }
+    }
+}
+
 /// `SickObject` of the IDL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SickObject {
@@ -452,17 +470,7 @@ mod tests {
     /// did before the field existed, and an old event parses.
     #[test]
     fn only_test_events_carry_test() {
-        let mut event = Event {
-            time_usec: 1,
-            kind: "sick".into(),
-            message: "m".into(),
-            object: None,
-            structures: None,
-            path: None,
-            outcome: None,
-            reason: None,
-            test: false,
-        };
+        let mut event = Event::new(1, "sick", "m");
         let real = serde_json::to_string(&event).unwrap();
         assert_eq!(real, r#"{"time_usec":1,"kind":"sick","message":"m"}"#);
         assert_eq!(serde_json::from_str::<Event>(&real).unwrap(), event);
