@@ -16,11 +16,11 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use xfs_abi::Errno;
 use xfs_abi::signals::StopSignals;
 use xfs_events::{RECORD_LEN, RecordAssembler};
-use xfs_healer::core::{Core, Effect, FullScanStarted, Input, Now, Stopped};
+use xfs_healer::core::{Core, Effect, FullScanStarted, Input, Now, Stopped, TestEventSent};
 
 /// Bytes per read: whole records only, enough for the kernel's whole
 /// queue (585 records) in one or two calls.
@@ -37,7 +37,6 @@ pub struct Reactor {
     pub lookups: Option<mpsc::Sender<lookup::Job>>,
     pub answer: Answer,
     pub mount_path: std::path::PathBuf,
-    pub full_scan_timeout: Duration,
     /// The process that ends with the full scan, signalled at a stop.
     pub scan_process: Option<OwnedFd>,
     pub stop_scan: bool,
@@ -45,6 +44,9 @@ pub struct Reactor {
     pub patrol_stop: Option<mpsc::Sender<()>>,
     pub pending: PendingMarker,
     pub full_scan_reply: Option<api::Reply<Result<(bool, bool), String>>>,
+    /// Test-event calls passed to the core, oldest first: it answers
+    /// each, in order, right after emitting its event.
+    pub test_replies: std::collections::VecDeque<api::Reply<TestEventSent>>,
     /// When this wake-up's read returned events (`--debug` timing).
     pub read_at: Option<Instant>,
     pub latencies: Option<Vec<u32>>,
@@ -87,7 +89,6 @@ impl Reactor {
         if old.hooks != new.hooks {
             self.sinks.restart_hooks(&new.hooks);
         }
-        self.full_scan_timeout = new.full_scan_timeout;
         let mut said = format!("{}: settings reloaded from {}", self.mnt, path.display());
         if !at_next_start.is_empty() {
             said += &format!(
@@ -265,7 +266,7 @@ impl Reactor {
                     inputs.push(Input::FullScanRequested);
                 }
                 api::LoopCall::TestEvent(class, reply) => {
-                    self.sinks.await_test(reply);
+                    self.test_replies.push_back(reply);
                     inputs.push(Input::TestEvent { class });
                 }
             }
@@ -302,7 +303,7 @@ impl Reactor {
                 Effect::WriteMetrics(text) => self.lookup(lookup::Job::Metrics(text)),
                 Effect::StartFullScan(_) => workers::full_scan::start(
                     self.mount_path.clone(),
-                    self.full_scan_timeout,
+                    self.settings.full_scan_timeout,
                     self.answer.clone(),
                 ),
                 Effect::StopFullScan => {
@@ -321,7 +322,11 @@ impl Reactor {
                         );
                     }
                 }
-                Effect::TestEventAnswer(sent) => self.sinks.answer_test(sent),
+                Effect::TestEventAnswer(sent) => {
+                    if let Some(reply) = self.test_replies.pop_front() {
+                        reply.send(sent);
+                    }
+                }
                 Effect::Exit(how) => stopped = Some(how),
             }
         }

@@ -9,20 +9,16 @@ pub mod hooks;
 use crate::api;
 use crate::output::{self, err};
 use hooks::Hooks;
-use std::collections::VecDeque;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use xfs_healer::config::Settings;
-use xfs_healer::core::{Report, TestEventSent};
+use xfs_healer::core::Report;
 
 pub struct Sinks {
     /// The `<mnt>` message prefix.
     mnt: String,
     pub api: Option<api::Api>,
     hooks: Option<Hooks>,
-    /// Test-event calls passed to the core, oldest first: the core
-    /// answers each, in order, right after emitting its event.
-    test_replies: VecDeque<api::Reply<TestEventSent>>,
 }
 
 impl Sinks {
@@ -51,21 +47,6 @@ impl Sinks {
             mnt: mnt.to_string(),
             api,
             hooks,
-            test_replies: VecDeque::new(),
-        }
-    }
-
-    /// Keeps a test-event call's reply until the core's answer
-    /// ([`Sinks::answer_test`]).
-    pub fn await_test(&mut self, reply: api::Reply<TestEventSent>) {
-        self.test_replies.push_back(reply);
-    }
-
-    /// Answers the oldest test-event call: its event has gone to every
-    /// sink.
-    pub fn answer_test(&mut self, sent: TestEventSent) {
-        if let Some(reply) = self.test_replies.pop_front() {
-            reply.send(sent);
         }
     }
 
