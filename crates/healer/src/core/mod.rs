@@ -187,15 +187,6 @@ pub enum Stopped {
 /// longer than this (a slow disk) no longer holds the repair back.
 pub const PATH_FIRST_MS: u64 = 100;
 
-/// A path lookup a repair waits for.
-#[derive(Debug, Clone, Copy)]
-struct PathWait {
-    token: u64,
-    ino: u64,
-    generation: u32,
-    until_ms: u64,
-}
-
 /// The settings a reload may change while counters, the sick set, the
 /// repair queue and the rate limits' history stay as they are.
 #[derive(Debug, Clone)]
@@ -241,6 +232,9 @@ enum Slot {
         suppressed: u64,
         log: bool,
         time_usec: u64,
+        /// Until when the repair of the report's inode waits for this
+        /// lookup ([`PATH_FIRST_MS`]).
+        repair_waits_until_ms: u64,
     },
     /// A repair's outcome waiting for its inode's path.
     Repair {
@@ -258,6 +252,18 @@ enum Slot {
 }
 
 impl Slot {
+    /// The inode whose repair this slot holds back, and until when.
+    fn repair_wait(&self) -> Option<((u64, u32), u64)> {
+        match self {
+            Slot::Event {
+                record,
+                repair_waits_until_ms,
+                ..
+            } => inode_of(&record.event).map(|inode| (inode, *repair_waits_until_ms)),
+            _ => None,
+        }
+    }
+
     fn token(&self) -> Option<u64> {
         match *self {
             Slot::Ready(_) => None,
@@ -310,9 +316,6 @@ pub struct Core {
     next_token: u64,
     /// Lookups handed out and not answered.
     lookups: usize,
-    /// Inodes whose path is being looked up for a report, and until when
-    /// their repair waits for it (see [`PATH_FIRST_MS`]).
-    path_waits: Vec<PathWait>,
     /// Engine actions of the batch being read, run once it is read.
     held_actions: Vec<Action>,
     scan_reason: Option<FullScanReason>,
@@ -345,7 +348,6 @@ impl Core {
             queue: VecDeque::new(),
             next_token: 0,
             lookups: 0,
-            path_waits: Vec::new(),
             held_actions: Vec::new(),
             scan_reason: None,
             ending: None,
@@ -443,7 +445,13 @@ impl Core {
             .map(|m| m.due())
             .map(|due| due.unwrap_or(now));
         let end = self.ending.filter(|_| !self.exited).map(|(_, by)| by);
-        let path_wait = self.path_waits.iter().map(|w| w.until_ms).min();
+        let path_wait = self
+            .queue
+            .iter()
+            .filter_map(Slot::repair_wait)
+            .map(|(_, until)| until)
+            .filter(|&until| until > now)
+            .min();
         [engine, metrics, end, path_wait]
             .into_iter()
             .flatten()
@@ -615,20 +623,7 @@ impl Core {
             }
         }
         log &= admitted;
-        let inode = match *event {
-            Event::Health {
-                object:
-                    HealthObject::Inode {
-                        ino, generation, ..
-                    },
-                ..
-            }
-            | Event::FileIo {
-                ino, generation, ..
-            } => Some((ino, generation)),
-            _ => None,
-        };
-        match inode {
+        match inode_of(event) {
             // A held-back report is not worth a lookup: the kernel
             // re-reads the object for it.
             Some((ino, generation)) if admitted && self.setup.paths => {
@@ -642,18 +637,13 @@ impl Core {
                     generation,
                     max_links: MAX_LINKS,
                 });
-                self.path_waits.push(PathWait {
-                    token,
-                    ino,
-                    generation,
-                    until_ms: now.ms.saturating_add(PATH_FIRST_MS),
-                });
                 self.queue.push_back(Slot::Event {
                     token,
                     record: *record,
                     suppressed,
                     log,
                     time_usec: now.usec,
+                    repair_waits_until_ms: now.ms.saturating_add(PATH_FIRST_MS),
                 });
                 self.bound_queue();
             }
@@ -840,7 +830,6 @@ impl Core {
 
     fn on_paths(&mut self, _now: Now, token: u64, paths: Result<Vec<Vec<u8>>, NoPath>) {
         self.lookups = self.lookups.saturating_sub(1);
-        self.path_waits.retain(|w| w.token != token);
         let Some(at) = self.slot_of(token) else {
             return;
         };
@@ -950,15 +939,15 @@ impl Core {
             return;
         }
         // The path first: the repair would lock the inode the walk reads.
-        self.path_waits.retain(|w| w.until_ms > now.ms);
         if let Some(Target {
             object: Object::Inode { ino, generation },
             ..
         }) = self.engine.peek_repair(now.ms)
             && self
-                .path_waits
+                .queue
                 .iter()
-                .any(|w| (w.ino, w.generation) == (ino, generation))
+                .filter_map(Slot::repair_wait)
+                .any(|(inode, until)| inode == (ino, generation) && until > now.ms)
         {
             return;
         }
@@ -1256,6 +1245,22 @@ impl Core {
 }
 
 /// The kind of a kernel report.
+/// The inode a report is about, if it is about one.
+fn inode_of(event: &Event) -> Option<(u64, u32)> {
+    match *event {
+        Event::Health {
+            object: HealthObject::Inode {
+                ino, generation, ..
+            },
+            ..
+        }
+        | Event::FileIo {
+            ino, generation, ..
+        } => Some((ino, generation)),
+        _ => None,
+    }
+}
+
 fn kind_of(event: &Event) -> Kind {
     match event {
         Event::Health { verdict, .. } => match verdict {
