@@ -512,15 +512,11 @@ pub fn problems(settings: &Settings) -> Vec<String> {
             ),
         }
     }
-    if let Some(dir) = &settings.metrics.textfile_dir {
-        match std::fs::metadata(dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => found.push(format!(
-                "[metrics] textfile_dir {}: not a directory",
-                dir.display()
-            )),
-            Err(e) => found.push(format!("[metrics] textfile_dir {}: {e}", dir.display())),
-        }
+    // Its own rule (sticky directories are fine) is the daemon's.
+    if let Some(dir) = &settings.metrics.textfile_dir
+        && let Err(why) = crate::trust::directory(dir)
+    {
+        found.push(format!("[metrics] textfile_dir {}: {why}", dir.display()));
     }
     if let Some(group) = settings
         .api

@@ -65,12 +65,21 @@ pub fn run_parts_name(name: &OsStr) -> bool {
 /// Why `dir` cannot hold hooks now (None: it can): missing, not a
 /// directory, or not trusted.
 pub fn dir_problem(dir: &Path) -> Option<String> {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => check_metadata(&m)
+    match directory(dir) {
+        Ok(m) => check_metadata(&m)
             .err()
             .map(|why| format!("not trusted: {why}")),
-        Ok(_) => Some("not a directory".into()),
-        Err(e) => Some(e.to_string()),
+        Err(why) => Some(why),
+    }
+}
+
+/// `dir`'s metadata if it is a directory, else why it is not one
+/// (missing, unreadable, another kind of file).
+pub fn directory(dir: &Path) -> Result<std::fs::Metadata, String> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(m),
+        Ok(_) => Err("not a directory".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
