@@ -164,7 +164,9 @@ pub fn follow_unit(unit: &str) -> std::io::Result<std::process::Child> {
         .spawn()
 }
 
-fn systemd_running() -> bool {
+/// Whether systemd is the init system: full scans and hooks then run as
+/// units of their own.
+pub fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 

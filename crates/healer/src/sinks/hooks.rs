@@ -11,10 +11,10 @@
 //!
 //! Under systemd a hook runs outside the healer's sandbox, which has no
 //! network and may not start setgid programs, so no mail or webhook could
-//! leave it: each run is a transient service of its own (`systemd-run
-//! --wait --pipe`, in `system-xfs_healer.slice`), with the event passed on
-//! the command line and stdin as above, [`HOOK_UNIT_PROPERTIES`] as its
-//! sandbox, `RuntimeMaxSec=` as its timeout and its cgroup killed when it
+//! leave it: each run is a transient oneshot service of its own
+//! (`systemd-run`, in `system-xfs_healer.slice`), with the event in its
+//! environment and on its stdin as above, [`HOOK_UNIT_PROPERTIES`] as its
+//! sandbox, `TimeoutStartSec=` as its timeout and its cgroup killed when it
 //! ends. Without systemd, a hook is the healer's child: it starts in a
 //! process group of its own, and when it exits (or is killed at its
 //! timeout) the whole group gets SIGKILL, background children included,
@@ -314,12 +314,10 @@ static UNITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0
 
 /// Runs one hook to its end; None if it could not be started.
 fn run_one(run: &Run, timeout: std::time::Duration, mnt: &str) -> Option<ChildEnd> {
-    let unit = std::path::Path::new("/run/systemd/system")
-        .is_dir()
-        .then(|| {
-            let n = UNITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            format!("xfs_healer-hook-{}-{n}.service", std::process::id())
-        });
+    let unit = crate::repair::systemd_running().then(|| {
+        let n = UNITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("xfs_healer-hook-{}-{n}.service", std::process::id())
+    });
     let systemd = unit.is_some();
     let mut cmd = hook_command(run, timeout, unit.as_deref());
     cmd.stdin(Stdio::piped())
