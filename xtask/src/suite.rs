@@ -306,6 +306,17 @@ fn run_once(
             healer.kind()
         );
         result = vm::boot(&boot)?;
+    } else if let Some(trouble) = result
+        .kernel_trouble
+        .as_deref()
+        .filter(|t| vm::text_patching_trap(t))
+    {
+        eprintln!(
+            "xtask: {} [{}]: the kernel trapped on its own live-patched text ({trouble}), not the scenario's doing; retrying once",
+            scenario.name,
+            healer.kind()
+        );
+        result = vm::boot(&boot)?;
     }
     let _ = fs::remove_file(workdir.join("initrd"));
     let _ = fs::remove_file(workdir.join("payload.cpio"));
