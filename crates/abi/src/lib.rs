@@ -34,13 +34,21 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 /// glibc's text for an errno, exactly as C `strerror` prints it (Rust's
 /// own `Display` appends " (os error N)", which the reference never shows).
 pub fn strerror(errno: Errno) -> String {
+    strerror_raw(errno.raw_os_error())
+}
+
+/// [`strerror`] of any number, as glibc prints it: a value that is no errno
+/// (a record's error field comes from the kernel and is not checked) gives
+/// "Unknown error N". `Errno::from_raw_os_error` asserts its argument is an
+/// errno, so numbers read from a record must come here instead.
+pub fn strerror_raw(errno: i32) -> String {
     let mut buf = [0u8; 256];
     // SAFETY: `buf` is a writable buffer of the length passed; the XSI
     // strerror_r (which the libc crate binds on glibc as `strerror_r` with
     // `__xpg_strerror_r`) writes a NUL-terminated string into it.
-    let rc = unsafe { libc::strerror_r(errno.raw_os_error(), buf.as_mut_ptr().cast(), buf.len()) };
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
     if rc != 0 {
-        return format!("Unknown error {}", errno.raw_os_error());
+        return format!("Unknown error {errno}");
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..len]).into_owned()
@@ -84,5 +92,17 @@ mod tests {
         assert_eq!(strerror(Errno::IO), "Input/output error");
         assert_eq!(strerror(Errno::NOTTY), "Inappropriate ioctl for device");
         assert_eq!(strerror(Errno::NOENT), "No such file or directory");
+    }
+
+    #[test]
+    fn strerror_raw_takes_numbers_that_are_no_errno() {
+        assert_eq!(strerror_raw(5), "Input/output error");
+        assert_eq!(strerror_raw(0), "Success");
+        assert_eq!(strerror_raw(4096), "Unknown error 4096");
+        assert_eq!(
+            strerror_raw(i32::MAX),
+            format!("Unknown error {}", i32::MAX)
+        );
+        assert_eq!(strerror_raw(-1), "Unknown error -1");
     }
 }

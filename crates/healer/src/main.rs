@@ -66,10 +66,9 @@ fn svcname(mount: &OsString) -> ExitCode {
             {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    let why = e.raw_os_error().map_or_else(
-                        || e.to_string(),
-                        |n| xfs_abi::strerror(xfs_abi::Errno::from_raw_os_error(n)),
-                    );
+                    let why = e
+                        .raw_os_error()
+                        .map_or_else(|| e.to_string(), xfs_abi::strerror_raw);
                     let _ =
                         stderr.write_all(format!("xfs_healer: write error: {why}\n").as_bytes());
                     ExitCode::from(1)

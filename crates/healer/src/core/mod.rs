@@ -1278,8 +1278,9 @@ fn kind_of(event: &Event) -> Kind {
     }
 }
 
+/// A record's error field as text. The kernel writes a positive errno, but
+/// the field is not checked, so any number is taken (the C healer passes it
+/// to `strerror` as an `int`, so one above `i32::MAX` prints as negative).
 fn strerror(errno: u32) -> String {
-    xfs_abi::strerror(Errno::from_raw_os_error(
-        i32::try_from(errno).unwrap_or(i32::MAX),
-    ))
+    xfs_abi::strerror_raw(i32::from_ne_bytes(errno.to_ne_bytes()))
 }

@@ -904,3 +904,40 @@ fn a_reload_changes_the_settings_and_keeps_the_counts_and_the_work() {
     assert_eq!(repairs(&effects).len(), 1, "AG 2 is still repaired");
     assert_eq!(core.setup.metrics_interval_ms, Some(60_000));
 }
+
+#[test]
+fn a_file_io_error_field_that_is_no_errno_is_printed_not_trusted() {
+    // The kernel writes a positive errno there, but nothing checks it: a
+    // number no errno has is told as glibc tells it, as the C healer does.
+    for (error, text) in [
+        (5u32, "Input/output error"),
+        (4096, "Unknown error 4096"),
+        (u32::MAX, "Unknown error -1"),
+    ] {
+        let mut core = Core::new(setup());
+        let io = record(
+            8,
+            8,
+            &[
+                (16, 0, 8),
+                (24, 4096, 8),
+                (32, 131, 8),
+                (44, error.into(), 4),
+            ],
+        );
+        let effects = batch(&mut core, at(10), vec![io]);
+        let effects = core.step(
+            at(20),
+            Input::Paths {
+                token: path_tokens(&effects)[0],
+                paths: Ok(vec![b"/mnt/f".to_vec()]),
+            },
+        );
+        let lines: Vec<&str> = emitted(&effects)
+            .iter()
+            .map(|(r, ..)| r.message.as_str())
+            .collect();
+        assert_eq!(lines.len(), 1, "{effects:?}");
+        assert!(lines[0].contains(text), "{error}: {lines:?}");
+    }
+}
