@@ -71,6 +71,11 @@ record restart_ms $(( $(now_ms) - t0 ))
 second=$(main_pid)
 [ "$second" != "$first" ] && [ "$second" != 0 ] || fail "MainPID $first then $second"
 record restarts "$(systemctl show -p NRestarts --value "$unit")"
+# The restarted healer took its lock and files again: the first left them
+# with the modes it set, not the unit's UMask=7777 (mode 0000, which root
+# without CAP_DAC_OVERRIDE cannot open).
+journal
+grep -E "denied|not permitted" /results/healer.out && fail "refused under the unit: $(grep -E 'denied|not permitted' /results/healer.out | head -3)"
 sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 as_tester varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus "'{}'" > /results/status-restarted.json 2>&1 ||
 	fail "the restarted healer does not answer: $(cat /results/status-restarted.json)"

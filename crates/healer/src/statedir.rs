@@ -186,6 +186,10 @@ impl StateDir {
     pub fn lock(&self, name: &str) -> std::io::Result<Option<OwnedFd>> {
         let flags = OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDWR;
         let fd = openat(&self.fd, name, flags, Mode::from_raw_mode(0o600))?;
+        // The mode asked for, whatever the umask: the unit's UMask=7777
+        // would leave mode 0000, which the next healer (root without
+        // CAP_DAC_OVERRIDE) could not open, and it would run unlocked.
+        fchmod(&fd, Mode::from_raw_mode(0o600))?;
         match rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(fd)),
             Err(Errno::WOULDBLOCK) => Ok(None),
@@ -404,6 +408,8 @@ mod tests {
         let state = StateDir::open(&dir, None).unwrap();
         let held = state.lock("fs.lock").unwrap();
         assert!(held.is_some());
+        let mode = std::fs::metadata(dir.join("fs.lock")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o600);
         // flock locks belong to the open file: a second open is refused.
         assert!(state.lock("fs.lock").unwrap().is_none());
         drop(held);
