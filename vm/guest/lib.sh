@@ -61,6 +61,19 @@ start_healer() {
 	note "healer $HEALER_KIND running (pid $HEALER_PID)"
 }
 
+# wait_until SECONDS WHY COMMAND...: run COMMAND every 0.2 s until it
+# succeeds; after SECONDS, fail with WHY, expanded then (give it in single
+# quotes for its $(...) to show the state at the failure).
+wait_until() {
+	_until=$(( $(now_ms) + $1 * 1000 ))
+	_why=$2
+	shift 2
+	until "$@"; do
+		[ "$(now_ms)" -ge "$_until" ] && eval "fail \"$_why\""
+		sleep 0.2
+	done
+}
+
 # wait_for_output FIXED-STRING SECONDS: wait until a line of the healer's
 # output contains the string.
 wait_for_output() {
@@ -216,14 +229,16 @@ drop_caches() {
 
 # damaged_directory NAME: on the mounted scratch fs, make $MNT/NAME with 200
 # entries (a multi-block directory), unmount, zero the header of its first
-# block, and mount again. The next read of it fails its verifier.
+# block, and mount again. The next read of it fails its verifier. (The
+# unmount is retried: a running healer's media patrol holds the mount open
+# during each verify call.)
 damaged_directory() {
 	mkdir "$MNT/$1"
 	i=0
 	while [ $i -lt 200 ]; do : > "$MNT/$1/a-long-file-name-to-fill-blocks-$i"; i=$((i + 1)); done
 	daddr=$(first_daddr "$MNT/$1")
 	[ -n "$daddr" ] || fail "no block map for $MNT/$1"
-	umount "$MNT"
+	unmount_retrying
 	smash "$daddr" 64
 	mount_scratch
 }
@@ -387,4 +402,44 @@ damaged_inode_core() {
 	xfs_db -x -c "inode $ino" -c "write -d core.magic 0" "$DEV" > /results/xfs_db.out 2>&1 ||
 		fail "xfs_db could not damage inode $ino"
 	mount_scratch
+}
+
+# mail_system: the guest has no MTA. An SMTP server on loopback keeps what
+# it is given in /run/mailbox (its pid in MAIL_PID), and a sendmail(8) hands
+# a message to it, as an MTA's would: a hook's mail is delivered only if the
+# hook can reach the host's loopback.
+mail_system() {
+	ip link set lo up || fail "loopback"
+	cat > /run/smtp-session <<'SINK'
+#!/bin/sh
+echo "220 sink ESMTP"
+while IFS= read -r line; do
+	case "$(printf '%s' "$line" | tr -d '\r')" in
+	DATA)
+		echo "354 go ahead"
+		while IFS= read -r body; do
+			body=$(printf '%s' "$body" | tr -d '\r')
+			[ "$body" = . ] && break
+			printf '%s\n' "$body" >> /run/mailbox
+		done
+		echo "250 queued" ;;
+	QUIT) echo "221 bye"; exit 0 ;;
+	*) echo "250 ok" ;;
+	esac
+done
+SINK
+	chmod 755 /run/smtp-session
+	nc -ll -p 25 -e /run/smtp-session &
+	MAIL_PID=$!
+	cat > /usr/sbin/sendmail <<'MTA'
+#!/bin/sh
+# sendmail -t: the message on stdin, over SMTP to 127.0.0.1:25.
+{
+	printf 'HELO guest\r\nMAIL FROM:<root>\r\nRCPT TO:<root>\r\nDATA\r\n'
+	sed 's/^\.$/../'
+	printf '\r\n.\r\nQUIT\r\n'
+} | nc 127.0.0.1 25 > /run/sendmail.out
+grep -q '^250 queued' /run/sendmail.out
+MTA
+	chmod 755 /usr/sbin/sendmail
 }

@@ -4,41 +4,7 @@
 # timeout: 240
 unit=xfs_healer@mnt-test.service
 journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
-ip link set lo up || fail "loopback"
-# The mail system: an SMTP server on loopback that keeps what it is given,
-# and a sendmail(8) that hands a message to it (as an MTA's would).
-cat > /run/smtp-session <<'SINK'
-#!/bin/sh
-echo "220 sink ESMTP"
-while IFS= read -r line; do
-	case "$(printf '%s' "$line" | tr -d '\r')" in
-	DATA)
-		echo "354 go ahead"
-		while IFS= read -r body; do
-			body=$(printf '%s' "$body" | tr -d '\r')
-			[ "$body" = . ] && break
-			printf '%s\n' "$body" >> /run/mailbox
-		done
-		echo "250 queued" ;;
-	QUIT) echo "221 bye"; exit 0 ;;
-	*) echo "250 ok" ;;
-	esac
-done
-SINK
-chmod 755 /run/smtp-session
-nc -ll -p 25 -e /run/smtp-session &
-SINK_PID=$!
-cat > /usr/sbin/sendmail <<'MTA'
-#!/bin/sh
-# sendmail -t: the message on stdin, over SMTP to 127.0.0.1:25.
-{
-	printf 'HELO guest\r\nMAIL FROM:<root>\r\nRCPT TO:<root>\r\nDATA\r\n'
-	sed 's/^\.$/../'
-	printf '\r\n.\r\nQUIT\r\n'
-} | nc 127.0.0.1 25 > /run/sendmail.out
-grep -q '^250 queued' /run/sendmail.out
-MTA
-chmod 755 /usr/sbin/sendmail
+mail_system
 mkfs_scratch
 mount_scratch
 mkdir -p /etc/xfs_healer/hooks.d
@@ -88,5 +54,5 @@ while systemctl is-active -q "$unit"; do
 	[ "$(now_ms)" -ge "$deadline" ] && fail "$unit still active after unmount"
 	sleep 0.2
 done
-kill $SINK_PID 2>/dev/null
+kill $MAIL_PID 2>/dev/null
 journal

@@ -351,7 +351,9 @@ pub fn fetch(cache: &Cache) -> Result<PathBuf> {
     let debs = resolve_and_download(cache, &pins)?;
     let root = cache.path("root");
     let stamp = cache.path("root.stamp");
-    let wanted: String = debs.iter().map(|d| format!("{}\n", file_name(d))).collect();
+    let wanted: String = std::iter::once(ROOT_LAYOUT.to_string())
+        .chain(debs.iter().map(|d| format!("{}\n", file_name(d))))
+        .collect();
     if fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && root.exists() {
         return Ok(root);
     }
@@ -369,8 +371,93 @@ pub fn fetch(cache: &Cache) -> Result<PathBuf> {
             bail!("dpkg-deb -x {} failed", deb.display());
         }
     }
+    write_dpkg_database(&root, &debs)?;
     fs::write(&stamp, wanted)?;
     Ok(root)
+}
+
+/// Bumped when what [`fetch`] makes of the same packages changes, so that a
+/// cached root is unpacked again.
+const ROOT_LAYOUT: &str = "root layout 3: a dpkg database\n";
+
+/// `var/lib/dpkg` under ROOT as dpkg would leave it after installing DEBS:
+/// each package `install ok installed` in `status`, its files in
+/// `info/<package>.list`. A guest can then install our package with
+/// `dpkg -i` over sid's xfsprogs, whose files dpkg knows are its own.
+fn write_dpkg_database(root: &Path, debs: &[PathBuf]) -> Result<()> {
+    let admin = root.join("var/lib/dpkg");
+    for dir in ["info", "updates", "triggers", "alternatives"] {
+        fs::create_dir_all(admin.join(dir))?;
+    }
+    let mut status = String::new();
+    for deb in debs {
+        let control = command_output(Command::new("dpkg-deb").arg("-f").arg(deb))?;
+        let field = |name: &str| {
+            control
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+                .map(str::to_string)
+                .with_context(|| format!("{}: no {name} field", deb.display()))
+        };
+        let package = field("Package")?;
+        let mut entry = String::new();
+        for line in control.lines() {
+            entry.push_str(line);
+            entry.push('\n');
+            if line.starts_with("Package: ") {
+                entry.push_str("Status: install ok installed\n");
+            }
+        }
+        status.push_str(&entry);
+        status.push('\n');
+        // A Multi-Arch: same package's files are listed under name:arch.
+        let list_name = if field("Multi-Arch").is_ok_and(|m| m == "same") {
+            format!("{package}:{}.list", field("Architecture")?)
+        } else {
+            format!("{package}.list")
+        };
+        let names = command_output(Command::new("dpkg-deb").arg("-c").arg(deb))?;
+        let list: String = names
+            .lines()
+            .filter_map(listed_path)
+            .map(|path| format!("{path}\n"))
+            .collect();
+        fs::write(admin.join("info").join(list_name), list)?;
+    }
+    fs::write(admin.join("status"), status)?;
+    // The multiarch layout (name:arch.list), as dpkg >= 1.16.2 writes it.
+    fs::write(admin.join("info/format"), "1\n")?;
+    fs::write(admin.join("diversions"), "")?;
+    fs::write(admin.join("statoverride"), "")?;
+    Ok(())
+}
+
+/// The path dpkg records for one line of `dpkg-deb -c` (a `tar -tv` line:
+/// mode, owner, size, date, time, `./name`, then ` -> target` for a
+/// symbolic link or ` link to ./other` for a hard one): `/.` for the top
+/// directory, no trailing slash.
+fn listed_path(line: &str) -> Option<String> {
+    let name = &line[line.find(" ./")? + 2..];
+    let link = if line.starts_with('h') {
+        " link to "
+    } else {
+        " -> "
+    };
+    let name = name.split_once(link).map_or(name, |(name, _)| name);
+    let name = name.trim_end_matches('/');
+    Some(if name.is_empty() {
+        "/.".to_string()
+    } else {
+        name.to_string()
+    })
+}
+
+fn command_output(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The kernel release unpacked in ROOT (the directory name under
@@ -384,4 +471,32 @@ pub fn kernel_release(root: &Path) -> Result<String> {
         }
     }
     bail!("no usr/lib/modules/*/vmlinuz in {}", root.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_path;
+
+    #[test]
+    fn dpkg_lists_paths_as_dpkg_deb_shows_them() {
+        let line = |rest: &str| listed_path(rest).unwrap();
+        assert_eq!(line("drwxr-xr-x root/root 0 2026-06-01 12:00 ./"), "/.");
+        assert_eq!(
+            line("drwxr-xr-x root/root 0 2026-06-01 12:00 ./usr/sbin/"),
+            "/usr/sbin"
+        );
+        assert_eq!(
+            line("-rwxr-xr-x root/root 9 2026-06-01 12:00 ./usr/sbin/xfs_scrub"),
+            "/usr/sbin/xfs_scrub"
+        );
+        assert_eq!(
+            line("lrwxrwxrwx root/root 0 2026-06-01 12:00 ./usr/lib/a b.so -> a b.so.1"),
+            "/usr/lib/a b.so"
+        );
+        assert_eq!(
+            line("hrwxr-xr-x root/root 0 2026-06-01 12:00 ./usr/bin/perl5 link to ./usr/bin/perl"),
+            "/usr/bin/perl5"
+        );
+        assert_eq!(listed_path("no path here"), None);
+    }
 }

@@ -29,6 +29,7 @@ const ROOT_PARTS: &[&str] = &[
     "usr/lib/systemd",
     "usr/lib/tmpfiles.d",
     "usr/lib/sysusers.d",
+    "var/lib/dpkg",
 ];
 
 pub struct Images {

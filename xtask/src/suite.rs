@@ -8,6 +8,8 @@
 //! # summary: one line saying what it proves
 //! # healers: reference ours      (the healers the suite runs it against)
 //! # timeout: 120                 (seconds for the whole boot, default 120)
+//! # install: deb                  (our .deb is in /payload for the scenario to
+//!                                  install; the guest's init installs nothing)
 //! ```
 
 use crate::cache::{Cache, repo_root};
@@ -34,6 +36,8 @@ pub struct Scenario {
     /// known kernel bug: the run's verdict is [`Verdict::KnownKernelBug`]
     /// (console kept), neither a pass nor a failure.
     pub known_kernel_bug: Option<String>,
+    /// `# install: deb`: the scenario installs our Debian package itself.
+    pub installs_deb: bool,
 }
 
 pub fn header(text: &str, key: &str) -> Option<String> {
@@ -75,6 +79,7 @@ pub fn scenarios_in(dir: &Path) -> Result<Vec<Scenario>> {
             .context("bad timeout")?;
         out.push(Scenario {
             known_kernel_bug: header(&text, "known-kernel-bug"),
+            installs_deb: header(&text, "install").is_some_and(|i| i == "deb"),
             summary: header(&text, "summary").unwrap_or_default(),
             name,
             path,
@@ -213,6 +218,19 @@ fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
+/// Our Debian package, built once per run of the harness (scenarios run
+/// on several threads).
+fn the_deb() -> Result<PathBuf> {
+    static DEB: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut deb = DEB.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(path) = deb.as_ref() {
+        return Ok(path.clone());
+    }
+    let path = crate::deb::build()?;
+    *deb = Some(path.clone());
+    Ok(path)
+}
+
 /// One boot; an early emulator crash or hang (before the scenario
 /// started) is retried once, as about 1 boot in 50 under multi-threaded
 /// TCG dies early.
@@ -280,6 +298,9 @@ fn run_once(
             )
         }
     };
+    if scenario.installs_deb {
+        payload.push(("xfs-healer.deb", fs::read(the_deb()?)?, 0o644));
+    }
     let env = format!(
         "SCENARIO={}\nHEALER={healer_path}\nLAUNCHER={launcher_path}\nHEALER_KIND={}\n",
         scenario.name,
@@ -481,6 +502,7 @@ pub fn prepare() -> Result<(Images, Accel)> {
             healers: vec![],
             timeout: Duration::from_secs(60),
             known_kernel_bug: None,
+            installs_deb: false,
         };
         run_once(
             &images,
@@ -793,6 +815,7 @@ pub fn demo(args: &[String]) -> Result<bool> {
         healers: vec![],
         timeout: Duration::from_secs(300),
         known_kernel_bug: None,
+        installs_deb: false,
     };
     let (images, accel) = prepare()?;
     println!(
@@ -837,6 +860,7 @@ mod tests {
             healers: vec![],
             timeout: Duration::from_secs(400),
             known_kernel_bug: Some("xrep_dinode_count_rtgroup_rmaps".into()),
+            installs_deb: false,
         };
         let boot = BootResult {
             results_dir: results,
