@@ -222,7 +222,9 @@ fn read_text(path: &Path) -> String {
 /// on several threads).
 fn the_deb() -> Result<PathBuf> {
     static DEB: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut deb = DEB.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut deb = DEB
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(path) = deb.as_ref() {
         return Ok(path.clone());
     }

@@ -408,7 +408,10 @@ mod tests {
         let state = StateDir::open(&dir, None).unwrap();
         let held = state.lock("fs.lock").unwrap();
         assert!(held.is_some());
-        let mode = std::fs::metadata(dir.join("fs.lock")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("fs.lock"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7777, 0o600);
         // flock locks belong to the open file: a second open is refused.
         assert!(state.lock("fs.lock").unwrap().is_none());
