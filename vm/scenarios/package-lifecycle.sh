@@ -122,6 +122,8 @@ wait_until 180 'the patrol did not complete: $(grep -i patrol /results/healer.ou
 ls /var/lib/xfs_healer/*.patrol > /dev/null 2>&1 || fail "no patrol state in /var/lib/xfs_healer"
 # Nothing our healers did was refused by the sandbox.
 grep -E "denied|not permitted" /results/healer.out && fail "refused under the unit: $(grep -E 'denied|not permitted' /results/healer.out | head -3)"
+# The unmount stopped the patrol without an error line.
+grep -F "media patrol stopped" /results/healer.out && fail "the unmount was said as a patrol error"
 
 # Killed, started again by systemd.
 first=$(main_pid)

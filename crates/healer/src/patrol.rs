@@ -21,6 +21,10 @@ use xfs_policy::patrol::Walk;
 /// Sectors per call: 8 MiB, so the filesystem is held open only briefly
 /// (an unmount meanwhile would see EBUSY).
 const CHUNK_SECTORS: u64 = 16_384;
+/// How long a failed call waits for a stop before it is said: the
+/// healer stops the patrol at the unmount event, which follows the
+/// unmount that failed the call by milliseconds.
+const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
 /// The cursor is saved this often (and when the patrol stops): a healer
 /// killed outright redoes at most this much of the pass.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -206,7 +210,12 @@ pub fn run(target: &Target, settings: &PatrolSettings, stop: &Receiver<()>) {
             }
             Ok(false) => return,
             Err(why) => {
-                err(&format!("{}: media patrol stopped: {why}", target.mnt));
+                // An unmount fails the next call (the mount can no longer
+                // be opened) just before its event stops us: that is no
+                // error to say.
+                if pause(stop, UNMOUNT_GRACE) {
+                    err(&format!("{}: media patrol stopped: {why}", target.mnt));
+                }
                 return;
             }
         }
