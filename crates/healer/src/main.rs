@@ -98,7 +98,7 @@ fn run(options: &cli::Options) -> ExitCode {
             return ExitCode::from(if options.supported { 255 } else { 1 });
         }
     };
-    output::init(settings.output);
+    output::init(settings.output, options.mount.as_bytes());
     let healer = match startup::start(options) {
         Ok(healer) => healer,
         // Under ExecCondition, 1 skips the unit and 255 fails it; outside

@@ -36,13 +36,18 @@ enum Sink {
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
+/// The mount point every line is about, as printed.
+static MOUNTPOINT: OnceLock<String> = OnceLock::new();
 
 fn sink() -> &'static Sink {
     SINK.get_or_init(|| Sink::Text)
 }
 
-/// Chooses the format once, before anything is printed.
-pub fn init(format: OutputFormat) {
+/// Chooses the format once, before anything is printed, and names the
+/// mount point the healer serves (as given) for the lines that are not
+/// reports: their JSON objects and journal records carry it as reports do.
+pub fn init(format: OutputFormat, mountpoint: &[u8]) {
+    let _ = MOUNTPOINT.set(display(mountpoint).into_owned());
     let journal = || {
         let socket = UnixDatagram::unbound().ok()?;
         socket.connect(JOURNAL_SOCKET).ok()?;
@@ -187,23 +192,53 @@ impl Writer {
 pub fn out(line: &str) {
     match sink() {
         Sink::Text => put(Written::Stdout(line.to_string())),
-        Sink::Json => put(Written::Stdout(
-            serde_json::json!({ "v": JSON_SCHEMA, "kind": "message", "message": line }).to_string(),
-        )),
-        Sink::Journal { identifier, .. } => journal(identifier, line, 6, &[]),
+        Sink::Json => put(Written::Stdout(message_json(
+            MOUNTPOINT.get().map(String::as_str),
+            now_usec(),
+            line,
+        ))),
+        Sink::Journal { identifier, .. } => journal(identifier, line, 6, &mountpoint_field()),
     }
+}
+
+/// The JSON object of a line that is no report: the keys every object
+/// has (`xfs_healer(8)`), of kind `message`.
+fn message_json(mountpoint: Option<&str>, time_usec: u64, line: &str) -> String {
+    let mut value = serde_json::json!({
+        "v": JSON_SCHEMA,
+        "kind": "message",
+        "message": line,
+        "time_usec": time_usec,
+    });
+    if let Some(mountpoint) = mountpoint {
+        value["mountpoint"] = mountpoint.into();
+    }
+    value.to_string()
+}
+
+fn mountpoint_field() -> Vec<(&'static str, String)> {
+    MOUNTPOINT
+        .get()
+        .map(|m| ("XFS_MOUNTPOINT", m.clone()))
+        .into_iter()
+        .collect()
+}
+
+fn now_usec() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Prints one error line (journal: [`ERROR_MESSAGE_ID`], priority 3).
 pub fn err(line: &str) {
     match sink() {
         Sink::Text | Sink::Json => put(Written::Stderr(line.to_string())),
-        Sink::Journal { identifier, .. } => journal(
-            identifier,
-            line,
-            3,
-            &[("MESSAGE_ID", ERROR_MESSAGE_ID.into())],
-        ),
+        Sink::Journal { identifier, .. } => {
+            let mut fields = vec![("MESSAGE_ID", ERROR_MESSAGE_ID.into())];
+            fields.extend(mountpoint_field());
+            journal(identifier, line, 3, &fields);
+        }
     }
 }
 
@@ -323,6 +358,21 @@ mod tests {
             None
         );
         assert_eq!(unit_of_cgroup(""), None);
+    }
+
+    #[test]
+    fn a_message_line_has_the_keys_of_every_json_object() {
+        let line = |mountpoint| {
+            serde_json::from_str::<serde_json::Value>(&message_json(mountpoint, 7, "/mnt: x"))
+                .unwrap()
+        };
+        assert_eq!(
+            line(Some("/mnt")),
+            serde_json::json!({"v": JSON_SCHEMA, "kind": "message", "message": "/mnt: x",
+                "time_usec": 7, "mountpoint": "/mnt"})
+        );
+        // A line before the mount point is known (a bad configuration).
+        assert_eq!(line(None).get("mountpoint"), None);
     }
 
     #[test]
