@@ -79,7 +79,11 @@ pub fn scenarios_in(dir: &Path) -> Result<Vec<Scenario>> {
             .context("bad timeout")?;
         out.push(Scenario {
             known_kernel_bug: header(&text, "known-kernel-bug"),
-            installs_deb: header(&text, "install").is_some_and(|i| i == "deb"),
+            installs_deb: match header(&text, "install").as_deref() {
+                None => false,
+                Some("deb") => true,
+                Some(other) => bail!("{}: unknown '# install: {other}'", path.display()),
+            },
             summary: header(&text, "summary").unwrap_or_default(),
             name,
             path,
@@ -874,6 +878,26 @@ mod tests {
         let outcome = judge(&scenario, &Healer::Reference, &workdir, Accel::Tcg, &boot);
         fs::remove_dir_all(&workdir).unwrap();
         outcome
+    }
+
+    #[test]
+    fn the_install_header_is_deb_or_absent() {
+        let dir = std::env::temp_dir().join(format!("xtask-install-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, header: &str| {
+            fs::write(dir.join(name), format!("# healers: ours\n{header}exit 0\n")).unwrap();
+        };
+        write("a.sh", "# install: deb\n");
+        write("b.sh", "");
+        let found = scenarios_in(&dir).unwrap();
+        assert_eq!(
+            found.iter().map(|s| s.installs_deb).collect::<Vec<_>>(),
+            [true, false]
+        );
+        write("c.sh", "# install: debs\n");
+        let error = scenarios_in(&dir).unwrap_err().to_string();
+        assert!(error.contains("unknown '# install: debs'"), "{error}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
