@@ -325,21 +325,21 @@ fn run_once(
     };
     let mut result = vm::boot(&boot)?;
     // An emulator that died, or hung with nothing on the console (seen
-    // once under TCG on a loaded machine), before the scenario began.
-    if !result.scenario_started {
+    // once under TCG on a loaded machine), before the scenario began; or a
+    // kernel that trapped on its own live-patched text: not the
+    // scenario's doing either way.
+    let retry = if !result.scenario_started {
+        Some("guest died or hung before the scenario started".to_string())
+    } else {
+        result
+            .kernel_trouble
+            .as_deref()
+            .filter(|t| vm::text_patching_trap(t))
+            .map(|t| format!("the kernel trapped on its own live-patched text ({t})"))
+    };
+    if let Some(why) = retry {
         eprintln!(
-            "xtask: {} [{}]: guest died or hung before the scenario started; retrying once",
-            scenario.name,
-            healer.kind()
-        );
-        result = vm::boot(&boot)?;
-    } else if let Some(trouble) = result
-        .kernel_trouble
-        .as_deref()
-        .filter(|t| vm::text_patching_trap(t))
-    {
-        eprintln!(
-            "xtask: {} [{}]: the kernel trapped on its own live-patched text ({trouble}), not the scenario's doing; retrying once",
+            "xtask: {} [{}]: {why}; retrying once",
             scenario.name,
             healer.kind()
         );
