@@ -9,6 +9,7 @@
 //! xfsprogs' scripts do. The test command builds it and runs `lintian`.
 
 use crate::cache::{Cache, repo_root};
+use crate::command::{output, run};
 use crate::install::{self, Layout};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -649,25 +650,6 @@ fn write(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     fs::create_dir_all(path.parent().context("no parent directory")?)?;
     fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
     set_mode(path, mode)
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed: {status}");
-    }
-    Ok(())
-}
-
-fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the private configuration points into the harness cache.
 
 use crate::cache::{Cache, repo_root};
+use crate::command::output;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::fs;
@@ -391,7 +392,7 @@ fn write_dpkg_database(root: &Path, debs: &[PathBuf]) -> Result<()> {
     }
     let mut status = String::new();
     for deb in debs {
-        let control = command_output(Command::new("dpkg-deb").arg("-f").arg(deb))?;
+        let control = output(Command::new("dpkg-deb").arg("-f").arg(deb))?;
         let field = |name: &str| {
             control
                 .lines()
@@ -416,7 +417,7 @@ fn write_dpkg_database(root: &Path, debs: &[PathBuf]) -> Result<()> {
         } else {
             format!("{package}.list")
         };
-        let names = command_output(Command::new("dpkg-deb").arg("-c").arg(deb))?;
+        let names = output(Command::new("dpkg-deb").arg("-c").arg(deb))?;
         let list: String = names
             .lines()
             .filter_map(listed_path)
@@ -450,14 +451,6 @@ fn listed_path(line: &str) -> Option<String> {
     } else {
         name.to_string()
     })
-}
-
-fn command_output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The kernel release unpacked in ROOT (the directory name under

@@ -4,6 +4,7 @@
 //! concatenated cpio archives in order, so the payload rides on the base.
 
 use crate::cache::{Cache, repo_root};
+use crate::command::run;
 use crate::deps::BUSYBOX;
 use crate::fetch::kernel_release;
 use anyhow::{Context, Result, bail};
@@ -35,14 +36,6 @@ const ROOT_PARTS: &[&str] = &[
 pub struct Images {
     pub kernel: PathBuf,
     pub base_initrd: PathBuf,
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed: {status}");
-    }
-    Ok(())
 }
 
 /// Decompresses a .ko.xz / .ko.zst / .ko into memory.

@@ -8,6 +8,7 @@
 
 mod bench;
 mod cache;
+mod command;
 mod deb;
 mod deps;
 mod fetch;
