@@ -577,7 +577,12 @@ proptest! {
                     model.completions += 1;
                     match outcome {
                         Outcome::Repaired | Outcome::NotNeeded => model.succeeded += 1,
-                        Outcome::ShutDown => model.shutdown_answers += 1,
+                        // The kernel said the filesystem is shut down: as
+                        // good as the shutdown event, which may come later.
+                        Outcome::ShutDown => {
+                            model.shutdown_answers += 1;
+                            model.shut_down = true;
+                        }
                         _ => {}
                     }
                     core.step(now, done(target, outcome))
