@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let mut core = Core::new(Setup {
         mount_arg: b"/mnt".to_vec(),
         uuid: "u".into(),
+        device: "/dev/vdb".into(),
         repair: true,
         quiet: data.first().is_some_and(|b| b & 1 == 1),
         paths: true,

@@ -140,12 +140,16 @@ _xfs_healerctl() {
             return 0
             ;;
         xfs_healerctl__subcmd__events)
-            opts="-f -h --follow --json --socket-dir --timeout --help"
+            opts="-f -h --follow --since --json --socket-dir --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket-dir)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

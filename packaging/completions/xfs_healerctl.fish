@@ -41,6 +41,7 @@ complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand status" -l t
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand status" -s x -l check -d 'One line per filesystem; exit 0 if all are healthy, 1 if any has sick objects or failed repairs, 2 if any has shut down or does not answer'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand status" -l json -d 'One JSON object per line (the io.xfs.Healer types)'
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand events" -l since -d 'With --follow and a MOUNTPOINT: first the events after this seq that the healer still holds (the latest 256), then new ones; a gap is told as a "lost" event' -r
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand events" -l socket-dir -d 'Where the healers\' sockets are' -r -f -a "(__fish_complete_directories)"
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand events" -l timeout -d 'How long to wait for a healer to accept and for each of its answers' -r
 complete -c xfs_healerctl -n "__fish_xfs_healerctl_using_subcommand events" -s f -l follow -d 'Stream new events as they happen, of every healer at once (or the one named), until interrupted'

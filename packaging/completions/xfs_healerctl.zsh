@@ -45,6 +45,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (events)
 _arguments "${_arguments_options[@]}" : \
+'--since=[With --follow and a MOUNTPOINT\: first the events after this seq that the healer still holds (the latest 256), then new ones; a gap is told as a "lost" event]:SEQ:_default' \
 '--socket-dir=[Where the healers'\'' sockets are]:DIR:_files -/' \
 '--timeout=[How long to wait for a healer to accept and for each of its answers]:SECONDS:_default' \
 '-f[Stream new events as they happen, of every healer at once (or the one named), until interrupted]' \

@@ -17,10 +17,11 @@ now_ms() {
 
 # A timeline line: into the scenario log and, marked, onto the console
 # (the demo prints the marked lines as they happen).
+# (Its variable is local: a scenario's own $line survives a note.)
 note() {
-	line="[$(now_ms) ms] $*"
-	echo "$line"
-	echo "@@ $line" > /dev/console
+	local noted="[$(now_ms) ms] $*"
+	echo "$noted"
+	echo "@@ $noted" > /dev/console
 }
 
 fail() {

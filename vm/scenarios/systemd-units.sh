@@ -48,13 +48,18 @@ if [ "$HEALER_KIND" = ours ]; then
 	journalctl -q -u "$unit" -o export > /results/journal.export 2>&1
 	sick=$(journalctl -q -u "$unit" -o export MESSAGE_ID=a75bfdad9c4b4bc1b9c861db87bb1daf)
 	echo "$sick" | grep -qx "MESSAGE=$MNT/victim directory: sick" || fail "no sick record with its MESSAGE_ID: $(grep -c MESSAGE= /results/journal.export) records"
-	for field in XFS_MOUNTPOINT=$MNT XFS_EVENT=sick XFS_DOMAIN=inode XFS_PATH=$MNT/victim XFS_STRUCTURES=directory PRIORITY=4; do
+	uuid=$(xfs_db -r -c uuid "$DEV" | sed -n 's/^UUID = //p')
+	[ -n "$uuid" ] || fail "xfs_db gave no UUID"
+	for field in XFS_MOUNTPOINT=$MNT XFS_UUID=$uuid XFS_DEVICE=$DEV XFS_KIND=sick XFS_CLASS=sick XFS_EVENT=sick XFS_DOMAIN=inode XFS_PATH=$MNT/victim XFS_STRUCTURES=directory PRIORITY=4; do
 		echo "$sick" | grep -qx "$field" || fail "the sick record lacks $field: $(echo "$sick" | grep '^XFS_\|^PRIORITY')"
 	done
 	echo "$sick" | grep -q '^XFS_INO=[0-9]' || fail "the sick record lacks XFS_INO"
+	echo "$sick" | grep -q '^XFS_SEQ=[1-9]' || fail "the sick record lacks XFS_SEQ"
 	repaired=$(journalctl -q -u "$unit" -o export MESSAGE_ID=751628b556e0482b8cfea452fa238ed5)
 	echo "$repaired" | grep -qx "XFS_OUTCOME=Repairs successful." || fail "the repair record lacks XFS_OUTCOME"
 	echo "$repaired" | grep -qx "XFS_SCRUB_TYPE=15" || fail "the repair record lacks XFS_SCRUB_TYPE"
+	echo "$repaired" | grep -qx "XFS_CLASS=repaired" && echo "$repaired" | grep -qx "XFS_KIND=repair" ||
+		fail "the repair record's kind and class: $(echo "$repaired" | grep '^XFS_KIND\|^XFS_CLASS\|^XFS_EVENT')"
 	record journal_records_with_fields "$(grep -c '^XFS_EVENT=' /results/journal.export)"
 fi
 # The sandbox as systemd scores it (the host's packaging check compares

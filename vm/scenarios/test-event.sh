@@ -1,4 +1,4 @@
-# summary: xfs_healerctl test-event (smartd -M test): a repairing healer with JSON output, hooks and metrics sends a test event of class sick to every sink, marked as a test: the JSON line ("test":true), the sick and all- hooks (XFS_TEST=1, twice in a row, past the hooks' rate limit), xfs_healerctl events and GetStatus, the metrics' xfs_healer_test_events_total; a class the hooks do not run on is said and runs none; nothing is repaired and no counter of real events moves; an unknown class fails (status 64, with the classes), and the API refuses it with InvalidParameter
+# summary: xfs_healerctl test-event (smartd -M test): a repairing healer with JSON output, hooks and metrics sends a test event of class sick to every sink, marked as a test: the JSON line ("test":true, with the filesystem's UUID and device, seq and class as the disk and /dev say), the sick and all- hooks (XFS_TEST=1, twice in a row, past the hooks' rate limit), xfs_healerctl events (the JSON line key for key; --follow --since resumes with it) and GetStatus, the metrics' xfs_healer_test_events_total; a class the hooks do not run on is said and runs none; nothing is repaired and no counter of real events moves; an unknown class fails (status 64, with the classes), and the API refuses it with InvalidParameter
 # healers: ours
 # timeout: 180
 CTL=/payload/xfs_healerctl
@@ -11,7 +11,7 @@ mkdir -p /tmp/hooks /tmp/metrics
 chmod 755 /tmp/hooks
 cat > /tmp/hooks/sick-record <<'HOOK'
 #!/bin/sh
-echo "event=$XFS_EVENT test=${XFS_TEST:-unset} suppressed=$XFS_SUPPRESSED message=$XFS_MESSAGE stdin=$(cat)" >> /tmp/hook-runs
+echo "uuid=$XFS_UUID device=$XFS_DEVICE seq=$XFS_SEQ kind=$XFS_KIND class=$XFS_CLASS event=$XFS_EVENT test=${XFS_TEST:-unset} suppressed=$XFS_SUPPRESSED message=$XFS_MESSAGE stdin=$(cat)" >> /tmp/hook-runs
 HOOK
 printf '#!/bin/sh\necho "all event=$XFS_EVENT test=${XFS_TEST:-unset}" >> /tmp/all-runs\n' > /tmp/hooks/all-record
 chmod 755 /tmp/hooks/sick-record /tmp/hooks/all-record
@@ -48,6 +48,17 @@ note "output: $line"
 echo "$line" | grep -q '"kind":"sick"' || fail "the test line is not of kind sick: $line"
 echo "$line" | grep -q '"test":true' || fail "the test line is not marked as a test: $line"
 echo "$line" | grep -q '"mountpoint":"/mnt/test"' || fail "the test line lacks the mount point: $line"
+# The filesystem as every sink names it: its UUID as xfs_db reads it off
+# the disk, the device as /dev names it; the event's seq, and its class.
+uuid=$(xfs_db -r -c uuid "$DEV" | sed -n 's/^UUID = //p')
+[ -n "$uuid" ] || fail "xfs_db gave no UUID"
+names_the_fs() { grep -F "\"uuid\":\"$uuid\"" "$1" | grep -qF "\"device\":\"$DEV\""; }
+echo "$line" > /results/test-line.json
+names_the_fs /results/test-line.json || fail "the JSON line does not name the filesystem ($uuid, $DEV): $line"
+echo "$line" | grep -q '"class":"sick"' || fail "the test line lacks its class: $line"
+seq=$(echo "$line" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
+[ -n "$seq" ] && [ "$seq" -ge 1 ] || fail "the test line has no seq: $line"
+note "seq $seq, uuid $uuid, device $DEV"
 
 # 2. The hooks: the sick hook and the all- hook, with XFS_TEST=1.
 deadline=$(( $(now_ms) + 10000 ))
@@ -58,12 +69,23 @@ done
 grep -qF "event=sick test=1 suppressed=0 message=$message stdin={" /tmp/hook-runs ||
 	fail "the sick hook's environment: $(cat /tmp/hook-runs)"
 grep -q 'stdin={.*"test":true' /tmp/hook-runs || fail "the hook's stdin is not marked as a test: $(cat /tmp/hook-runs)"
+grep -qF "uuid=$uuid device=$DEV seq=$seq kind=sick class=sick " /tmp/hook-runs ||
+	fail "the hook's environment does not name the filesystem and the event: $(cat /tmp/hook-runs)"
+names_the_fs /tmp/hook-runs || fail "the hook's stdin does not name the filesystem: $(cat /tmp/hook-runs)"
 grep -qx "all event=sick test=1" /tmp/all-runs || fail "the all- hook: $(cat /tmp/all-runs)"
 
 # 3. The status API: the event stream's record and GetStatus.
 "$CTL" --json events "$MNT" > /results/ctl-events.json 2>&1 || fail "xfs_healerctl events: $(cat /results/ctl-events.json)"
 grep -F "$message" /results/ctl-events.json | grep -q '"test":true' ||
 	fail "xfs_healerctl events does not show the test event marked: $(cat /results/ctl-events.json)"
+# Its object is the JSON line, key for key.
+[ "$(grep -F "$message" /results/ctl-events.json)" = "$line" ] ||
+	fail "xfs_healerctl's object differs from the JSON line: $(grep -F "$message" /results/ctl-events.json)"
+# A follower that resumes after the event before it gets this one first.
+timeout 5 "$CTL" --json events --follow --since $((seq - 1)) "$MNT" > /results/ctl-since.json 2> /results/ctl-since.err
+[ "$(head -n1 /results/ctl-since.json)" = "$line" ] ||
+	fail "events --follow --since $((seq - 1)) did not resume with seq $seq: $(head -n2 /results/ctl-since.json) $(cat /results/ctl-since.err)"
+[ "$(grep -c . /results/ctl-since.json)" = 1 ] || fail "events --since gave more than the one event after it: $(cat /results/ctl-since.json)"
 after=$(real_counters after)
 grep -q '"last_events":\[.*"test":true' /results/status-after.json || fail "GetStatus's last_events lack the test: $(cat /results/status-after.json)"
 grep -q '"test_events":1' /results/status-after.json || fail "GetStatus does not count the test: $(cat /results/status-after.json)"

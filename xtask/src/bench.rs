@@ -444,6 +444,7 @@ impl CoreBench {
         let mut core = Core::new(Setup {
             mount_arg: b"/mnt/test".to_vec(),
             uuid: "00000000-0000-0000-0000-000000000000".into(),
+            device: "/dev/vdb".into(),
             repair: true,
             quiet: false,
             paths: false,

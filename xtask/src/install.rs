@@ -1,5 +1,5 @@
 //! `cargo xtask install`: the release binaries, systemd units, journal
-//! catalog, man pages and shell completion, laid out as xfsprogs lays out
+//! catalog, event JSON Schema, man pages and shell completion, laid out as xfsprogs lays out
 //! its own (binaries in `<prefix>/libexec/xfsprogs`), under `DESTDIR` for
 //! packagers. Also the packaging check `cargo xtask test` runs: install
 //! into a scratch directory, then lint the man pages and the units.
@@ -197,6 +197,12 @@ pub fn install(layout: &Layout) -> Result<()> {
     put(
         &repo_root().join("crates/varlink/io.xfs.Healer.varlink"),
         layout.under(&layout.prefix.join("share/varlink/io.xfs.Healer.varlink")),
+        0o644,
+    )?;
+    // The JSON Schema of the events (JSON lines, hook stdin, the API).
+    put(
+        &packaging.join("schema/event.schema.json"),
+        layout.under(&layout.prefix.join("share/xfs_healer/event.schema.json")),
         0o644,
     )?;
     let unit_dir = layout.under(&layout.prefix.join("lib/systemd/system"));

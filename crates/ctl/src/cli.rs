@@ -61,6 +61,11 @@ pub enum Command {
         /// the one named), until interrupted.
         #[arg(short, long)]
         follow: bool,
+        /// With --follow and a MOUNTPOINT: first the events after this
+        /// seq that the healer still holds (the latest 256), then new ones;
+        /// a gap is told as a "lost" event.
+        #[arg(long, value_name = "SEQ", requires_all = ["follow", "mount"])]
+        since: Option<u64>,
         #[arg(value_name = "MOUNTPOINT", value_hint = ValueHint::DirPath)]
         mount: Option<PathBuf>,
     },
@@ -126,8 +131,18 @@ mod tests {
         let o = args("--json events --follow /mnt").unwrap();
         assert!(o.json);
         assert!(
-            matches!(o.command, Command::Events { follow: true, mount: Some(m) } if m == Path::new("/mnt"))
+            matches!(o.command, Command::Events { follow: true, mount: Some(m), since: None } if m == Path::new("/mnt"))
         );
+        assert!(matches!(
+            args("events -f --since 41 /mnt").unwrap().command,
+            Command::Events {
+                since: Some(41),
+                ..
+            }
+        ));
+        // A seq is one healer's: --since needs --follow and a mount point.
+        assert!(args("events --since 41 /mnt").is_err());
+        assert!(args("events -f --since 41").is_err());
         let Command::Status { check, mounts } = args("status /a /b").unwrap().command else {
             panic!("not status")
         };
@@ -145,7 +160,8 @@ mod tests {
             args("events -f").unwrap().command,
             Command::Events {
                 follow: true,
-                mount: None
+                mount: None,
+                since: None
             }
         ));
         assert_eq!(

@@ -144,10 +144,6 @@ impl Connection {
         })
     }
 
-    pub fn send(&mut self, method: &str, more: bool) -> Result<(), Problem> {
-        self.send_with(method, json!({}), more)
-    }
-
     pub fn send_with(
         &mut self,
         method: &str,

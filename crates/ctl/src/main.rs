@@ -179,7 +179,7 @@ fn print_events(
 ) -> std::io::Result<()> {
     for (_, status) in found {
         for event in &status.last_events {
-            show::print_event(out, &status.mountpoint, event, json)?;
+            show::print_event(out, event, json)?;
         }
     }
     Ok(())
@@ -190,16 +190,21 @@ fn print_events(
 fn stream_events(
     socket: &Path,
     timeout: std::time::Duration,
+    since: Option<u64>,
     mut each: impl FnMut(Event) -> bool,
 ) -> Result<(), Problem> {
     let mut conn = Connection::open(socket, timeout)?;
-    conn.send("io.xfs.Healer.Events", true)?;
+    let parameters = match since {
+        Some(seq) => json!({ "since": seq }),
+        None => json!({}),
+    };
+    conn.send_with("io.xfs.Healer.Events", parameters, true)?;
     conn.wait_forever()?;
     loop {
         let (params, continues) = conn.receive()?;
-        if let Ok(event) = serde_json::from_value::<Event>(params["event"].clone())
-            && !each(event)
-        {
+        let event = serde_json::from_value::<Event>(params["event"].clone())
+            .map_err(|e| Problem::Failed(format!("an event that does not read: {e}")))?;
+        if !each(event) {
             return Ok(());
         }
         if !continues {
@@ -211,22 +216,27 @@ fn stream_events(
 /// Follows every healer found at once, each line as it comes: a thread
 /// per healer. A stream that fails is said and the others go on; the
 /// status is the worst of their ends.
-fn follow(out: &mut impl Write, cli: &Cli, found: &[(PathBuf, Status)]) -> Result<u8, Failure> {
+fn follow(
+    out: &mut impl Write,
+    cli: &Cli,
+    found: &[(PathBuf, Status)],
+    since: Option<u64>,
+) -> Result<u8, Failure> {
     let (tx, rx) = std::sync::mpsc::channel();
     for (i, (socket, _)) in found.iter().enumerate() {
         let (tx, socket, timeout) = (tx.clone(), socket.clone(), cli.timeout);
         std::thread::spawn(move || {
-            let end = stream_events(&socket, timeout, |e| tx.send((i, Ok(e))).is_ok());
+            let end = stream_events(&socket, timeout, since, |e| tx.send((i, Ok(e))).is_ok());
             let _ = tx.send((i, Err(end)));
         });
     }
     drop(tx);
     let mut worst = OK;
     for (i, item) in rx {
-        let (socket, status) = &found[i];
+        let (socket, _) = &found[i];
         match item {
             Ok(event) => {
-                show::print_event(out, &status.mountpoint, &event, cli.json)?;
+                show::print_event(out, &event, cli.json)?;
                 out.flush()?;
             }
             Err(Ok(())) => {}
@@ -348,6 +358,7 @@ fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
         Command::Events {
             follow: false,
             mount,
+            ..
         } => {
             let (found, worst) = select(cli, mount.as_slice())?;
             print_events(out, &found, cli.json)?;
@@ -356,9 +367,10 @@ fn run(out: &mut impl Write, cli: &Cli) -> Result<u8, Failure> {
         Command::Events {
             follow: true,
             mount,
+            since,
         } => {
             let (found, worst) = select(cli, mount.as_slice())?;
-            Ok(worst.max(follow(out, cli, &found)?))
+            Ok(worst.max(follow(out, cli, &found, *since)?))
         }
         Command::Scan { mount } => {
             let (found, _) = select(cli, std::slice::from_ref(mount))?;

@@ -1,12 +1,7 @@
 //! How statuses and events are printed.
 
-use serde::Serialize;
 use std::io::Write;
 use xfs_varlink::{Event, Status};
-
-/// The version of the daemon's JSON lines (`"v"`), which `--json events`
-/// objects share (`JSON_SCHEMA` in the daemon's output.rs).
-pub const JSON_SCHEMA: u32 = 1;
 
 /// Microseconds since the epoch, now.
 fn now_usec() -> u64 {
@@ -134,29 +129,10 @@ pub fn check(status: &Status) -> (u8, String) {
     }
 }
 
-/// A `--json events` object: the event as the API has it, with the mount
-/// point and schema version of the daemon's own JSON lines.
-#[derive(Serialize)]
-struct EventLine<'a> {
-    #[serde(flatten)]
-    event: &'a Event,
-    mountpoint: &'a str,
-    v: u32,
-}
-
-pub fn print_event(
-    out: &mut impl Write,
-    mountpoint: &str,
-    event: &Event,
-    json: bool,
-) -> std::io::Result<()> {
+/// An event: with `json`, the daemon's own JSON line for it, key for key.
+pub fn print_event(out: &mut impl Write, event: &Event, json: bool) -> std::io::Result<()> {
     if json {
-        let line = EventLine {
-            event,
-            mountpoint,
-            v: JSON_SCHEMA,
-        };
-        writeln!(out, "{}", serde_json::to_string(&line)?)
+        writeln!(out, "{}", xfs_healer::core::json_line(event))
     } else {
         writeln!(out, "{} {}", utc(event.time_usec), event.message)
     }
@@ -222,27 +198,20 @@ mod tests {
 
     #[test]
     fn json_events_carry_the_mount_point_and_version() {
-        let event = Event {
-            time_usec: 1,
-            kind: "sick".into(),
-            message: "/mnt/a directory: sick".into(),
-            object: None,
-            structures: Some(vec!["directory".into()]),
-            path: None,
-            outcome: None,
-            reason: None,
-            test: false,
-        };
+        let mut event = Event::new(1, "sick", "/mnt/a directory: sick");
+        (event.seq, event.mountpoint, event.uuid) = (4, "/mnt".into(), "u".into());
+        event.device = "/dev/vdb".into();
+        event.structures = Some(vec!["directory".into()]);
         let mut out = Vec::new();
-        print_event(&mut out, "/mnt", &event, true).unwrap();
+        print_event(&mut out, &event, true).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            r#"{"time_usec":1,"kind":"sick","message":"/mnt/a directory: sick","structures":["directory"],"mountpoint":"/mnt","v":1}"#
+            r#"{"class":"sick","device":"/dev/vdb","kind":"sick","message":"/mnt/a directory: sick","mountpoint":"/mnt","seq":4,"structures":["directory"],"time_usec":1,"uuid":"u","v":1}"#
                 .to_owned()
                 + "\n"
         );
         let mut out = Vec::new();
-        print_event(&mut out, "/mnt", &event, false).unwrap();
+        print_event(&mut out, &event, false).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1970-01-01T00:00:00Z /mnt/a directory: sick\n"

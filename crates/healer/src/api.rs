@@ -10,7 +10,10 @@
 //!   [`MAX_CLIENTS`] places are taken the one idle longest makes room;
 //! - events reach streaming clients through a queue bounded by count and
 //!   by bytes; whoever falls behind (the queue, or a client that does not
-//!   read) is told how many events it lost, in a `lost` event.
+//!   read) is told how many events it lost, in a `lost` event;
+//! - the latest events are held ([`HISTORY_EVENTS`], [`HISTORY_BYTES`]), so
+//!   a client that calls `Events` with `since` gets those it has not seen
+//!   first, and a gap told as a `lost` event.
 
 use crate::output::err;
 use crate::pending::RUN_DIR_MODE;
@@ -26,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
+use xfs_healer::core::Identity;
 use xfs_healer::core::TestEventSent;
 use xfs_healer::kinds::HookClass;
 use xfs_varlink::{Call, Framer, Status};
@@ -44,6 +48,10 @@ const CLIENT_BACKLOG: usize = 1 << 20;
 const READ_PAUSE: usize = 64 * 1024;
 /// How long a call waits for the event loop's answer.
 const LOOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Events held for `Events(since:)`: at most this many ...
+pub const HISTORY_EVENTS: usize = 256;
+/// ... and this many bytes, encoded.
+pub const HISTORY_BYTES: usize = 256 << 10;
 
 /// What a call gets back from the event loop.
 #[derive(Debug)]
@@ -85,8 +93,10 @@ pub enum LoopCall {
 #[derive(Debug)]
 struct EventQueue {
     bytes: AtomicUsize,
-    /// Events refused because the queue was full.
-    dropped: AtomicU64,
+    /// The highest seq refused because the queue was full (the loop
+    /// publishes in seq order, so every lower one was refused too or is
+    /// in the queue).
+    dropped_through: AtomicU64,
 }
 
 /// The event loop's end.
@@ -96,7 +106,6 @@ pub struct Api {
     events: SyncSender<(xfs_varlink::Event, usize)>,
     queue: Arc<EventQueue>,
     wake: Arc<UnixStream>,
-    streaming: Arc<AtomicUsize>,
     /// Set, with a wake-up, to end the thread.
     stopping: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -120,24 +129,20 @@ fn event_bytes(event: &xfs_varlink::Event) -> usize {
 }
 
 impl Api {
-    /// Whether anyone is listening for events (build them only then).
-    pub fn streaming(&self) -> bool {
-        self.streaming.load(Ordering::Relaxed) > 0
-    }
-
-    /// Hands an event to the streaming clients; never blocks. An event
+    /// Hands an event to the history and the streaming clients; never
+    /// blocks. An event
     /// that does not fit is counted, and the clients are told.
     pub fn publish(&self, event: xfs_varlink::Event) {
-        let size = event_bytes(&event);
+        let (size, seq) = (event_bytes(&event), event.seq);
         if self.queue.bytes.fetch_add(size, Ordering::Relaxed) + size > EVENT_QUEUE_BYTES {
             self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
-            self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+            self.queue.dropped_through.fetch_max(seq, Ordering::Relaxed);
         } else {
             match self.events.try_send((event, size)) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
                     self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
-                    self.queue.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.queue.dropped_through.fetch_max(seq, Ordering::Relaxed);
                 }
                 Err(TrySendError::Disconnected(_)) => return,
             }
@@ -171,6 +176,7 @@ pub fn start(
     dir: &Path,
     key: &str,
     gid: Option<u32>,
+    fs: &Identity,
     loop_wake: Arc<UnixStream>,
 ) -> std::io::Result<Api> {
     let dir = StateDir::open(dir, Some(RUN_DIR_MODE)).map_err(std::io::Error::other)?;
@@ -211,9 +217,8 @@ pub fn start(
     let (events, events_rx) = mpsc::sync_channel(EVENT_QUEUE);
     let queue = Arc::new(EventQueue {
         bytes: AtomicUsize::new(0),
-        dropped: AtomicU64::new(0),
+        dropped_through: AtomicU64::new(0),
     });
-    let streaming = Arc::new(AtomicUsize::new(0));
     let stopping = Arc::new(AtomicBool::new(false));
     let server = Server {
         stopping: Arc::clone(&stopping),
@@ -226,8 +231,11 @@ pub fn start(
         answers,
         answers_tx,
         loop_wake,
-        streaming: Arc::clone(&streaming),
+        fs: fs.clone(),
         clients: Vec::new(),
+        history: VecDeque::new(),
+        history_bytes: 0,
+        last_seq: 0,
         next_call: 0,
     };
     let spawned = std::thread::Builder::new()
@@ -246,7 +254,6 @@ pub fn start(
         events,
         queue,
         wake,
-        streaming,
         stopping,
         thread: Some(thread),
         dir,
@@ -303,8 +310,12 @@ struct Client {
     /// and until when it waits.
     waiting: Option<(u64, bool, Instant)>,
     last_active: Instant,
-    /// Events this client missed because it did not read.
+    /// Events this client missed (it did not read, or they never reached
+    /// this thread), not yet told.
     missed: u64,
+    /// The seq of the next event it is to get: every event from here on
+    /// is delivered or counted in `missed`.
+    next: u64,
 }
 
 impl Client {
@@ -318,12 +329,16 @@ impl Client {
         !self.streaming && self.waiting.is_none() && self.requests.is_empty() && self.out.is_empty()
     }
 
-    fn lost_notice(&mut self, time_usec: u64) {
-        let lost = xfs_varlink::Event::new(
+    /// A `lost` event (seq 0: the stream's own) for what it missed.
+    fn lost_notice(&mut self, fs: &Identity, time_usec: u64) {
+        let mut lost = xfs_varlink::Event::new(
             time_usec,
             "lost",
             format!("{} events were not delivered to this client", self.missed),
         );
+        lost.mountpoint = fs.mountpoint.clone();
+        lost.uuid = fs.uuid.clone();
+        lost.device = fs.device.clone();
         self.out.extend_from_slice(&xfs_varlink::reply(
             serde_json::json!({ "event": lost }),
             true,
@@ -344,8 +359,13 @@ struct Server {
     answers: Receiver<(u64, Answer)>,
     answers_tx: Sender<(u64, Answer)>,
     loop_wake: Arc<UnixStream>,
-    streaming: Arc<AtomicUsize>,
+    fs: Identity,
     clients: Vec<Client>,
+    /// The latest events: (seq, time, encoded reply), oldest first.
+    history: VecDeque<(u64, u64, Vec<u8>)>,
+    history_bytes: usize,
+    /// The highest seq passed on or known refused.
+    last_seq: u64,
     next_call: u64,
 }
 
@@ -431,10 +451,6 @@ impl Server {
                 i += 1;
                 !gone[i - 1]
             });
-            self.streaming.store(
-                self.clients.iter().filter(|c| c.streaming).count(),
-                Ordering::Relaxed,
-            );
             if ready_listener {
                 self.accept(now);
             }
@@ -482,6 +498,7 @@ impl Server {
                 waiting: None,
                 last_active: now,
                 missed: 0,
+                next: 0,
             });
         }
     }
@@ -523,37 +540,88 @@ impl Server {
     }
 
     /// Queues every waiting event for each streaming client, and tells
-    /// each what it lost.
+    /// each what it lost; keeps the latest in the history.
     fn fan_out(&mut self) {
+        // Read before the queue: every lower seq not refused is in it now.
+        let dropped_through = self.queue.dropped_through.load(Ordering::Relaxed);
         let mut time_usec = 0;
         for (event, size) in self.events.try_iter() {
             self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
             time_usec = event.time_usec;
             let bytes = xfs_varlink::reply(serde_json::json!({ "event": event }), true);
             for c in self.clients.iter_mut().filter(|c| c.streaming) {
+                // Already replayed to it from the history.
+                if event.seq < c.next {
+                    continue;
+                }
+                c.missed += event.seq - c.next;
+                c.next = event.seq + 1;
                 if c.out.len() + bytes.len() > CLIENT_BACKLOG {
                     c.missed += 1;
                     continue;
                 }
                 if c.missed > 0 {
-                    c.lost_notice(event.time_usec);
+                    c.lost_notice(&self.fs, event.time_usec);
                 }
                 c.out.extend_from_slice(&bytes);
             }
+            self.last_seq = self.last_seq.max(event.seq);
+            self.history_bytes += bytes.len();
+            self.history.push_back((event.seq, event.time_usec, bytes));
+            while self.history.len() > HISTORY_EVENTS || self.history_bytes > HISTORY_BYTES {
+                let Some((.., old)) = self.history.pop_front() else {
+                    break;
+                };
+                self.history_bytes -= old.len();
+            }
         }
-        let dropped = self.queue.dropped.swap(0, Ordering::Relaxed);
+        // Refused after the last one passed on: lost to everyone streaming.
+        self.last_seq = self.last_seq.max(dropped_through);
+        let time_usec = if time_usec > 0 {
+            time_usec
+        } else {
+            realtime_usec()
+        };
         for c in self.clients.iter_mut().filter(|c| c.streaming) {
-            c.missed += dropped;
+            if self.last_seq >= c.next {
+                c.missed += self.last_seq + 1 - c.next;
+                c.next = self.last_seq + 1;
+            }
             if c.missed > 0 && c.out.len() < CLIENT_BACKLOG {
-                c.lost_notice(if time_usec > 0 {
-                    time_usec
-                } else {
-                    realtime_usec()
-                });
+                c.lost_notice(&self.fs, time_usec);
             }
         }
         for c in &mut self.clients {
             let _ = flush(c);
+        }
+    }
+
+    /// Starts client `i`'s stream: with `since`, first the held events
+    /// after it, a gap in them (events no longer held, or never passed
+    /// on) told as a `lost` event; a `since` beyond the latest (a client
+    /// of an earlier healer) gets what comes next.
+    fn subscribe(&mut self, i: usize, since: Option<u64>) {
+        let c = &mut self.clients[i];
+        c.streaming = true;
+        c.next = since.unwrap_or(u64::MAX).min(self.last_seq) + 1;
+        for (seq, time_usec, bytes) in &self.history {
+            if *seq < c.next {
+                continue;
+            }
+            c.missed += seq - c.next;
+            c.next = seq + 1;
+            if c.missed > 0 {
+                c.lost_notice(&self.fs, *time_usec);
+            }
+            c.out.extend_from_slice(bytes);
+        }
+        // Refused after the latest held one.
+        if self.last_seq >= c.next {
+            c.missed += self.last_seq + 1 - c.next;
+            c.next = self.last_seq + 1;
+        }
+        if c.missed > 0 {
+            c.lost_notice(&self.fs, realtime_usec());
         }
     }
 
@@ -596,8 +664,8 @@ impl Server {
             let reply = match xfs_varlink::dispatch(&request) {
                 Call::Answered(bytes) => bytes,
                 Call::Silent => continue,
-                Call::Events => {
-                    c.streaming = true;
+                Call::Events { since } => {
+                    self.subscribe(i, since);
                     continue;
                 }
                 Call::GetStatus => {
@@ -726,24 +794,32 @@ mod tests {
         let dir = scratch(tag);
         let (loop_wake, loop_wake_rx) = UnixStream::pair().unwrap();
         std::mem::forget(loop_wake_rx);
-        let api = start(&dir, "fs-7-0", None, Arc::new(loop_wake)).unwrap();
+        let api = start(
+            &dir,
+            "fs-7-0",
+            None,
+            &Identity::default(),
+            Arc::new(loop_wake),
+        )
+        .unwrap();
         let path = dir.join(socket_name("fs-7-0"));
         (dir, path, api)
     }
 
-    fn stream_events(client: &mut UnixStream, api: &Api) {
-        send(client, r#"{"method":"io.xfs.Healer.Events","more":true}"#);
-        for _ in 0..500 {
-            if api.streaming() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("never streaming");
+    /// Starts a stream of every event published (`since` 0: the held
+    /// ones first), so it does not matter whether the API thread has
+    /// seen the call when the test publishes.
+    fn stream_events(client: &mut UnixStream) {
+        send(
+            client,
+            r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":0}}"#,
+        );
     }
 
-    fn event(message: String) -> xfs_varlink::Event {
-        xfs_varlink::Event::new(1, "sick", message)
+    fn event(seq: u64, message: String) -> xfs_varlink::Event {
+        let mut event = xfs_varlink::Event::new(1, "sick", message);
+        event.seq = seq;
+        event
     }
 
     /// A real socket: introspection, a status call answered by a stand-in
@@ -775,8 +851,8 @@ mod tests {
             receive(&mut client)["parameters"]["status"]["mountpoint"],
             "/mnt"
         );
-        stream_events(&mut client, &api);
-        api.publish(event("/mnt/a directory: sick".into()));
+        stream_events(&mut client);
+        api.publish(event(1, "/mnt/a directory: sick".into()));
         let got = receive(&mut client);
         assert_eq!(
             (
@@ -874,7 +950,7 @@ mod tests {
         let Ok(LoopCall::Status(answer)) = api.calls.recv_timeout(Duration::from_secs(5)) else {
             panic!("no status call")
         };
-        let last_events = (0..32).map(|_| event("\\x01".repeat(10_000))).collect();
+        let last_events = (0..32).map(|n| event(n, "\\x01".repeat(10_000))).collect();
         answer.send(Status {
             mountpoint: "/big".into(),
             last_events,
@@ -913,11 +989,11 @@ mod tests {
     fn lost_events_are_always_told() {
         let (dir, path, api) = started("lost");
         let mut follower = UnixStream::connect(&path).unwrap();
-        stream_events(&mut follower, &api);
+        stream_events(&mut follower);
         // ~40 KB each, as with long escaped paths: far beyond the bounds.
         const PUBLISHED: u64 = 400;
         for n in 0..PUBLISHED {
-            api.publish(event(format!("{n} {}", "x".repeat(40_000))));
+            api.publish(event(n + 1, format!("{n} {}", "x".repeat(40_000))));
         }
         let (mut delivered, mut lost) = (0u64, 0u64);
         while delivered + lost < PUBLISHED {
@@ -935,6 +1011,67 @@ mod tests {
             lost > 0,
             "nothing was lost: the test did not overflow anything"
         );
+        drop(api);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A follower that comes back with the last seq it saw gets every
+    /// later event once, in order, whether the API thread had them
+    /// before its call or not; one from too far back is told the gap.
+    #[test]
+    fn a_follower_resumes_after_since() {
+        let (dir, path, api) = started("since");
+        for seq in 1..=5 {
+            api.publish(event(seq, format!("e{seq}")));
+        }
+        let mut follower = UnixStream::connect(&path).unwrap();
+        send(
+            &mut follower,
+            r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":3}}"#,
+        );
+        for seq in 6..=8 {
+            api.publish(event(seq, format!("e{seq}")));
+        }
+        let seqs: Vec<u64> = (0..5)
+            .map(|_| {
+                receive(&mut follower)["parameters"]["event"]["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(seqs, [4, 5, 6, 7, 8]);
+        // Beyond the history's bound: the oldest are gone, and said to be.
+        let big = "x".repeat(HISTORY_BYTES / 16);
+        for seq in 9..=40 {
+            api.publish(event(seq, big.clone()));
+        }
+        for _ in 9..=40 {
+            receive(&mut follower);
+        }
+        let mut late = UnixStream::connect(&path).unwrap();
+        send(
+            &mut late,
+            r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":2}}"#,
+        );
+        let first = receive(&mut late);
+        let lost = &first["parameters"]["event"];
+        assert_eq!(
+            (lost["kind"].as_str(), lost["seq"].as_u64()),
+            (Some("lost"), Some(0))
+        );
+        let missed: u64 = lost["message"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let next = receive(&mut late)["parameters"]["event"]["seq"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(2 + missed + 1, next, "the gap is told exactly");
+        assert!(next > 9, "nothing was evicted: the test tests nothing");
         drop(api);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -962,7 +1099,16 @@ mod tests {
         };
         for _ in 0..200 {
             let (loop_wake, _rx) = UnixStream::pair().unwrap();
-            drop(start(&dir, "fs-7-0", None, Arc::new(loop_wake)).unwrap());
+            drop(
+                start(
+                    &dir,
+                    "fs-7-0",
+                    None,
+                    &Identity::default(),
+                    Arc::new(loop_wake),
+                )
+                .unwrap(),
+            );
         }
         stop.store(true, Ordering::Relaxed);
         assert_eq!(
@@ -978,7 +1124,13 @@ mod tests {
     fn a_socket_that_answers_is_not_replaced() {
         let (dir, _path, api) = started("live");
         let (loop_wake, _rx) = UnixStream::pair().unwrap();
-        let second = start(&dir, "fs-7-0", None, Arc::new(loop_wake));
+        let second = start(
+            &dir,
+            "fs-7-0",
+            None,
+            &Identity::default(),
+            Arc::new(loop_wake),
+        );
         assert_eq!(
             second.err().map(|e| e.kind()),
             Some(std::io::ErrorKind::AddrInUse)

@@ -113,6 +113,7 @@ fn serve(
     let core = Core::new(Setup {
         mount_arg: healer.mount_arg.as_bytes().to_vec(),
         uuid: xfs_healer::status::uuid_text(&healer.id.uuid),
+        device: healer.device_name.clone(),
         repair: healer.mode == crate::autofsck::Mode::Repair,
         quiet: healer.quiet,
         paths: healer.has_parent_pointers && healer.root_handle.is_some(),
@@ -131,9 +132,10 @@ fn serve(
         Some((stop, thread)) => (Some(stop), Some(thread)),
         None => (None, None),
     };
+    let sinks = Sinks::start(settings, core.identity(), &key, &answer.wake);
     let mut reactor = Reactor {
         core,
-        sinks: Sinks::start(settings, &mnt, &key, &answer.wake),
+        sinks,
         clock: Instant::now(),
         repairs: Some(repairs),
         lookups: Some(lookups),

@@ -145,6 +145,7 @@ mod tests {
             let setup = crate::core::Setup {
                 mount_arg: b"/mnt".to_vec(),
                 uuid: "u".into(),
+                device: "/dev/vdb".into(),
                 repair,
                 quiet: false,
                 paths: false,

@@ -112,6 +112,10 @@ fn run(options: &cli::Options) -> ExitCode {
     }
     // No sleep before exit (the reference sleeps 2 s): journald attributes
     // lines by the stream's unit, not by the process being alive.
+    output::identify(
+        &xfs_healer::status::uuid_text(&healer.id.uuid),
+        &healer.device_name,
+    );
     match daemon::run(healer, &settings, options.debug) {
         Ok(xfs_healer::core::Stopped::Unmounted) => ExitCode::SUCCESS,
         // As the reference, which has no handler: the status is the

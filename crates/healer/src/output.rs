@@ -16,13 +16,11 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::sync::mpsc::{self, SendError, SyncSender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use xfs_healer::config::OutputFormat;
-use xfs_healer::core::Report;
+use xfs_healer::core::{JSON_SCHEMA, Report};
 use xfs_healer::kinds::Kind;
 
-/// The JSON lines schema version.
-pub const JSON_SCHEMA: u32 = 1;
 const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 #[derive(Debug)]
@@ -30,17 +28,21 @@ enum Sink {
     Text,
     Json,
     Journal {
-        socket: UnixDatagram,
+        socket: Arc<UnixDatagram>,
         identifier: String,
     },
 }
 
-static SINK: OnceLock<Sink> = OnceLock::new();
+/// The format chosen ([`init`], again at a reload: [`reformat`]).
+static SINK: RwLock<Option<Arc<Sink>>> = RwLock::new(None);
 /// The mount point every line is about, as printed.
 static MOUNTPOINT: OnceLock<String> = OnceLock::new();
+/// Its filesystem's UUID and data device, once start-up found them.
+static FILESYSTEM: OnceLock<(String, String)> = OnceLock::new();
 
-fn sink() -> &'static Sink {
-    SINK.get_or_init(|| Sink::Text)
+fn sink() -> Arc<Sink> {
+    let chosen = SINK.read().unwrap_or_else(|e| e.into_inner()).clone();
+    chosen.unwrap_or_else(|| Arc::new(Sink::Text))
 }
 
 /// Chooses the format once, before anything is printed, and names the
@@ -48,11 +50,17 @@ fn sink() -> &'static Sink {
 /// reports: their JSON objects and journal records carry it as reports do.
 pub fn init(format: OutputFormat, mountpoint: &[u8]) {
     let _ = MOUNTPOINT.set(display(mountpoint).into_owned());
+    reformat(format);
+}
+
+/// Chooses the format again (a reload): the lines from here on have it;
+/// those queued keep the one they were made in.
+pub fn reformat(format: OutputFormat) {
     let journal = || {
         let socket = UnixDatagram::unbound().ok()?;
         socket.connect(JOURNAL_SOCKET).ok()?;
         Some(Sink::Journal {
-            socket,
+            socket: Arc::new(socket),
             identifier: syslog_identifier(),
         })
     };
@@ -63,7 +71,13 @@ pub fn init(format: OutputFormat, mountpoint: &[u8]) {
         OutputFormat::Auto if stdout_is_journal() => journal().unwrap_or(Sink::Text),
         OutputFormat::Auto => Sink::Text,
     };
-    let _ = SINK.set(chosen);
+    *SINK.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(chosen));
+}
+
+/// Names the filesystem (UUID, data device) for the lines that are not
+/// reports from here on, as reports name it.
+pub fn identify(uuid: &str, device: &str) {
+    let _ = FILESYSTEM.set((uuid.to_string(), device.to_string()));
 }
 
 /// Whether stdout is the stream systemd connected to the journal.
@@ -112,9 +126,9 @@ fn write_line(stream: &mut dyn Write, line: &str) {
 enum Written {
     Stdout(String),
     Stderr(String),
-    /// A journal datagram, and its message for stdout if journald does
-    /// not take it.
-    Journal(Vec<u8>, String),
+    /// A journal datagram for this socket, and its message for stdout if
+    /// journald does not take it.
+    Journal(Arc<UnixDatagram>, Vec<u8>, String),
 }
 
 impl Written {
@@ -122,12 +136,8 @@ impl Written {
         match self {
             Written::Stdout(line) => write_line(&mut std::io::stdout().lock(), &line),
             Written::Stderr(line) => write_line(&mut std::io::stderr().lock(), &line),
-            Written::Journal(record, message) => {
-                let sent = match sink() {
-                    Sink::Journal { socket, .. } => socket.send(&record).is_ok(),
-                    _ => false,
-                };
-                if !sent {
+            Written::Journal(socket, record, message) => {
+                if socket.send(&record).is_err() {
                     write_line(&mut std::io::stdout().lock(), &message);
                 }
             }
@@ -190,38 +200,42 @@ impl Writer {
 
 /// Prints one informational line.
 pub fn out(line: &str) {
-    match sink() {
+    match &*sink() {
         Sink::Text => put(Written::Stdout(line.to_string())),
-        Sink::Json => put(Written::Stdout(message_json(
-            MOUNTPOINT.get().map(String::as_str),
-            now_usec(),
-            line,
-        ))),
-        Sink::Journal { identifier, .. } => journal(identifier, line, 6, &mountpoint_field()),
+        Sink::Json => put(Written::Stdout(message_json(now_usec(), line))),
+        Sink::Journal { socket, identifier } => {
+            journal(socket, identifier, line, 6, &filesystem_fields())
+        }
     }
 }
 
 /// The JSON object of a line that is no report: the keys every object
-/// has (`xfs_healer(8)`), of kind `message`.
-fn message_json(mountpoint: Option<&str>, time_usec: u64, line: &str) -> String {
+/// has (`xfs_healer(8)`), of kind `message`, with the filesystem's as far
+/// as it is known.
+fn message_json(time_usec: u64, line: &str) -> String {
     let mut value = serde_json::json!({
         "v": JSON_SCHEMA,
         "kind": "message",
         "message": line,
         "time_usec": time_usec,
     });
-    if let Some(mountpoint) = mountpoint {
-        value["mountpoint"] = mountpoint.into();
+    for (key, field) in filesystem_fields() {
+        value[key.trim_start_matches("XFS_").to_ascii_lowercase()] = field.into();
     }
     value.to_string()
 }
 
-fn mountpoint_field() -> Vec<(&'static str, String)> {
-    MOUNTPOINT
+/// `XFS_MOUNTPOINT`, `XFS_UUID` and `XFS_DEVICE`, as far as known.
+fn filesystem_fields() -> Vec<(&'static str, String)> {
+    let mut fields: Vec<_> = MOUNTPOINT
         .get()
         .map(|m| ("XFS_MOUNTPOINT", m.clone()))
         .into_iter()
-        .collect()
+        .collect();
+    if let Some((uuid, device)) = FILESYSTEM.get() {
+        fields.extend([("XFS_UUID", uuid.clone()), ("XFS_DEVICE", device.clone())]);
+    }
+    fields
 }
 
 fn now_usec() -> u64 {
@@ -232,56 +246,39 @@ fn now_usec() -> u64 {
 
 /// Prints one error line (journal: [`ERROR_MESSAGE_ID`], priority 3).
 pub fn err(line: &str) {
-    match sink() {
+    match &*sink() {
         Sink::Text | Sink::Json => put(Written::Stderr(line.to_string())),
-        Sink::Journal { identifier, .. } => {
+        Sink::Journal { socket, identifier } => {
             let mut fields = vec![("MESSAGE_ID", ERROR_MESSAGE_ID.into())];
-            fields.extend(mountpoint_field());
-            journal(identifier, line, 3, &fields);
+            fields.extend(filesystem_fields());
+            journal(socket, identifier, line, 3, &fields);
         }
     }
 }
 
-/// Prints a report or outcome: its text line, its JSON object, or its
-/// journal record with fields.
-pub fn report(mountpoint: &str, report: &Report) {
-    match sink() {
+/// Prints a report or outcome: its text line, its JSON object (the wire
+/// form and the schema version), or its journal record (the wire form's
+/// `XFS_*` variables, and its object's parts).
+pub fn report(event: &xfs_varlink::Event, report: &Report) {
+    match &*sink() {
         Sink::Text => put(Written::Stdout(report.message.clone())),
-        Sink::Json => {
-            let mut value = serde_json::to_value(report.to_wire()).unwrap_or_default();
-            value["v"] = JSON_SCHEMA.into();
-            value["mountpoint"] = mountpoint.into();
-            put(Written::Stdout(value.to_string()));
-        }
-        Sink::Journal { identifier, .. } => {
+        Sink::Json => put(Written::Stdout(
+            xfs_healer::core::json_line(event).to_string(),
+        )),
+        Sink::Journal { socket, identifier } => {
             let id = if report.test {
                 TEST_MESSAGE_ID
             } else {
                 message_id(report.kind)
             };
-            let mut all: Vec<(&str, String)> = vec![
-                ("MESSAGE_ID", id.into()),
-                ("XFS_MOUNTPOINT", mountpoint.into()),
-                ("XFS_EVENT", report.kind.name().into()),
-            ];
-            if report.test {
-                all.push(("XFS_TEST", "1".into()));
-            }
+            let mut all = vec![("MESSAGE_ID", id.to_string())];
             all.extend(
-                report
-                    .object
-                    .map(|o| ("XFS_OBJECT", xfs_healer::status::object_text(o))),
+                xfs_healer::core::variables(event)
+                    .into_iter()
+                    .filter(|(key, _)| *key != "XFS_MESSAGE"),
             );
-            all.extend(
-                report
-                    .structures
-                    .iter()
-                    .map(|s| ("XFS_STRUCTURES", s.join(","))),
-            );
-            all.extend(report.path.iter().map(|p| ("XFS_PATH", p.clone())));
-            all.extend(report.outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
             all.extend(report.object_fields());
-            journal(identifier, &report.message, report.priority(), &all);
+            journal(socket, identifier, &report.message, report.priority(), &all);
         }
     }
 }
@@ -315,7 +312,13 @@ pub fn message_id(kind: Kind) -> &'static str {
 
 /// One native-protocol datagram; if journald does not take it, the line
 /// goes to stdout so nothing is lost.
-fn journal(identifier: &str, message: &str, priority: u8, fields: &[(&str, String)]) {
+fn journal(
+    socket: &Arc<UnixDatagram>,
+    identifier: &str,
+    message: &str,
+    priority: u8,
+    fields: &[(&str, String)],
+) {
     let mut record = Vec::with_capacity(256);
     let mut field = |key: &str, value: &str| {
         if value.contains('\n') {
@@ -337,7 +340,11 @@ fn journal(identifier: &str, message: &str, priority: u8, fields: &[(&str, Strin
     for (key, value) in fields {
         field(key, value);
     }
-    put(Written::Journal(record, message.to_string()));
+    put(Written::Journal(
+        Arc::clone(socket),
+        record,
+        message.to_string(),
+    ));
 }
 
 #[cfg(test)]
@@ -362,17 +369,23 @@ mod tests {
 
     #[test]
     fn a_message_line_has_the_keys_of_every_json_object() {
-        let line = |mountpoint| {
-            serde_json::from_str::<serde_json::Value>(&message_json(mountpoint, 7, "/mnt: x"))
-                .unwrap()
-        };
+        let line =
+            || serde_json::from_str::<serde_json::Value>(&message_json(7, "/mnt: x")).unwrap();
+        // A line before the mount point is known (a bad configuration).
+        assert_eq!(line().get("mountpoint"), None);
+        let _ = MOUNTPOINT.set("/mnt".into());
+        // Before start-up has found the filesystem.
         assert_eq!(
-            line(Some("/mnt")),
+            line(),
             serde_json::json!({"v": JSON_SCHEMA, "kind": "message", "message": "/mnt: x",
                 "time_usec": 7, "mountpoint": "/mnt"})
         );
-        // A line before the mount point is known (a bad configuration).
-        assert_eq!(line(None).get("mountpoint"), None);
+        identify("u", "/dev/vdb");
+        assert_eq!(
+            line(),
+            serde_json::json!({"v": JSON_SCHEMA, "kind": "message", "message": "/mnt: x",
+                "time_usec": 7, "mountpoint": "/mnt", "uuid": "u", "device": "/dev/vdb"})
+        );
     }
 
     #[test]
@@ -422,15 +435,25 @@ mod tests {
         if id == ERROR_MESSAGE_ID {
             return fields;
         }
+        // What every report's record has.
+        fields.extend([
+            "XFS_SEQ",
+            "XFS_TIME_USEC",
+            "XFS_MOUNTPOINT",
+            "XFS_UUID",
+            "XFS_DEVICE",
+            "XFS_KIND",
+            "XFS_CLASS",
+            "XFS_EVENT",
+        ]);
         if id == TEST_MESSAGE_ID {
-            fields.extend(["XFS_MOUNTPOINT", "XFS_EVENT", "XFS_TEST"]);
+            fields.push("XFS_TEST");
             return fields;
         }
         let kind = Kind::ALL
             .into_iter()
             .find(|k| message_id(*k) == id)
             .expect("a kind's id");
-        fields.extend(["XFS_MOUNTPOINT", "XFS_EVENT"]);
         match kind {
             Kind::Sick | Kind::Corrupt | Kind::Healthy => {
                 fields.extend(["XFS_OBJECT", "XFS_STRUCTURES"])

@@ -56,11 +56,11 @@ pub struct Reactor {
 
 impl Reactor {
     /// SIGHUP: reads the settings again. The hooks, the thresholds, the
-    /// rate limits' intervals, the metrics interval and the full-scan
-    /// timeout change now, keeping every counter and all work in hand;
-    /// what is bound at start (the status API, the metrics directory, the
-    /// patrol, the output format) is said to wait for the next start. A
-    /// file that does not load changes nothing and is said.
+    /// rate limits' intervals, the metrics interval, the full-scan
+    /// timeout and the output format change now, keeping every counter
+    /// and all work in hand; what is bound at start (the status API, the
+    /// metrics directory, the patrol) is said to wait for the next start.
+    /// A file that does not load changes nothing and is said.
     fn reload(&mut self) -> Option<Input> {
         let (path, presence) = xfs_healer::config::path();
         let new = match xfs_healer::config::load(&path, presence) {
@@ -81,13 +81,15 @@ impl Reactor {
                 old.metrics.textfile_dir != new.metrics.textfile_dir,
             ),
             ("[patrol]", old.patrol != new.patrol),
-            ("[output]", old.output != new.output),
         ]
         .into_iter()
         .filter_map(|(what, changed)| changed.then_some(what))
         .collect();
         if old.hooks != new.hooks {
             self.sinks.restart_hooks(&new.hooks);
+        }
+        if old.output != new.output {
+            crate::output::reformat(new.output);
         }
         let mut said = format!("{}: settings reloaded from {}", self.mnt, path.display());
         if !at_next_start.is_empty() {

@@ -36,6 +36,8 @@ pub struct Healer {
     pub monitor: OwnedFd,
     /// The filesystem's UUID and device (name its files).
     pub id: crate::statedir::FsId,
+    /// The data device as every event names it ([`device_name`]).
+    pub device_name: String,
     /// AG size and sector size, to name what failed media holds.
     pub layout: xfs_policy::media::Layout,
     /// Size of the data section, in 512-byte sectors (the media patrol's walk).
@@ -50,6 +52,27 @@ fn read_property(fd: impl AsFd) -> Property {
         Ok(len) => Property::parse(Some(&buf[..len.min(buf.len())])),
         Err(_) => Property::parse(None),
     }
+}
+
+/// The data device as /dev names it (sysfs's `DEVNAME`, as udev names
+/// the node), or `major:minor` when sysfs names none.
+fn device_name(device: u64) -> String {
+    let dev = rustix::fs::Dev::from(device);
+    let numbers = format!("{}:{}", rustix::fs::major(dev), rustix::fs::minor(dev));
+    std::fs::read(format!("/sys/dev/block/{numbers}/uevent"))
+        .ok()
+        .and_then(|uevent| devname(&uevent).map(|name| format!("/dev/{}", display(name))))
+        .unwrap_or(numbers)
+}
+
+/// `DEVNAME` of a uevent file, if it is a plain relative name.
+fn devname(uevent: &[u8]) -> Option<&[u8]> {
+    uevent
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"DEVNAME="))
+        .filter(|name| {
+            !name.is_empty() && !name.starts_with(b"/") && !name.windows(2).any(|w| w == b"..")
+        })
 }
 
 fn probe_repair(fd: impl AsFd) -> Result<(), Errno> {
@@ -191,6 +214,7 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
             uuid: geo.uuid,
             device,
         },
+        device_name: device_name(device),
         layout: xfs_policy::media::Layout {
             blocksize: geo.blocksize,
             agblocks: geo.agblocks,
@@ -198,4 +222,27 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         },
         data_sectors: geo.datablocks.saturating_mul(u64::from(geo.blocksize)) / 512,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_as_dev_names_them() {
+        let uevent = b"MAJOR=254\nMINOR=16\nDEVNAME=vdb\nDEVTYPE=disk\nDISKSEQ=2\n";
+        assert_eq!(devname(uevent), Some(&b"vdb"[..]));
+        assert_eq!(devname(b"DEVNAME=mapper/x\n"), Some(&b"mapper/x"[..]));
+        for odd in [
+            &b"MAJOR=1\n"[..],
+            b"DEVNAME=\n",
+            b"DEVNAME=/etc\n",
+            b"DEVNAME=../x\n",
+        ] {
+            assert_eq!(devname(odd), None);
+        }
+        // No such device in sysfs: its numbers.
+        let dev = rustix::fs::makedev(4095, 1048575);
+        assert_eq!(device_name(dev), "4095:1048575");
+    }
 }

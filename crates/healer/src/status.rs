@@ -680,17 +680,12 @@ mod tests {
         let hostile = "\\x01".repeat(4096);
         for i in 0..100 {
             let text = || Some(format!("ä{hostile}"));
-            book.record(xfs_varlink::Event {
-                time_usec: i,
-                kind: "sick".into(),
-                message: format!("{hostile} directory: sick"),
-                object: text(),
-                structures: None,
-                path: text(),
-                outcome: text(),
-                reason: None,
-                test: false,
-            });
+            let mut event =
+                xfs_varlink::Event::new(i, "sick", format!("{hostile} directory: sick"));
+            event.object = text();
+            event.path = text();
+            event.outcome = text();
+            book.record(event);
         }
         let (last_events, last_events_shortened) = book.last_events();
         assert!(last_events_shortened);

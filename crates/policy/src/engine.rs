@@ -149,6 +149,18 @@ pub enum FullScanReason {
 }
 
 impl FullScanReason {
+    /// Every reason, in the order the documentation lists them.
+    pub const ALL: [FullScanReason; 8] = [
+        FullScanReason::RepairFailed,
+        FullScanReason::NoTargetedRepair,
+        FullScanReason::EventsLost,
+        FullScanReason::PreviousRunInterrupted,
+        FullScanReason::Storm,
+        FullScanReason::BadMediaUnknownOwner,
+        FullScanReason::QueueFull,
+        FullScanReason::Requested,
+    ];
+
     /// The reason's name in output fields, metrics labels and the API.
     pub fn name(self) -> &'static str {
         match self {

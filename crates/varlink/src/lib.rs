@@ -119,8 +119,10 @@ fn frame(msg: &Value) -> Vec<u8> {
 pub enum Call {
     GetStatus,
     /// Stream events (the call had `more`: without it the answer is
-    /// `ExpectedMore`, given here).
-    Events,
+    /// `ExpectedMore`, given here), first those retained after `since`.
+    Events {
+        since: Option<u64>,
+    },
     RequestFullScan,
     /// A test event of this class (None: the default); the healer checks
     /// the name.
@@ -148,6 +150,7 @@ pub fn dispatch(request: &Request) -> Call {
     let allowed: &[&str] = match request.method.as_str() {
         "org.varlink.service.GetInterfaceDescription" => &["interface"],
         "io.xfs.Healer.TestEvent" => &["class"],
+        "io.xfs.Healer.Events" => &["since"],
         _ => &[],
     };
     if let Some(unknown) = request
@@ -185,7 +188,13 @@ pub fn dispatch(request: &Request) -> Call {
             }
         }
         "io.xfs.Healer.GetStatus" => Call::GetStatus,
-        "io.xfs.Healer.Events" if request.more => Call::Events,
+        "io.xfs.Healer.Events" if request.more => match request.parameters.get("since") {
+            None | Some(Value::Null) => Call::Events { since: None },
+            Some(since) => match since.as_u64() {
+                Some(seq) => Call::Events { since: Some(seq) },
+                None => answer(invalid_parameter("since")),
+            },
+        },
         // As sd-varlink answers a streaming method called without it.
         "io.xfs.Healer.Events" => answer(error("org.varlink.service.ExpectedMore", json!({}))),
         "io.xfs.Healer.RequestFullScan" => Call::RequestFullScan,
@@ -227,8 +236,18 @@ error ExpectedMore ()
 /// `Event` of the IDL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// 1, 2, ... in the order this healer emitted its events since it
+    /// started (`Events(since:)` resumes after one).
+    pub seq: u64,
     pub time_usec: u64,
+    /// The filesystem: its mount point (escaped), UUID and data device.
+    pub mountpoint: String,
+    pub uuid: String,
+    pub device: String,
     pub kind: String,
+    /// The hook class (the kind, with a repair's split into `repaired`
+    /// and `repair_failed`).
+    pub class: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
@@ -248,12 +267,19 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event of `kind` with only its line: no object, structures, path,
+    /// An event of `kind` (its class too) with only its line: `seq` 0,
+    /// the filesystem's fields empty, no object, structures, path,
     /// outcome or reason, not a test.
     pub fn new(time_usec: u64, kind: impl Into<String>, message: impl Into<String>) -> Event {
+        let kind = kind.into();
         Event {
+            seq: 0,
             time_usec,
-            kind: kind.into(),
+            mountpoint: String::new(),
+            uuid: String::new(),
+            device: String::new(),
+            class: kind.clone(),
+            kind,
             message: message.into(),
             object: None,
             structures: None,
@@ -300,6 +326,7 @@ pub struct Counters {
 pub struct Status {
     pub mountpoint: String,
     pub uuid: String,
+    pub device: String,
     pub mode: String,
     pub monitoring_since_usec: u64,
     pub shut_down: bool,
@@ -401,7 +428,17 @@ mod tests {
         );
         assert_eq!(
             call(r#"{"method":"io.xfs.Healer.Events","more":true}"#),
-            Call::Events
+            Call::Events { since: None }
+        );
+        assert_eq!(
+            call(r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":41}}"#),
+            Call::Events { since: Some(41) }
+        );
+        assert_eq!(
+            answered(call(
+                r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":-1}}"#
+            ))["parameters"]["parameter"],
+            "since"
         );
         assert_eq!(
             answered(call(r#"{"method":"io.xfs.Healer.Events"}"#))["error"],
@@ -472,7 +509,10 @@ mod tests {
     fn only_test_events_carry_test() {
         let mut event = Event::new(1, "sick", "m");
         let real = serde_json::to_string(&event).unwrap();
-        assert_eq!(real, r#"{"time_usec":1,"kind":"sick","message":"m"}"#);
+        assert_eq!(
+            real,
+            r#"{"seq":0,"time_usec":1,"mountpoint":"","uuid":"","device":"","kind":"sick","class":"sick","message":"m"}"#
+        );
         assert_eq!(serde_json::from_str::<Event>(&real).unwrap(), event);
         event.test = true;
         let test = serde_json::to_value(&event).unwrap();

@@ -105,7 +105,13 @@ fn serve(mut stream: UnixStream, status: &Status) {
         );
         return;
     }
-    let event = json!({ "event": { "time_usec": 1, "kind": "sick", "message": "/mnt/fake/a directory: sick" } });
+    let mut event = xfs_varlink::Event::new(
+        1,
+        "sick",
+        format!("{}/a directory: sick", status.mountpoint),
+    );
+    (event.seq, event.mountpoint) = (1, status.mountpoint.clone());
+    let event = json!({ "event": event });
     while reply(event.clone(), true).is_ok() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }

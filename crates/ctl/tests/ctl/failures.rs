@@ -296,17 +296,14 @@ fn a_healer_that_does_not_answer_fails_the_check_but_not_a_named_one() {
 #[test]
 fn events_have_timestamps_and_json_events_the_mount_point() {
     let mut status = healthy();
-    status.last_events = vec![Event {
-        time_usec: 1_709_210_096_000_000,
-        kind: "sick".into(),
-        message: "/mnt/fake/victim directory: sick".into(),
-        object: None,
-        structures: Some(vec!["directory".into()]),
-        path: None,
-        outcome: None,
-        reason: None,
-        test: false,
-    }];
+    let mut event = Event::new(
+        1_709_210_096_000_000,
+        "sick",
+        "/mnt/fake/victim directory: sick",
+    );
+    event.mountpoint = status.mountpoint.clone();
+    event.structures = Some(vec!["directory".into()]);
+    status.last_events = vec![event];
     let dir = fake_healers("events", vec![status]);
     let text = run(&in_dir(&dir, &["events"]));
     let json = run(&in_dir(&dir, &["--json", "events", "/mnt/fake"]));
@@ -319,7 +316,7 @@ fn events_have_timestamps_and_json_events_the_mount_point() {
     assert_status(&json, 0);
     assert_eq!(
         stdout(&json),
-        "{\"time_usec\":1709210096000000,\"kind\":\"sick\",\"message\":\"/mnt/fake/victim directory: sick\",\"structures\":[\"directory\"],\"mountpoint\":\"/mnt/fake\",\"v\":1}\n"
+        "{\"class\":\"sick\",\"device\":\"\",\"kind\":\"sick\",\"message\":\"/mnt/fake/victim directory: sick\",\"mountpoint\":\"/mnt/fake\",\"seq\":0,\"structures\":[\"directory\"],\"time_usec\":1709210096000000,\"uuid\":\"\",\"v\":1}\n"
     );
 }
 

@@ -16,7 +16,7 @@ mod report;
 mod tests;
 
 pub use answers::{MAX_LINKS, NoPath, Owners, RepairText};
-pub use report::Report;
+pub use report::{Identity, JSON_SCHEMA, Report, json_line, variables};
 
 use crate::kinds::{HookClass, Kind};
 use crate::status::{self, Gauges, LostEvents, RepairTally, StatusBook};
@@ -207,6 +207,8 @@ pub struct Setup {
     /// The mount point as given (lines start with it, escaped).
     pub mount_arg: Vec<u8>,
     pub uuid: String,
+    /// The data device as /dev names it, or `major:minor`.
+    pub device: String,
     pub repair: bool,
     /// `--quiet`: no lines for actionable reports.
     pub quiet: bool,
@@ -305,6 +307,10 @@ pub struct Core {
     setup: Setup,
     /// The `<mnt>` message prefix.
     mnt: String,
+    /// The filesystem, as every report names it.
+    fs: Identity,
+    /// The last report's `seq`.
+    seq: u64,
     engine: Engine,
     book: StatusBook,
     lost: LostEvents,
@@ -334,6 +340,12 @@ impl Core {
     pub fn new(setup: Setup) -> Core {
         let mnt = xfs_report::escape_name(&setup.mount_arg).into_owned();
         Core {
+            fs: Identity {
+                mountpoint: mnt.clone(),
+                uuid: setup.uuid.clone(),
+                device: setup.device.clone(),
+            },
+            seq: 0,
             mnt,
             engine: Engine::new(xfs_policy::Config {
                 repair: setup.repair,
@@ -459,6 +471,11 @@ impl Core {
             .map(|t| t.max(now))
     }
 
+    /// The filesystem as every report names it (for the sinks' wire forms).
+    pub fn identity(&self) -> &Identity {
+        &self.fs
+    }
+
     /// The status API's answer.
     pub fn status(&self) -> xfs_varlink::Status {
         let (sick, sick_truncated) = self.book.sick_objects();
@@ -467,6 +484,7 @@ impl Core {
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
             uuid: self.setup.uuid.clone(),
+            device: self.setup.device.clone(),
             mode: gauges.mode.into(),
             monitoring_since_usec: self.setup.started_usec,
             shut_down: gauges.shut_down,
@@ -894,7 +912,9 @@ impl Core {
             };
             if let Effect::Emit { report, hook, .. } = &mut effect {
                 *hook = self.hook_for(report);
-                self.book.record(report.to_wire());
+                self.seq += 1;
+                report.seq = self.seq;
+                self.book.record(report.to_wire(&self.fs));
             }
             self.effects.push(effect);
         }
@@ -1128,9 +1148,11 @@ impl Core {
             self.mnt,
             class.name()
         );
-        let report = Report::test(now.usec, class, message.clone());
+        let mut report = Report::test(now.usec, class, message.clone());
+        self.seq += 1;
+        report.seq = self.seq;
         let hooks = self.setup.hook_classes.contains(&class);
-        self.book.on_test_event(report.to_wire());
+        self.book.on_test_event(report.to_wire(&self.fs));
         self.effects.push(Effect::Emit {
             report,
             log: true,

@@ -6,9 +6,21 @@ use crate::kinds::{HookClass, Kind};
 use crate::status::object_text;
 use xfs_policy::{FullScanReason, Object};
 
+/// The filesystem every report is about, as each sink names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The mount point as given, escaped for display.
+    pub mountpoint: String,
+    pub uuid: String,
+    /// The data device as /dev names it, or `major:minor`.
+    pub device: String,
+}
+
 /// An event as the healer tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// 1, 2, ... in the order the core emitted its reports.
+    pub seq: u64,
     /// CLOCK_REALTIME, microseconds.
     pub time_usec: u64,
     pub kind: Kind,
@@ -35,6 +47,7 @@ pub struct Report {
 impl Report {
     pub fn new(time_usec: u64, kind: Kind, message: String) -> Report {
         Report {
+            seq: 0,
             time_usec,
             kind,
             message,
@@ -90,11 +103,16 @@ impl Report {
         }
     }
 
-    /// The status API's form.
-    pub fn to_wire(&self) -> xfs_varlink::Event {
+    /// The wire form (the status API's, and the field set of every sink).
+    pub fn to_wire(&self, fs: &Identity) -> xfs_varlink::Event {
         xfs_varlink::Event {
+            seq: self.seq,
             time_usec: self.time_usec,
+            mountpoint: fs.mountpoint.clone(),
+            uuid: fs.uuid.clone(),
+            device: fs.device.clone(),
             kind: self.kind.name().into(),
+            class: self.hook_class().name().into(),
             message: self.message.clone(),
             object: self.object.map(object_text),
             structures: self.structures.clone(),
@@ -128,6 +146,61 @@ impl Report {
         fields.extend(self.reason.map(|r| ("XFS_REASON", r.name().to_string())));
         fields
     }
+}
+
+/// The schema version of the JSON form (`packaging/schema/event.schema.json`).
+pub const JSON_SCHEMA: u32 = 1;
+
+/// The JSON form of an event (JSON lines, a hook's stdin, `xfs_healerctl
+/// --json events`): the wire form and the schema version `v`.
+pub fn json_line(event: &xfs_varlink::Event) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    value["v"] = JSON_SCHEMA.into();
+    value
+}
+
+/// The `XFS_*` variables of an event (the hooks' environment; the
+/// journal's fields but `XFS_MESSAGE`, which is its `MESSAGE`): one per
+/// field of the wire form, named as its JSON key in capitals, and
+/// `XFS_EVENT`, the class again, as hooks have always had it. The
+/// destructuring names every field, so a new one cannot be left out.
+pub fn variables(event: &xfs_varlink::Event) -> Vec<(&'static str, String)> {
+    let xfs_varlink::Event {
+        seq,
+        time_usec,
+        mountpoint,
+        uuid,
+        device,
+        kind,
+        class,
+        message,
+        object,
+        structures,
+        path,
+        outcome,
+        reason,
+        test,
+    } = event;
+    let mut vars = vec![
+        ("XFS_SEQ", seq.to_string()),
+        ("XFS_TIME_USEC", time_usec.to_string()),
+        ("XFS_MOUNTPOINT", mountpoint.clone()),
+        ("XFS_UUID", uuid.clone()),
+        ("XFS_DEVICE", device.clone()),
+        ("XFS_KIND", kind.clone()),
+        ("XFS_CLASS", class.clone()),
+        ("XFS_EVENT", class.clone()),
+        ("XFS_MESSAGE", message.clone()),
+    ];
+    vars.extend(object.iter().map(|o| ("XFS_OBJECT", o.clone())));
+    vars.extend(structures.iter().map(|s| ("XFS_STRUCTURES", s.join(","))));
+    vars.extend(path.iter().map(|p| ("XFS_PATH", p.clone())));
+    vars.extend(outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
+    vars.extend(reason.iter().map(|r| ("XFS_REASON", r.clone())));
+    if *test {
+        vars.push(("XFS_TEST", "1".into()));
+    }
+    vars
 }
 
 #[cfg(test)]
@@ -184,13 +257,143 @@ mod tests {
         let mut r = Report::new(7, Kind::FullScan, "m".into());
         r.object = Some(Object::Ag(3));
         r.reason = Some(FullScanReason::Storm);
-        let wire = r.to_wire();
+        r.seq = 9;
+        let fs = Identity {
+            mountpoint: "/mnt".into(),
+            uuid: "u".into(),
+            device: "/dev/vdb".into(),
+        };
+        let wire = r.to_wire(&fs);
+        assert_eq!(
+            (wire.seq, wire.mountpoint.as_str(), wire.uuid.as_str()),
+            (9, "/mnt", "u")
+        );
+        assert_eq!(wire.device, "/dev/vdb");
         assert_eq!(wire.kind, "full_scan");
+        assert_eq!(wire.class, "full_scan");
         assert_eq!(wire.object.as_deref(), Some("agno 0x3"));
         assert_eq!(wire.reason.as_deref(), Some("storm"));
         assert!(r.object_fields().contains(&("XFS_AGNO", "3".into())));
         assert!(r.object_fields().contains(&("XFS_REASON", "storm".into())));
         assert!(!wire.test);
+    }
+
+    /// Every key of the JSON form is a variable of the same name, with
+    /// the same value; there is no other but `XFS_EVENT`.
+    #[test]
+    fn variables_are_the_json_keys() {
+        let mut r = Report::new(5, Kind::Repair, "m\nx".into());
+        r.seq = 3;
+        r.object = Some(Object::Inode {
+            ino: 131,
+            generation: 7,
+        });
+        r.structures = Some(vec!["directory".into(), "parent".into()]);
+        r.path = Some("/mnt/d".into());
+        r.outcome = Some("Repairs successful.".into());
+        r.succeeded = Some(true);
+        r.reason = Some(FullScanReason::Storm);
+        r.test = true;
+        let fs = Identity {
+            mountpoint: "/mnt".into(),
+            uuid: "u".into(),
+            device: "/dev/vdb".into(),
+        };
+        let event = r.to_wire(&fs);
+        let vars = variables(&event);
+        let json = serde_json::to_value(&event).unwrap();
+        let json = json.as_object().unwrap();
+        for (key, value) in json {
+            let name = format!("XFS_{}", key.to_uppercase());
+            let want = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                serde_json::Value::Bool(true) => "1".into(),
+                other => other.to_string(),
+            };
+            assert!(
+                vars.iter().any(|(k, v)| *k == name && *v == want),
+                "{name}={want} missing from {vars:?}"
+            );
+        }
+        assert_eq!(vars.len(), json.len() + 1);
+        assert!(vars.contains(&("XFS_EVENT", "repaired".into())));
+        assert!(vars.contains(&("XFS_KIND", "repair".into())));
+    }
+
+    /// The IDL's `Event`, the Rust wire type and the JSON Schema's event
+    /// have the same fields; the schema's enums are the IDL's.
+    #[test]
+    fn the_idl_the_wire_type_and_the_schema_agree() {
+        use std::collections::BTreeSet;
+        let idl = xfs_varlink::IDL;
+        let body = &idl[idl.find("type Event (").unwrap()..];
+        let body = &body[..body.find("\n)").unwrap()];
+        let mut idl_fields = BTreeSet::new();
+        let mut idl_enums = std::collections::BTreeMap::new();
+        for line in body.lines().skip(1).map(str::trim) {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let (name, ty) = line.split_once(": ").unwrap();
+            idl_fields.insert(name.to_string());
+            if let Some(values) = ty.strip_prefix('(') {
+                let values: Vec<String> = values
+                    .trim_end_matches(',')
+                    .trim_end_matches(')')
+                    .split(", ")
+                    .map(String::from)
+                    .collect();
+                idl_enums.insert(name.to_string(), values);
+            }
+        }
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../../packaging/schema/event.schema.json"
+        ))
+        .unwrap();
+        let event = &schema["$defs"]["event"]["properties"];
+        let schema_fields: BTreeSet<String> = event
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "v")
+            .cloned()
+            .collect();
+        let mut full = Report::new(1, Kind::Repair, "m".into());
+        full.object = Some(Object::Fs);
+        full.structures = Some(vec![]);
+        full.path = Some("p".into());
+        full.outcome = Some("o".into());
+        full.reason = Some(FullScanReason::Storm);
+        full.test = true;
+        let wire = serde_json::to_value(full.to_wire(&Identity::default())).unwrap();
+        let wire_fields: BTreeSet<String> = wire.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(idl_fields, wire_fields, "the IDL and the Rust type differ");
+        assert_eq!(
+            schema_fields, wire_fields,
+            "the schema and the Rust type differ"
+        );
+        assert_eq!(idl_enums.keys().collect::<Vec<_>>(), ["class", "kind"]);
+        for (name, values) in idl_enums {
+            let listed: Vec<String> = event[&name]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(values, listed, "{name}: the IDL and the schema differ");
+        }
+        let reasons: Vec<&str> = event["reason"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(reasons, FullScanReason::ALL.map(FullScanReason::name));
     }
 
     /// A test event has the class it was asked for, hence its hooks and
@@ -200,13 +403,18 @@ mod tests {
         for class in HookClass::ALL {
             let r = Report::test(1, class, "t".into());
             assert_eq!(r.hook_class(), class);
-            assert!(r.test && r.to_wire().test && r.object.is_none());
+            let wire = r.to_wire(&Identity::default());
+            assert!(r.test && wire.test && r.object.is_none());
+            assert_eq!(wire.class, class.name());
         }
         let shutdown = Report::test(1, HookClass::Event(Kind::Shutdown), "t".into());
         assert_eq!(shutdown.priority(), 2);
         let failed = Report::test(1, HookClass::RepairFailed, "t".into());
         assert_eq!(
-            (failed.to_wire().kind.as_str(), failed.priority()),
+            (
+                failed.to_wire(&Identity::default()).kind.as_str(),
+                failed.priority()
+            ),
             ("repair", 3)
         );
     }

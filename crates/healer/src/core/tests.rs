@@ -44,7 +44,8 @@ fn media(daddr: u64, bbcount: u64) -> Record {
 fn setup() -> Setup {
     Setup {
         mount_arg: b"/mnt".to_vec(),
-        uuid: "u".into(),
+        uuid: "0b5ab1e5-0000-4000-8000-00000000beef".into(),
+        device: "/dev/vdb".into(),
         repair: true,
         quiet: false,
         paths: true,
@@ -440,12 +441,18 @@ struct Model {
     tests_sent: u64,
     tests_emitted: u64,
     tests_answered: u64,
+    last_seq: u64,
 }
 
 impl Model {
     fn check(&mut self, core: &Core, effects: Vec<Effect>) -> Result<(), TestCaseError> {
         for effect in effects {
             prop_assert!(!self.exited, "{effect:?} after the exit");
+            if let Effect::Emit { report, .. } = &effect {
+                check_schema(core, report).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(report.seq, self.last_seq + 1, "seq out of order");
+                self.last_seq = report.seq;
+            }
             match effect {
                 Effect::Repair(target) => {
                     prop_assert!(self.running.is_none(), "two repairs at once");
@@ -684,12 +691,16 @@ fn an_unchanged_metrics_file_is_still_rewritten_every_minute() {
     });
     let text = text.expect("rewritten");
     assert!(
-        text.contains("xfs_healer_metrics_timestamp_seconds{mountpoint=\"/mnt\",uuid=\"u\"} 60\n"),
+        text.contains("xfs_healer_metrics_timestamp_seconds{mountpoint=\"/mnt\",uuid=\"0b5ab1e5-0000-4000-8000-00000000beef\"} 60\n"),
         "{text}"
     );
-    assert!(text.contains("xfs_healer_up{mountpoint=\"/mnt\",uuid=\"u\"} 1\n"));
+    assert!(text.contains(
+        "xfs_healer_up{mountpoint=\"/mnt\",uuid=\"0b5ab1e5-0000-4000-8000-00000000beef\"} 1\n"
+    ));
     let last = core.last_metrics(at(61_000)).expect("a metrics file");
-    assert!(last.contains("xfs_healer_up{mountpoint=\"/mnt\",uuid=\"u\"} 0\n"));
+    assert!(last.contains(
+        "xfs_healer_up{mountpoint=\"/mnt\",uuid=\"0b5ab1e5-0000-4000-8000-00000000beef\"} 0\n"
+    ));
 }
 
 #[test]
@@ -830,7 +841,7 @@ fn a_test_event_reaches_every_sink_and_touches_nothing_else() {
         })
         .expect("the metrics are rewritten");
     assert!(
-        text.contains("xfs_healer_test_events_total{mountpoint=\"/mnt\",uuid=\"u\"} 1\n"),
+        text.contains("xfs_healer_test_events_total{mountpoint=\"/mnt\",uuid=\"0b5ab1e5-0000-4000-8000-00000000beef\"} 1\n"),
         "{text}"
     );
     assert!(
@@ -945,4 +956,100 @@ fn a_file_io_error_field_that_is_no_errno_is_printed_not_trusted() {
         assert_eq!(lines.len(), 1, "{effects:?}");
         assert!(lines[0].contains(text), "{error}: {lines:?}");
     }
+}
+
+/// The JSON Schema shipped in `packaging/schema/`, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../../../packaging/schema/event.schema.json");
+        let schema: serde_json::Value = serde_json::from_str(text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    })
+}
+
+/// Holds the JSON form of a report the core emitted to the schema.
+fn check_schema(core: &Core, report: &Report) -> Result<serde_json::Value, String> {
+    let line = json_line(&report.to_wire(core.identity()));
+    match schema().validate(&line) {
+        Ok(()) => Ok(line),
+        Err(e) => Err(format!("{line} does not match the schema: {e}")),
+    }
+}
+
+/// Every kind and every class the core can emit, from a real run of it
+/// (each kernel event, repair outcomes, a full scan, test events of every
+/// class), matches the shipped JSON Schema; so does a line of ours the
+/// schema must refuse, so the check can fail.
+#[test]
+fn every_report_matches_the_json_schema() {
+    let mut core = Core::new(setup());
+    let mut effects = batch(&mut core, at(1), vec![running(), sick_ag(0, AGF)]);
+    let agf = repairs(&effects);
+    effects.extend(core.step(at(2), done(agf[0], Outcome::Repaired)));
+    effects.extend(batch(
+        &mut core,
+        at(3),
+        vec![healthy_ag(0, AGF), sick_ag(1, AGI)],
+    ));
+    let agi = repairs(&effects[effects.len() - 4..]);
+    effects.extend(core.step(at(4), done(agi[0], Outcome::Failed)));
+    let corrupt_fs = record(1, 4, &[(16, 1, 4)]);
+    let unknown = record(99, 99, &[]);
+    let file_io = record(8, 8, &[(16, 0, 8), (24, 4096, 8), (32, 131, 8), (44, 5, 4)]);
+    effects.extend(batch(
+        &mut core,
+        at(5),
+        vec![corrupt_fs, unknown, file_io, media(64, 8), lost(3)],
+    ));
+    // Lookups answered with nothing found: the lines go out without.
+    let answers: Vec<Input> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LookupPaths { token, .. } => Some(Input::Paths {
+                token: *token,
+                paths: Err(NoPath::Gone),
+            }),
+            Effect::LookupOwners { token, .. } => Some(Input::Owners {
+                token: *token,
+                owners: Err(Errno::IO),
+            }),
+            _ => None,
+        })
+        .collect();
+    for answer in answers {
+        effects.extend(core.step(at(6), answer));
+    }
+    effects.extend(core.step(at(7), Input::ScanStarted(Ok(()))));
+    effects.extend(core.step(at(8), Input::ScanEnded(ScanEnd::Exited(Some(0)))));
+    for class in HookClass::ALL {
+        effects.extend(core.step(at(9), Input::TestEvent { class }));
+    }
+    effects.extend(batch(&mut core, at(10), vec![shutdown()]));
+    effects.extend(batch(&mut core, at(11), vec![record(0, 2, &[])]));
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut classes = std::collections::BTreeSet::new();
+    let mut seqs = Vec::new();
+    for (report, ..) in emitted(&effects) {
+        let line = check_schema(&core, report).unwrap();
+        kinds.insert(line["kind"].as_str().unwrap().to_string());
+        classes.insert(line["class"].as_str().unwrap().to_string());
+        seqs.push(line["seq"].as_u64().unwrap());
+    }
+    let all_kinds: std::collections::BTreeSet<_> =
+        Kind::ALL.iter().map(|k| k.name().to_string()).collect();
+    let all_classes: std::collections::BTreeSet<_> = HookClass::ALL
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert_eq!(kinds, all_kinds, "not every kind was emitted");
+    assert_eq!(classes, all_classes, "not every class was emitted");
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    // What the schema refuses: a kind it does not know, a missing UUID.
+    let mut bad = json_line(&emitted(&effects)[0].0.to_wire(core.identity()));
+    bad["kind"] = "sickish".into();
+    assert!(schema().validate(&bad).is_err());
+    let mut bad = json_line(&emitted(&effects)[0].0.to_wire(core.identity()));
+    bad.as_object_mut().unwrap().remove("uuid");
+    assert!(schema().validate(&bad).is_err());
 }

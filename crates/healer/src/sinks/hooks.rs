@@ -30,7 +30,6 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use xfs_abi::process::ChildEnd;
 use xfs_healer::config::HookSettings;
-use xfs_healer::core::Report;
 use xfs_healer::trust;
 use xfs_varlink::Event;
 
@@ -58,7 +57,6 @@ pub struct Hooks {
 #[derive(Debug)]
 struct Queued {
     event: Event,
-    class: &'static str,
     suppressed: u64,
 }
 
@@ -99,15 +97,10 @@ impl Hooks {
         })
     }
 
-    /// Runs the hooks of `report`'s class (the core decided it should,
+    /// Runs the hooks of `event`'s class (the core decided it should,
     /// and how many of its kind were held back before it).
-    pub fn run(&mut self, report: &Report, suppressed: u64) {
-        let queued = Queued {
-            event: report.to_wire(),
-            class: report.hook_class().name(),
-            suppressed,
-        };
-        if let Err(TrySendError::Full(_)) = self.reports.try_send(queued) {
+    pub fn run(&mut self, event: Event, suppressed: u64) {
+        if let Err(TrySendError::Full(_)) = self.reports.try_send(Queued { event, suppressed }) {
             self.dropped += 1;
             if self.dropped.is_power_of_two() {
                 err(&format!(
@@ -119,49 +112,15 @@ impl Hooks {
     }
 }
 
-/// The `XFS_*` variables (and a fixed `PATH`): everything else of the
-/// daemon's environment is withheld.
-fn environment(event: &Event, class: &str, mnt: &str, suppressed: u64) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("XFS_EVENT".to_string(), class.to_string()),
-        ("XFS_MOUNTPOINT".into(), mnt.to_string()),
-        ("XFS_MESSAGE".into(), event.message.clone()),
-        ("XFS_TIME_USEC".into(), event.time_usec.to_string()),
-        ("XFS_SUPPRESSED".into(), suppressed.to_string()),
-    ];
-    env.extend(
-        event
-            .object
-            .iter()
-            .map(|o| ("XFS_OBJECT".to_string(), o.clone())),
-    );
-    env.extend(
-        event
-            .structures
-            .iter()
-            .map(|s| ("XFS_STRUCTURES".to_string(), s.join(","))),
-    );
-    env.extend(
-        event
-            .path
-            .iter()
-            .map(|p| ("XFS_PATH".to_string(), p.clone())),
-    );
-    env.extend(
-        event
-            .outcome
-            .iter()
-            .map(|o| ("XFS_OUTCOME".to_string(), o.clone())),
-    );
-    env.extend(
-        event
-            .reason
-            .iter()
-            .map(|r| ("XFS_REASON".to_string(), r.clone())),
-    );
-    if event.test {
-        env.push(("XFS_TEST".into(), "1".into()));
-    }
+/// The event's `XFS_*` variables, `XFS_SUPPRESSED` and a fixed `PATH`
+/// (set by the spawn): everything else of the daemon's environment is
+/// withheld.
+fn environment(event: &Event, suppressed: u64) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = xfs_healer::core::variables(event)
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect();
+    env.push(("XFS_SUPPRESSED".into(), suppressed.to_string()));
     env
 }
 
@@ -180,7 +139,7 @@ impl Runner {
         let running = Arc::new((Mutex::new(0usize), Condvar::new()));
         let mut said = std::collections::HashSet::new();
         while let Ok(queued) = queue.recv() {
-            let (programs, refused) = trust::hooks_for(&self.dir, queued.class);
+            let (programs, refused) = trust::hooks_for(&self.dir, &queued.event.class);
             for (program, why) in refused {
                 if said.len() < SAID_REFUSED && said.insert(program.clone()) {
                     err(&format!(
@@ -193,11 +152,10 @@ impl Runner {
             if programs.is_empty() {
                 continue;
             }
-            let env = environment(&queued.event, queued.class, &self.mnt, queued.suppressed);
-            let mut json = serde_json::to_value(&queued.event).unwrap_or_default();
-            json["v"] = crate::output::JSON_SCHEMA.into();
-            json["mountpoint"] = self.mnt.clone().into();
-            let stdin = json.to_string().into_bytes();
+            let env = environment(&queued.event, queued.suppressed);
+            let stdin = xfs_healer::core::json_line(&queued.event)
+                .to_string()
+                .into_bytes();
             for program in programs {
                 let run = Run {
                     program,
@@ -383,17 +341,16 @@ mod tests {
     use std::time::Duration;
 
     fn event(kind: &str, outcome: Option<&str>) -> Event {
-        Event {
-            time_usec: 5,
-            kind: kind.into(),
-            message: "/mnt/a directory: sick".into(),
-            object: Some("ino 131 gen 0x5".into()),
-            structures: Some(vec!["directory".into()]),
-            path: Some("/mnt/a".into()),
-            outcome: outcome.map(String::from),
-            reason: None,
-            test: false,
-        }
+        let mut event = Event::new(5, kind, "/mnt/a directory: sick");
+        event.seq = 2;
+        event.mountpoint = "/mnt".into();
+        event.uuid = "u".into();
+        event.device = "/dev/vdb".into();
+        event.object = Some("ino 131 gen 0x5".into());
+        event.structures = Some(vec!["directory".into()]);
+        event.path = Some("/mnt/a".into());
+        event.outcome = outcome.map(String::from);
+        event
     }
 
     #[test]
@@ -444,7 +401,7 @@ mod tests {
 
     #[test]
     fn the_environment_carries_the_event_verbatim() {
-        let env = environment(&event("sick", None), "sick", "/mnt", 3);
+        let env = environment(&event("sick", None), 3);
         let get = |k: &str| {
             env.iter()
                 .find(|(key, _)| key == k)
@@ -455,6 +412,11 @@ mod tests {
         assert_eq!(get("XFS_SUPPRESSED"), Some("3"));
         assert_eq!(get("XFS_STRUCTURES"), Some("directory"));
         assert_eq!(get("XFS_OUTCOME"), None);
+        assert_eq!(
+            (get("XFS_SEQ"), get("XFS_UUID"), get("XFS_DEVICE")),
+            (Some("2"), Some("u"), Some("/dev/vdb"))
+        );
+        assert_eq!(get("XFS_MOUNTPOINT"), Some("/mnt"));
     }
 
     fn scratch(name: &str) -> PathBuf {

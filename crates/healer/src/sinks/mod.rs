@@ -12,11 +12,12 @@ use hooks::Hooks;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use xfs_healer::config::Settings;
-use xfs_healer::core::Report;
+use xfs_healer::core::{Identity, Report};
 
 pub struct Sinks {
-    /// The `<mnt>` message prefix.
-    mnt: String,
+    /// The filesystem, as every event names it (`mountpoint` is the
+    /// `<mnt>` message prefix).
+    fs: Identity,
     pub api: Option<api::Api>,
     hooks: Option<Hooks>,
 }
@@ -24,7 +25,8 @@ pub struct Sinks {
 impl Sinks {
     /// Starts the hooks runner and the status API as configured; what
     /// cannot start is said, and the healer goes on without it.
-    pub fn start(settings: &Settings, mnt: &str, key: &str, wake: &Arc<UnixStream>) -> Sinks {
+    pub fn start(settings: &Settings, fs: &Identity, key: &str, wake: &Arc<UnixStream>) -> Sinks {
+        let mnt = fs.mountpoint.as_str();
         let hooks = Hooks::start(&settings.hooks, mnt);
         let mut api = None;
         if settings.api.enabled {
@@ -38,34 +40,38 @@ impl Sinks {
                     "{mnt}: status API group {group:?} not found; root only"
                 ));
             }
-            match api::start(&settings.api.dir, key, gid, Arc::clone(wake)) {
+            match api::start(&settings.api.dir, key, gid, fs, Arc::clone(wake)) {
                 Ok(started) => api = Some(started),
                 Err(e) => api::start_failed(mnt, &settings.api.dir.join(api::socket_name(key)), &e),
             }
         }
         Sinks {
-            mnt: mnt.to_string(),
+            fs: fs.clone(),
             api,
             hooks,
         }
     }
 
+    /// Hands `report` to the sinks the core chose; its wire form is made
+    /// once, for all of them. The API keeps every event (`Events(since:)`
+    /// replays them).
     pub fn emit(&mut self, report: &Report, log: bool, hook: Option<u64>) {
+        let event = report.to_wire(&self.fs);
         if log {
-            output::report(&self.mnt, report);
+            output::report(&event, report);
         }
         if let (Some(hooks), Some(suppressed)) = (self.hooks.as_mut(), hook) {
-            hooks.run(report, suppressed);
+            hooks.run(event.clone(), suppressed);
         }
-        if let Some(api) = self.api.as_ref().filter(|api| api.streaming()) {
-            api.publish(report.to_wire());
+        if let Some(api) = self.api.as_ref() {
+            api.publish(event);
         }
     }
 
     /// New hook settings (a reload): a new runner; the old one finishes
     /// what it has queued and ends.
     pub fn restart_hooks(&mut self, settings: &xfs_healer::config::HookSettings) {
-        self.hooks = Hooks::start(settings, &self.mnt);
+        self.hooks = Hooks::start(settings, &self.fs.mountpoint);
     }
 
     /// Ends the API thread (its drop removes the socket) and the hooks
