@@ -1038,16 +1038,7 @@ mod tests {
 
     #[test]
     fn reasons_have_distinct_names() {
-        let all = [
-            FullScanReason::RepairFailed,
-            FullScanReason::NoTargetedRepair,
-            FullScanReason::EventsLost,
-            FullScanReason::PreviousRunInterrupted,
-            FullScanReason::Storm,
-            FullScanReason::BadMediaUnknownOwner,
-            FullScanReason::QueueFull,
-            FullScanReason::Requested,
-        ];
+        let all = FullScanReason::ALL;
         let names: std::collections::BTreeSet<&str> = all.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), all.len());
     }
