@@ -27,7 +27,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 use xfs_healer::core::Identity;
 use xfs_healer::core::TestEventSent;
@@ -38,9 +38,10 @@ use xfs_varlink::{Call, Framer, Status};
 const MAX_CLIENTS: usize = 16;
 /// A client with no call in flight and no stream is closed after this.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Events waiting for the API thread: at most this many ...
-const EVENT_QUEUE: usize = 4096;
-/// ... and this many bytes (an event with long escaped paths is ~40 KB).
+/// Events waiting for the API thread: at most this many bytes, struct and
+/// text (an event with long escaped paths is ~40 KB). The channel grows
+/// as it fills: a bounded one allocates and touches every slot at once,
+/// which was 1.2 MB of an idle healer's memory.
 const EVENT_QUEUE_BYTES: usize = 4 << 20;
 /// Bytes queued for a streaming client before it loses events.
 const CLIENT_BACKLOG: usize = 1 << 20;
@@ -103,7 +104,7 @@ struct EventQueue {
 #[derive(Debug)]
 pub struct Api {
     pub calls: Receiver<LoopCall>,
-    events: SyncSender<(xfs_varlink::Event, usize)>,
+    events: Sender<(xfs_varlink::Event, usize)>,
     queue: Arc<EventQueue>,
     wake: Arc<UnixStream>,
     /// Set, with a wake-up, to end the thread.
@@ -120,7 +121,12 @@ fn event_bytes(event: &xfs_varlink::Event) -> usize {
         .structures
         .as_ref()
         .map_or(0, |s| s.iter().map(|n| n.len() + 3).sum());
-    128 + event.kind.len()
+    std::mem::size_of::<(xfs_varlink::Event, usize)>()
+        + event.mountpoint.len()
+        + event.uuid.len()
+        + event.device.len()
+        + event.kind.len()
+        + event.class.len()
         + event.message.len()
         + field(&event.object)
         + field(&event.path)
@@ -130,22 +136,15 @@ fn event_bytes(event: &xfs_varlink::Event) -> usize {
 
 impl Api {
     /// Hands an event to the history and the streaming clients; never
-    /// blocks. An event
-    /// that does not fit is counted, and the clients are told.
+    /// blocks. An event that does not fit is counted, and the clients
+    /// are told.
     pub fn publish(&self, event: xfs_varlink::Event) {
         let (size, seq) = (event_bytes(&event), event.seq);
         if self.queue.bytes.fetch_add(size, Ordering::Relaxed) + size > EVENT_QUEUE_BYTES {
             self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
             self.queue.dropped_through.fetch_max(seq, Ordering::Relaxed);
-        } else {
-            match self.events.try_send((event, size)) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
-                    self.queue.dropped_through.fetch_max(seq, Ordering::Relaxed);
-                }
-                Err(TrySendError::Disconnected(_)) => return,
-            }
+        } else if self.events.send((event, size)).is_err() {
+            return; // the thread has gone
         }
         let _ = (&*self.wake).write(&[1]);
     }
@@ -214,7 +213,7 @@ pub fn start(
     let wake = Arc::new(wake);
     let (calls_tx, calls) = mpsc::channel();
     let (answers_tx, answers) = mpsc::channel();
-    let (events, events_rx) = mpsc::sync_channel(EVENT_QUEUE);
+    let (events, events_rx) = mpsc::channel();
     let queue = Arc::new(EventQueue {
         bytes: AtomicUsize::new(0),
         dropped_through: AtomicU64::new(0),
