@@ -38,6 +38,22 @@ known_kernel_bug() {
 	exit 0
 }
 
+# Under `# init: systemd`: the healer unit of $MNT; journal copies its
+# lines to $HEALER_OUT (where wait_for_output, count_lines and the host
+# read them: call it before each look); started counts its starts since
+# boot; main_pid is its main process (0 when none).
+unit=xfs_healer@mnt-test.service
+journal() { journalctl -q -o cat -u "$unit" > "$HEALER_OUT" 2>&1; }
+started() { journal; grep -cF "$MNT: monitoring started" "$HEALER_OUT"; }
+main_pid() { systemctl show -p MainPID --value "$unit"; }
+
+# as USER COMMAND: the command line, run by USER's shell.
+as() {
+	local as_user=$1
+	shift
+	su -s /bin/sh "$as_user" -c "$*"
+}
+
 # record KEY VALUE: a machine-readable fact for the host (results/facts).
 record() {
 	echo "$1=$2" >> /results/facts

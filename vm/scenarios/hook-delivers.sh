@@ -2,8 +2,6 @@
 # init: systemd
 # healers: ours
 # timeout: 240
-unit=xfs_healer@mnt-test.service
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
 mail_system
 mkfs_scratch
 mount_scratch

@@ -2,12 +2,10 @@
 # init: systemd
 # healers: ours
 # timeout: 400
-unit=xfs_healer@mnt-test.service
 sick_id=a75bfdad9c4b4bc1b9c861db87bb1daf
 repair_id=751628b556e0482b8cfea452fa238ed5
 shutdown_id=cdb15439e7af49c8a0e6902ad809508b
 error_id=821b8ef7a11341c3a7c281f4476b523c
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
 # field ID FIELD: FIELD's distinct values in the unit's records of
 # MESSAGE_ID ID.
 field() { journalctl -q -u "$unit" -o export MESSAGE_ID="$1" | sed -n "s/^$2=//p" | sort -u; }

@@ -2,8 +2,6 @@
 # init: systemd
 # healers: ours
 # timeout: 400
-unit=xfs_healer@mnt-test.service
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
 [ -f /usr/lib/systemd/system/xfs_healer@.service.d/10-least-privilege.conf ] || fail "the drop-in is not installed"
 mkfs_scratch
 mount_scratch

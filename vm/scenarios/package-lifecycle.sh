@@ -4,12 +4,8 @@
 # install: deb
 # timeout: 480
 DPKG=/usr/bin/dpkg # the shell's own busybox applet would answer to "dpkg"
-unit=xfs_healer@mnt-test.service
 HEALER=/usr/libexec/xfsprogs/xfs_healer
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
-started() { journal; grep -cF "$MNT: monitoring started" /results/healer.out; }
 said() { journal; grep -q"${2:-}"F "$1" /results/healer.out; }
-main_pid() { systemctl show -p MainPID --value "$unit"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # wait_started N: the unit's Nth "monitoring started" since boot.
 wait_started() {
@@ -23,7 +19,6 @@ running_healer() {
 	[ "$pid" -gt 0 ] || fail "$unit has no main process"
 	sha "/proc/$pid/exe"
 }
-as() { user=$1; shift; su -s /bin/sh "$user" -c "$*"; }
 echo 'tester:x:4242:4242:tester:/:/bin/sh' >> /etc/passwd
 echo 'prometheus:x:4244:4244:prometheus:/:/bin/sh' >> /etc/passwd
 printf 'tester:x:4242:\nhealerops:x:4243:tester\nprometheus:x:4244:\n' >> /etc/group

@@ -2,9 +2,7 @@
 # init: systemd
 # healers: ours
 # timeout: 400
-unit=xfs_healer@mnt-test.service
 scrub=xfs_scrub@mnt-test.service
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
 scrub_state() { systemctl show -p ActiveState --value "$scrub"; }
 mkfs_scratch
 mount_scratch

@@ -2,11 +2,6 @@
 # init: systemd
 # healers: ours
 # timeout: 300
-unit=xfs_healer@mnt-test.service
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
-started() { journal; grep -cF "$MNT: monitoring started" /results/healer.out; }
-main_pid() { systemctl show -p MainPID --value "$unit"; }
-as_tester() { su -s /bin/sh tester -c "$*"; }
 [ -f /usr/lib/systemd/system/xfs_healer@.service.d/10-restart.conf ] || fail "the restart drop-in is not installed"
 echo 'tester:x:4242:4242:tester:/:/bin/sh' >> /etc/passwd
 printf 'tester:x:4242:\nhealerops:x:4243:tester\n' >> /etc/group
@@ -47,11 +42,11 @@ sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 [ -S "$sock" ] || fail "no API socket: $(grep -i 'api' /results/healer.out)"
 record socket "$(stat -c '%a %G' "$sock")"
 [ "$(stat -c '%a %G' "$sock")" = "660 healerops" ] || fail "socket is $(stat -c '%a %U:%G' "$sock"), expected 660 to group healerops: $(grep -i 'api' /results/healer.out)"
-as_tester varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus "'{}'" > /results/status-member.json 2>&1 ||
+as tester varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus "'{}'" > /results/status-member.json 2>&1 ||
 	fail "a member of the API group cannot call GetStatus: $(cat /results/status-member.json)"
 prom=$(ls /var/lib/prometheus/node-exporter/*.prom 2>/dev/null)
 [ -f "$prom" ] || fail "no metrics file: $(grep metrics /results/healer.out)"
-as_tester cat "$prom" > /results/metrics-as-tester.prom || fail "another user cannot read the metrics file ($(stat -c '%a %U:%G' "$prom"))"
+as tester cat "$prom" > /results/metrics-as-tester.prom || fail "another user cannot read the metrics file ($(stat -c '%a %U:%G' "$prom"))"
 grep -q '^xfs_healer_' /results/metrics-as-tester.prom || fail "the metrics file read as another user has no metrics"
 deadline=$(( $(now_ms) + 20000 ))
 until [ "$(grep -c '^running ' /run/hook.log 2>/dev/null)" -ge 1 ]; do
@@ -77,7 +72,7 @@ record restarts "$(systemctl show -p NRestarts --value "$unit")"
 journal
 grep -E "denied|not permitted" /results/healer.out && fail "refused under the unit: $(grep -E 'denied|not permitted' /results/healer.out | head -3)"
 sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
-as_tester varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus "'{}'" > /results/status-restarted.json 2>&1 ||
+as tester varlinkctl --json=short call "$sock" io.xfs.Healer.GetStatus "'{}'" > /results/status-restarted.json 2>&1 ||
 	fail "the restarted healer does not answer: $(cat /results/status-restarted.json)"
 deadline=$(( $(now_ms) + 20000 ))
 until [ "$(grep -c '^running ' /run/hook.log)" -ge 2 ]; do

@@ -2,8 +2,6 @@
 # init: systemd
 # healers: reference ours
 # timeout: 400
-unit=xfs_healer@mnt-test.service
-journal() { journalctl -q -o cat -u "$unit" > /results/healer.out 2>&1; }
 mkfs_scratch
 mount_scratch
 mkdir "$MNT/victim"
