@@ -328,6 +328,17 @@ impl Client {
         !self.streaming && self.waiting.is_none() && self.requests.is_empty() && self.out.is_empty()
     }
 
+    /// Moves its stream on to after `seq`: those between the last it got
+    /// and `seq` are counted as missed. False: it had `seq` already.
+    fn move_past(&mut self, seq: u64) -> bool {
+        if seq < self.next {
+            return false;
+        }
+        self.missed += seq - self.next;
+        self.next = seq + 1;
+        true
+    }
+
     /// A `lost` event (seq 0: the stream's own) for what it missed.
     fn lost_notice(&mut self, fs: &Identity, time_usec: u64) {
         let mut lost = xfs_varlink::Event::new(
@@ -550,11 +561,9 @@ impl Server {
             let bytes = xfs_varlink::reply(serde_json::json!({ "event": event }), true);
             for c in self.clients.iter_mut().filter(|c| c.streaming) {
                 // Already replayed to it from the history.
-                if event.seq < c.next {
+                if !c.move_past(event.seq) {
                     continue;
                 }
-                c.missed += event.seq - c.next;
-                c.next = event.seq + 1;
                 if c.out.len() + bytes.len() > CLIENT_BACKLOG {
                     c.missed += 1;
                     continue;
@@ -582,9 +591,9 @@ impl Server {
             realtime_usec()
         };
         for c in self.clients.iter_mut().filter(|c| c.streaming) {
-            if self.last_seq >= c.next {
-                c.missed += self.last_seq + 1 - c.next;
-                c.next = self.last_seq + 1;
+            // Refused ones count as missed; the last one too.
+            if c.move_past(self.last_seq) {
+                c.missed += 1;
             }
             if c.missed > 0 && c.out.len() < CLIENT_BACKLOG {
                 c.lost_notice(&self.fs, time_usec);
@@ -604,20 +613,17 @@ impl Server {
         c.streaming = true;
         c.next = since.unwrap_or(u64::MAX).min(self.last_seq) + 1;
         for (seq, time_usec, bytes) in &self.history {
-            if *seq < c.next {
+            if !c.move_past(*seq) {
                 continue;
             }
-            c.missed += seq - c.next;
-            c.next = seq + 1;
             if c.missed > 0 {
                 c.lost_notice(&self.fs, *time_usec);
             }
             c.out.extend_from_slice(bytes);
         }
         // Refused after the latest held one.
-        if self.last_seq >= c.next {
-            c.missed += self.last_seq + 1 - c.next;
-            c.next = self.last_seq + 1;
+        if c.move_past(self.last_seq) {
+            c.missed += 1;
         }
         if c.missed > 0 {
             c.lost_notice(&self.fs, realtime_usec());
