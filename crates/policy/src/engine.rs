@@ -271,16 +271,36 @@ impl Engine {
     /// An echo the repair's scrub caused can be read after the repair's
     /// completion, hence the cooldown.
     pub fn in_hand(&self, now: u64, object: Object, mask: u32) -> bool {
+        self.all_targets(object, mask, |key| {
+            self.queued.contains(key) || self.repaired_here(now, key)
+        })
+    }
+
+    /// Whether every structure a HEALTHY report of `object` (`mask`) names
+    /// is being repaired or has just been: the kernel marks what a repair
+    /// fixed healthy during the repair's ioctl, so the report is that
+    /// repair's own, and its outcome line answers it. A HEALTHY of work
+    /// still queued is news (someone else fixed it, and the engine drops
+    /// the work), so it is not one.
+    pub fn healed_here(&self, now: u64, object: Object, mask: u32) -> bool {
+        self.all_targets(object, mask, |key| self.repaired_here(now, key))
+    }
+
+    fn repaired_here(&self, now: u64, key: &Key) -> bool {
+        self.running.contains(key)
+            || self
+                .quiet
+                .get(key)
+                .is_some_and(|q| !q.failed && now < q.until)
+    }
+
+    /// Whether `mask` names at least one repairable structure of `object`,
+    /// and `test` holds for each.
+    fn all_targets(&self, object: Object, mask: u32, test: impl Fn(&Key) -> bool) -> bool {
         let mut any = false;
         let all = targets(object, mask).all(|t| {
             any = true;
-            let key = Key::from(&t);
-            self.queued.contains(&key)
-                || self.running.contains(&key)
-                || self
-                    .quiet
-                    .get(&key)
-                    .is_some_and(|q| !q.failed && now < q.until)
+            test(&Key::from(&t))
         });
         any && all
     }

@@ -572,8 +572,12 @@ impl Core {
             }
             Event::Health { verdict, object } => {
                 let (object, mask) = status::health_object(object);
-                // Asked before the engine hears of it, which queues it.
-                echo = verdict != Verdict::Healthy && self.engine.in_hand(now.ms, object, mask);
+                // Asked before the engine hears of it, which queues (or
+                // drops) the work.
+                echo = match verdict {
+                    Verdict::Healthy => self.engine.healed_here(now.ms, object, mask),
+                    _ => self.engine.in_hand(now.ms, object, mask),
+                };
                 match verdict {
                     Verdict::Sick => {
                         self.engine_input(now, xfs_policy::Input::Sick { object, mask })
@@ -616,9 +620,9 @@ impl Core {
     /// Queues an event's report: its line now, or once its paths are in.
     /// An `echo` (sick again while its repair is queued or running, or
     /// just after it succeeded: the repair's own scrub reads it, or a
-    /// reader meets it meanwhile) gets
-    /// no line and is not counted as held back: the repair's outcome line
-    /// answers it. Every other sink still has it.
+    /// reader meets it meanwhile; or the HEALTHY the repair itself
+    /// causes) gets no line and is not counted as held back: the repair's
+    /// outcome line answers it. Every other sink still has it.
     fn queue_event(&mut self, now: Now, record: &Record, echo: bool) {
         let event = &record.event;
         let actionable = !matches!(

@@ -778,6 +778,48 @@ fn a_repairs_echo_is_folded_into_its_outcome_line() {
     assert!(emitted(&effects)[0].1);
 }
 
+#[test]
+fn the_healthy_report_a_repair_causes_is_folded_into_its_outcome_line() {
+    let told = |effects: &[Effect]| -> Vec<(Kind, bool)> {
+        emitted(effects)
+            .into_iter()
+            .map(|(r, log, _)| (r.kind, log))
+            .collect()
+    };
+    let mut core = Core::new(setup());
+    // One repair at a time: group 1's runs, group 2's waits.
+    let effects = batch(&mut core, at(10), vec![sick_ag(1, AGF), sick_ag(2, AGF)]);
+    let running = repairs(&effects);
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].object, Object::Ag(1));
+    // The kernel marks what the repair fixed healthy during its ioctl.
+    let effects = batch(&mut core, at(20), vec![healthy_ag(1, AGF)]);
+    assert_eq!(
+        told(&effects),
+        [(Kind::Healthy, false)],
+        "the API and hooks still have it"
+    );
+    // Someone else fixed group 2 (xfs_scrub, say): that is news, and its
+    // waiting repair is dropped.
+    let effects = batch(&mut core, at(30), vec![healthy_ag(2, AGF)]);
+    assert_eq!(told(&effects), [(Kind::Healthy, true)]);
+    let effects = core.step(at(40), done(running[0], Outcome::Repaired));
+    assert!(repairs(&effects).is_empty(), "group 2's repair was dropped");
+    assert_eq!(told(&effects), [(Kind::Repair, true)]);
+    // Read just after the repair: still its own; long after: news.
+    let effects = batch(&mut core, at(50), vec![healthy_ag(1, AGF)]);
+    assert_eq!(told(&effects), [(Kind::Healthy, false)]);
+    let effects = batch(&mut core, at(100_000), vec![healthy_ag(1, AGF)]);
+    assert_eq!(told(&effects), [(Kind::Healthy, true)]);
+    // A repair that failed fixed nothing: a HEALTHY after it is news.
+    let effects = batch(&mut core, at(100_010), vec![sick_ag(3, AGF)]);
+    let failed = repairs(&effects)[0];
+    let effects = core.step(at(100_020), done(failed, Outcome::Failed));
+    assert!(told(&effects).contains(&(Kind::Repair, true)));
+    let effects = batch(&mut core, at(100_030), vec![healthy_ag(3, AGF)]);
+    assert_eq!(told(&effects), [(Kind::Healthy, true)]);
+}
+
 fn test_event(core: &mut Core, now: Now, class: HookClass) -> Vec<Effect> {
     core.step(now, Input::TestEvent { class })
 }
