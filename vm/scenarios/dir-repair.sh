@@ -1,4 +1,4 @@
-# summary: autofsck=repair (mkfs default): a damaged directory is repaired once and the fs is clean afterwards
+# summary: autofsck=repair (mkfs default): a damaged directory is repaired once and the fs is clean afterwards; ours starts its repair and lookup threads only at their first job
 # healers: reference ours
 # timeout: 120
 mkfs_scratch
@@ -6,10 +6,21 @@ mount_scratch
 damaged_directory victim
 start_healer
 expect_line "$MNT: Automatically repairing per autofsck directive."
+threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
+if [ "$HEALER_KIND" = ours ]; then
+	idle=$(threads)
+	note "threads before any damage is read: $idle"
+	case " $idle" in *" repair "* | *" lookup "*) fail "an idle healer runs workers: $idle" ;; esac
+fi
 t0=$(now_ms)
 ls "$MNT/victim" > /dev/null 2>&1
 wait_for_output "$MNT/victim directory: Repairs successful." 20 || fail "directory not repaired"
 record repair_ms $(( $(now_ms) - t0 ))
+if [ "$HEALER_KIND" = ours ]; then
+	busy=$(threads)
+	note "threads after the repair: $busy"
+	case " $busy" in *" repair "*) ;; *) fail "no repair thread after a repair: $busy" ;; esac
+fi
 n=$(ls "$MNT/victim" | wc -l)
 [ "$n" = 200 ] || fail "directory has $n entries after repair, expected 200"
 # Touch it many more times: no second repair of the same directory.

@@ -93,13 +93,12 @@ fn serve(
                     None
                 }
             });
-    let (repairs, repair_thread) = workers::repair::start(
+    let repairs = workers::repair::worker(
         healer.mount_path.clone(),
         Arc::clone(&monitor),
         healer.root_handle,
         answer.clone(),
-    )
-    .map_err(setup_failed)?;
+    );
     let fs = lookup::Fs {
         mount_arg: healer.mount_arg.as_bytes().to_vec(),
         mount_path: healer.mount_path.clone(),
@@ -107,8 +106,7 @@ fn serve(
         root: healer.root_handle.filter(|_| healer.has_parent_pointers),
         layout: healer.layout,
     };
-    let (lookups, lookup_thread) =
-        lookup::start(fs, metrics.clone(), answer.clone()).map_err(setup_failed)?;
+    let lookups = lookup::worker(fs, metrics.clone(), answer.clone());
     let reloadable = reloadable(settings);
     let core = Core::new(Setup {
         mount_arg: healer.mount_arg.as_bytes().to_vec(),
@@ -137,8 +135,8 @@ fn serve(
         core,
         sinks,
         clock: Instant::now(),
-        repairs: Some(repairs),
-        lookups: Some(lookups),
+        repairs,
+        lookups,
         answer,
         mount_path: healer.mount_path.clone(),
         scan_process: None,
@@ -155,16 +153,15 @@ fn serve(
     let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, signals, interrupted);
     // Threads still busy (a repair ioctl past the stop's wait, a slow
     // lookup) are left to the process's exit.
-    reactor.repairs = None;
-    reactor.lookups = None;
-    if !reactor.core.repairing() {
-        let _ = repair_thread.join();
+    let repair_thread = reactor.repairs.close();
+    drop(reactor.lookups.close());
+    if let Some(thread) = repair_thread.filter(|_| !reactor.core.repairing()) {
+        let _ = thread.join();
     }
     reactor.patrol_stop = None;
     if let Some(patrol) = patrol_thread {
         let _ = patrol.join(); // it saves its cursor
     }
-    drop(lookup_thread);
     reactor.sinks.stop();
     // A healer that stops in order takes its file along; one that failed
     // leaves it, saying up 0, for an alert to find.

@@ -33,8 +33,8 @@ pub struct Reactor {
     pub sinks: Sinks,
     pub clock: Instant,
     pub mnt: String,
-    pub repairs: Option<mpsc::SyncSender<workers::repair::Job>>,
-    pub lookups: Option<mpsc::Sender<lookup::Job>>,
+    pub repairs: workers::OnDemand<workers::repair::Job>,
+    pub lookups: workers::OnDemand<lookup::Job>,
     pub answer: Answer,
     pub mount_path: std::path::PathBuf,
     /// The process that ends with the full scan, signalled at a stop.
@@ -284,8 +284,13 @@ impl Reactor {
             match effect {
                 Effect::Repair(target) => {
                     // Only a dispatch right after a read is timed.
-                    if let Some(jobs) = &self.repairs {
-                        let _ = jobs.send((target, self.read_at.take()));
+                    if let Err(((target, _), e)) = self.repairs.send((target, self.read_at.take()))
+                    {
+                        self.answer.send(workers::Done::Repair(
+                            target,
+                            crate::repair::Attempt::no_worker(&e),
+                            None,
+                        ));
                     }
                 }
                 Effect::LookupPaths {
@@ -335,9 +340,9 @@ impl Reactor {
         stopped
     }
 
-    fn lookup(&self, job: lookup::Job) {
-        if let Some(jobs) = &self.lookups {
-            let _ = jobs.send(job);
+    fn lookup(&mut self, job: lookup::Job) {
+        if let Err((job, e)) = self.lookups.send(job) {
+            self.answer.send(job.failed(&e));
         }
     }
 

@@ -23,6 +23,18 @@ pub struct Attempt {
     pub issued: Option<Instant>,
 }
 
+impl Attempt {
+    /// No repair worker could be started (the unit's task limit, memory):
+    /// nothing was touched, and the engine tries again later.
+    pub fn no_worker(e: &std::io::Error) -> Attempt {
+        Attempt {
+            outcome: Outcome::Transient,
+            text: RepairText::Filesystem(format!("cannot start the repair worker: {e}")),
+            issued: None,
+        }
+    }
+}
+
 fn scrub_request(target: &Target) -> ScrubMetadata {
     let flags = if target.rebuild {
         scrub::IFLAG_REPAIR | scrub::IFLAG_FORCE_REBUILD

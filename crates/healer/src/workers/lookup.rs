@@ -3,15 +3,15 @@
 //! (GETFSMAP paging), and the metrics file's rewrite. One thread, in the
 //! order asked; the core bounds how many are outstanding.
 
-use super::{Answer, Done};
+use super::{Answer, Done, OnDemand};
 use crate::statedir::StateDir;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc;
+use xfs_abi::Errno;
 use xfs_abi::handle::XfsHandle;
 use xfs_events::Device;
-use xfs_healer::core::Input;
+use xfs_healer::core::{Input, NoPath};
 use xfs_policy::media::Layout;
 
 pub enum Job {
@@ -53,59 +53,58 @@ impl MetricsFile {
     }
 }
 
-pub fn start(
-    fs: Fs,
-    metrics: Option<Arc<MetricsFile>>,
-    answer: Answer,
-) -> std::io::Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>)> {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let thread = std::thread::Builder::new()
-        .name("lookup".into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            for job in queue {
-                let input = match job {
-                    Job::Paths {
-                        token,
-                        ino,
-                        generation,
-                        max_links,
-                    } => Input::Paths {
-                        token,
-                        paths: paths(&fs, ino, generation, max_links),
-                    },
-                    Job::Owners { token, range } => Input::Owners {
-                        token,
-                        owners: crate::media::owners(
-                            &fs.mount_path,
-                            fs.monitor.as_fd(),
-                            fs.root.as_ref(),
-                            &fs.layout,
-                            range,
-                        ),
-                    },
-                    Job::Metrics(text) => Input::MetricsWritten(
-                        metrics.as_ref().map_or(Ok(()), |file| file.write(&text)),
-                    ),
-                };
-                if !answer.send(Done::Lookup(input)) {
-                    break;
-                }
+/// The worker, started at the first job.
+pub fn worker(fs: Fs, metrics: Option<Arc<MetricsFile>>, answer: Answer) -> OnDemand<Job> {
+    OnDemand::new("lookup", answer, move |job: Job| {
+        Done::Lookup(match job {
+            Job::Paths {
+                token,
+                ino,
+                generation,
+                max_links,
+            } => Input::Paths {
+                token,
+                paths: paths(&fs, ino, generation, max_links),
+            },
+            Job::Owners { token, range } => Input::Owners {
+                token,
+                owners: crate::media::owners(
+                    &fs.mount_path,
+                    fs.monitor.as_fd(),
+                    fs.root.as_ref(),
+                    &fs.layout,
+                    range,
+                ),
+            },
+            Job::Metrics(text) => {
+                Input::MetricsWritten(metrics.as_ref().map_or(Ok(()), |file| file.write(&text)))
             }
-        })?;
-    Ok((jobs, thread))
+        })
+    })
 }
 
-fn paths(
-    fs: &Fs,
-    ino: u64,
-    generation: u32,
-    max_links: usize,
-) -> Result<Vec<Vec<u8>>, xfs_healer::core::NoPath> {
-    let root = fs
-        .root
-        .as_ref()
-        .ok_or(xfs_healer::core::NoPath::NoParentPointers)?;
+impl Job {
+    /// The answer to a job no worker could take: it failed with `e`.
+    pub fn failed(self, e: &std::io::Error) -> Done {
+        let errno = Errno::from_io_error(e).unwrap_or(Errno::AGAIN);
+        Done::Lookup(match self {
+            Job::Paths { token, .. } => Input::Paths {
+                token,
+                paths: Err(NoPath::Failed(errno)),
+            },
+            Job::Owners { token, .. } => Input::Owners {
+                token,
+                owners: Err(errno),
+            },
+            Job::Metrics(_) => {
+                Input::MetricsWritten(Err(format!("cannot start the lookup worker: {e}")))
+            }
+        })
+    }
+}
+
+fn paths(fs: &Fs, ino: u64, generation: u32, max_links: usize) -> Result<Vec<Vec<u8>>, NoPath> {
+    let root = fs.root.as_ref().ok_or(NoPath::NoParentPointers)?;
     crate::paths::lookup(
         &fs.mount_path,
         fs.monitor.as_fd(),

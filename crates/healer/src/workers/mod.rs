@@ -2,6 +2,9 @@
 //! pointer walks, GETFSMAP paging, a full scan, the metrics file), so that
 //! the reactor only reads, decides and hands out work. Each answers with a
 //! [`Done`] on one channel and a byte on the reactor's wake-up socket.
+//! The repair and lookup workers start at their first job
+//! ([`OnDemand`]): a healer that has nothing to repair or look up runs
+//! neither thread.
 
 pub mod full_scan;
 pub mod lookup;
@@ -13,6 +16,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 use xfs_healer::core::{Input, ScanEnd};
 use xfs_policy::Target;
@@ -44,5 +48,98 @@ impl Answer {
         let sent = self.done.send(done).is_ok();
         let _ = (&*self.wake).write_all(&[1]);
         sent
+    }
+}
+
+/// A worker thread that starts at its first job and serves jobs in order.
+pub struct OnDemand<J> {
+    name: &'static str,
+    serve: Arc<dyn Fn(J) -> Done + Send + Sync>,
+    answer: Answer,
+    running: Option<(mpsc::Sender<J>, JoinHandle<()>)>,
+}
+
+impl<J: Send + 'static> OnDemand<J> {
+    pub fn new(
+        name: &'static str,
+        answer: Answer,
+        serve: impl Fn(J) -> Done + Send + Sync + 'static,
+    ) -> OnDemand<J> {
+        OnDemand {
+            name,
+            serve: Arc::new(serve),
+            answer,
+            running: None,
+        }
+    }
+
+    /// Queues `job`, starting the thread if it is not running. If it
+    /// cannot start (the unit's task limit, memory), the job comes back
+    /// with the error for the caller to answer; the next job tries again.
+    pub fn send(&mut self, job: J) -> Result<(), (J, std::io::Error)> {
+        let (jobs, _) = match self.running.take() {
+            Some(running) => self.running.insert(running),
+            None => {
+                let (jobs, queue) = mpsc::channel::<J>();
+                let serve = Arc::clone(&self.serve);
+                let answer = self.answer.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(self.name.into())
+                    .stack_size(256 * 1024)
+                    .spawn(move || {
+                        for job in queue {
+                            if !answer.send(serve(job)) {
+                                break;
+                            }
+                        }
+                    });
+                match spawned {
+                    Ok(thread) => self.running.insert((jobs, thread)),
+                    Err(e) => return Err((job, e)),
+                }
+            }
+        };
+        jobs.send(job)
+            .map_err(|mpsc::SendError(job)| (job, std::io::Error::other("the worker has ended")))
+    }
+
+    /// Ends the queue; the thread, if one ran, ends after its job.
+    pub fn close(&mut self) -> Option<JoinHandle<()>> {
+        self.running.take().map(|(_, thread)| thread)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_starts_at_its_first_job_and_answers_in_order() {
+        let (done, answers) = mpsc::channel();
+        let (wake, woken) = UnixStream::pair().unwrap();
+        let answer = Answer {
+            done,
+            wake: Arc::new(wake),
+        };
+        let mut worker = OnDemand::new("test", answer, |token: u64| {
+            Done::Lookup(Input::MetricsWritten(Err(token.to_string())))
+        });
+        assert!(worker.running.is_none(), "no thread before a job");
+        for token in 1..=3 {
+            assert!(worker.send(token).is_ok());
+        }
+        let thread = worker.close().expect("it ran");
+        thread.join().unwrap();
+        let told: Vec<_> = answers
+            .try_iter()
+            .map(|d| match d {
+                Done::Lookup(Input::MetricsWritten(Err(t))) => t,
+                _ => panic!("not our answer"),
+            })
+            .collect();
+        assert_eq!(told, ["1", "2", "3"]);
+        let mut bytes = [0u8; 8];
+        assert_eq!(std::io::Read::read(&mut &woken, &mut bytes).unwrap(), 3);
+        assert!(worker.close().is_none(), "closed once");
     }
 }
