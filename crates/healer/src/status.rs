@@ -7,6 +7,8 @@ use xfs_events::{Event, HealthObject, Verdict};
 use xfs_policy::{FullScanReason, Object, Outcome};
 use xfs_varlink::{Counters, SickObject};
 
+use crate::core::{Identity, Report};
+
 /// Objects tracked as sick (beyond this, new ones are counted only).
 const MAX_SICK: usize = 4096;
 /// Sick objects listed in a status reply.
@@ -29,7 +31,8 @@ struct Sick {
 pub struct StatusBook {
     sick: BTreeMap<Object, Sick>,
     sick_untracked: bool,
-    last: VecDeque<xfs_varlink::Event>,
+    /// As the core told them; made wire events only when asked for.
+    last: VecDeque<Report>,
     /// How many of `last` were shortened to [`KEPT_FIELD`].
     last_shortened: usize,
     pub counters: Counters,
@@ -161,28 +164,26 @@ impl StatusBook {
 
     /// A test event: counted in `test_events` only, and kept among the
     /// latest events.
-    pub fn on_test_event(&mut self, event: xfs_varlink::Event) {
+    pub fn on_test_event(&mut self, report: &Report) {
         self.counters.test_events = self.counters.test_events.saturating_add(1);
-        self.record(event);
+        self.record(report);
     }
 
-    /// Keeps the latest events, each field shortened to [`KEPT_FIELD`].
-    pub fn record(&mut self, mut event: xfs_varlink::Event) {
+    /// Keeps the latest reports, each field shortened to [`KEPT_FIELD`].
+    pub fn record(&mut self, report: &Report) {
         if self.last.len() == LAST_EVENTS
             && let Some(old) = self.last.pop_front()
             && shortened(&old)
         {
             self.last_shortened -= 1;
         }
-        let mut cut = shorten(&mut event.message);
-        for field in [&mut event.path, &mut event.outcome, &mut event.object]
-            .into_iter()
-            .flatten()
-        {
+        let mut kept = report.clone();
+        let mut cut = shorten(&mut kept.message);
+        for field in [&mut kept.path, &mut kept.outcome].into_iter().flatten() {
             cut |= shorten(field);
         }
         self.last_shortened += usize::from(cut);
-        self.last.push_back(event);
+        self.last.push_back(kept);
     }
 
     pub fn sick_objects(&self) -> (Vec<SickObject>, bool) {
@@ -200,20 +201,20 @@ impl StatusBook {
     }
 
     /// The latest events, oldest first, and whether any was shortened.
-    pub fn last_events(&self) -> (Vec<xfs_varlink::Event>, bool) {
-        (self.last.iter().cloned().collect(), self.last_shortened > 0)
+    pub fn last_events(&self, fs: &Identity) -> (Vec<xfs_varlink::Event>, bool) {
+        let events = self.last.iter().map(|r| r.to_wire(fs)).collect();
+        (events, self.last_shortened > 0)
     }
 }
 
 /// Marks a shortened field's end (not a character an escaped name has).
 const SHORTENED: &str = "\u{2026}";
 
-fn shortened(event: &xfs_varlink::Event) -> bool {
+fn shortened(report: &Report) -> bool {
     [
-        Some(&event.message),
-        event.path.as_ref(),
-        event.outcome.as_ref(),
-        event.object.as_ref(),
+        Some(&report.message),
+        report.path.as_ref(),
+        report.outcome.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -453,6 +454,7 @@ impl StatusBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Kind;
     use xfs_events::Mask;
 
     fn inode(verdict: Verdict, mask: u32) -> Event {
@@ -571,9 +573,9 @@ mod tests {
             (LISTED_SICK, true, MAX_SICK)
         );
         for i in 0..100 {
-            book.record(xfs_varlink::Event::new(i, "x", String::new()));
+            book.record(&Report::new(i, Kind::Running, String::new()));
         }
-        let (last, shortened) = book.last_events();
+        let (last, shortened) = book.last_events(&Identity::default());
         assert_eq!(
             (last.len(), last[0].time_usec, shortened),
             (LAST_EVENTS, 100 - LAST_EVENTS as u64, false)
@@ -680,14 +682,17 @@ mod tests {
         let hostile = "\\x01".repeat(4096);
         for i in 0..100 {
             let text = || Some(format!("ä{hostile}"));
-            let mut event =
-                xfs_varlink::Event::new(i, "sick", format!("{hostile} directory: sick"));
-            event.object = text();
-            event.path = text();
-            event.outcome = text();
-            book.record(event);
+            let mut report = Report::new(i, Kind::Sick, format!("{hostile} directory: sick"));
+            report.object = Some(Object::Inode {
+                ino: u64::MAX,
+                generation: u32::MAX,
+            });
+            report.path = text();
+            report.outcome = text();
+            book.record(&report);
         }
-        let (last_events, last_events_shortened) = book.last_events();
+        let fs = Identity::default();
+        let (last_events, last_events_shortened) = book.last_events(&fs);
         assert!(last_events_shortened);
         assert!(last_events.iter().all(|e| {
             e.message.len() <= KEPT_FIELD
@@ -708,8 +713,8 @@ mod tests {
         assert!(bytes < 512 * 1024, "a status reply of {bytes} bytes");
         // Shortened events leave the count when they leave the book.
         for i in 0..LAST_EVENTS as u64 {
-            book.record(xfs_varlink::Event::new(i, "x", String::new()));
+            book.record(&Report::new(i, Kind::Running, String::new()));
         }
-        assert!(!book.last_events().1);
+        assert!(!book.last_events(&fs).1);
     }
 }

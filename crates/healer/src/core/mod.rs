@@ -479,7 +479,7 @@ impl Core {
     /// The status API's answer.
     pub fn status(&self) -> xfs_varlink::Status {
         let (sick, sick_truncated) = self.book.sick_objects();
-        let (last_events, last_events_shortened) = self.book.last_events();
+        let (last_events, last_events_shortened) = self.book.last_events(&self.fs);
         let gauges = self.gauges();
         xfs_varlink::Status {
             mountpoint: self.mnt.clone(),
@@ -918,7 +918,7 @@ impl Core {
                 *hook = self.hook_for(report);
                 self.seq += 1;
                 report.seq = self.seq;
-                self.book.record(report.to_wire(&self.fs));
+                self.book.record(report);
             }
             self.effects.push(effect);
         }
@@ -1156,7 +1156,7 @@ impl Core {
         self.seq += 1;
         report.seq = self.seq;
         let hooks = self.setup.hook_classes.contains(&class);
-        self.book.on_test_event(report.to_wire(&self.fs));
+        self.book.on_test_event(&report);
         self.effects.push(Effect::Emit {
             report,
             log: true,
