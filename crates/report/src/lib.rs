@@ -97,37 +97,61 @@ fn plain(c: char) -> bool {
 
 /// The names of the set bits, joined with ", "; unnamed bits as `0x<hex>`.
 fn mask_words(mask: Mask, names: &[&str]) -> String {
-    let mut words: Vec<String> = Vec::new();
+    let mut out = String::new();
+    push_mask_words(&mut out, mask, names);
+    out
+}
+
+/// The names of `mask`'s bits, `, `-separated (an unnamed bit as its
+/// value): each line is built in one buffer, as the core makes several a
+/// report.
+fn push_mask_words(out: &mut String, mask: Mask, names: &[&str]) {
+    let mut first = true;
     for bit in 0..32 {
         if mask.0 & (1 << bit) != 0 {
-            words.push(
-                names
-                    .get(bit)
-                    .map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string()),
-            );
+            if !first {
+                out.push_str(", ");
+            }
+            first = false;
+            match names.get(bit) {
+                Some(name) => out.push_str(name),
+                None => {
+                    let _ = write!(out, "{:#x}", 1u32 << bit);
+                }
+            }
         }
     }
-    words.join(", ")
 }
 
 /// `<mnt>`, or `<path>` / `<mnt> ino N gen 0xG` for inode reports.
-fn inode_prefix(mount: &[u8], path: Option<&[u8]>, ino: u64, generation: u32) -> String {
+fn push_inode_prefix(
+    out: &mut String,
+    mount: &[u8],
+    path: Option<&[u8]>,
+    ino: u64,
+    generation: u32,
+) {
     match path {
-        Some(path) => escape_name(path).into_owned(),
-        None => format!("{} ino {ino} gen {generation:#x}", escape_name(mount)),
+        Some(path) => out.push_str(&escape_name(path)),
+        None => {
+            let _ = write!(out, "{} ino {ino} gen {generation:#x}", escape_name(mount));
+        }
     }
 }
 
-fn object_prefix(mount: &[u8], object: &HealthObject, path: Option<&[u8]>) -> String {
+fn push_object_prefix(out: &mut String, mount: &[u8], object: &HealthObject, path: Option<&[u8]>) {
     let mnt = escape_name(mount);
-    match *object {
-        HealthObject::Fs { .. } => mnt.into_owned(),
-        HealthObject::Ag { agno, .. } => format!("{mnt} agno {agno:#x}"),
-        HealthObject::RtGroup { rgno, .. } => format!("{mnt} rgno {rgno:#x}"),
+    let _ = match *object {
+        HealthObject::Fs { .. } => write!(out, "{mnt}"),
+        HealthObject::Ag { agno, .. } => write!(out, "{mnt} agno {agno:#x}"),
+        HealthObject::RtGroup { rgno, .. } => write!(out, "{mnt} rgno {rgno:#x}"),
         HealthObject::Inode {
             ino, generation, ..
-        } => inode_prefix(mount, path, ino, generation),
-    }
+        } => {
+            push_inode_prefix(out, mount, path, ino, generation);
+            Ok(())
+        }
+    };
 }
 
 /// What lies on a failed media range (ours; the reference prints only
@@ -226,12 +250,15 @@ pub fn event_line(
                 mask_words(Mask(reasons.0), SHUTDOWN_NAMES)
             )
         }
-        Event::Health { verdict, object } => format!(
-            "{} {}: {}",
-            object_prefix(mount, &object, path),
-            mask_words(object.mask(), object.names()),
-            verdict.word()
-        ),
+        Event::Health { verdict, object } => {
+            let mut line = String::with_capacity(80);
+            push_object_prefix(&mut line, mount, &object, path);
+            line.push(' ');
+            push_mask_words(&mut line, object.mask(), object.names());
+            line.push_str(": ");
+            line.push_str(verdict.word());
+            line
+        }
         Event::Media {
             device,
             daddr,
@@ -250,16 +277,19 @@ pub fn event_line(
             len,
             error,
         } => {
-            let prefix = inode_prefix(mount, path, ino, generation);
-            if error == 0 || kind == xfs_events::FileIoKind::DataLost {
-                format!("{prefix} pos {pos} len {len}: {} failed", kind.word())
+            let mut line = String::with_capacity(80);
+            push_inode_prefix(&mut line, mount, path, ino, generation);
+            let _ = if error == 0 || kind == xfs_events::FileIoKind::DataLost {
+                write!(line, " pos {pos} len {len}: {} failed", kind.word())
             } else {
-                format!(
-                    "{prefix} pos {pos} len {len}: {}: {}",
+                write!(
+                    line,
+                    " pos {pos} len {len}: {}: {}",
                     kind.word(),
                     strerror(error)
                 )
-            }
+            };
+            line
         }
         // The reference drops these silently; we say what arrived.
         Event::Unknown { domain, kind } => {
@@ -318,28 +348,33 @@ pub fn repair_line(
     path: Option<&[u8]>,
     text: &str,
 ) -> String {
-    let index = bit.trailing_zeros() as usize;
-    let (prefix, names) = match *object {
-        Object::Fs => (escape_name(mount).into_owned(), xfs_events::FS_NAMES),
-        Object::Ag(agno) => (
-            format!("{} agno {agno:#x}", escape_name(mount)),
-            xfs_events::AG_NAMES,
-        ),
-        Object::RtGroup(rgno) => (
-            format!("{} rgno {rgno:#x}", escape_name(mount)),
-            xfs_events::RTGROUP_NAMES,
-        ),
-        Object::Inode { ino, generation } => (
-            inode_prefix(mount, path, ino, generation),
-            xfs_events::INODE_NAMES,
-        ),
+    let mut line = String::with_capacity(80);
+    let mnt = escape_name(mount);
+    let names = match *object {
+        Object::Fs => {
+            line.push_str(&mnt);
+            xfs_events::FS_NAMES
+        }
+        Object::Ag(agno) => {
+            let _ = write!(line, "{mnt} agno {agno:#x}");
+            xfs_events::AG_NAMES
+        }
+        Object::RtGroup(rgno) => {
+            let _ = write!(line, "{mnt} rgno {rgno:#x}");
+            xfs_events::RTGROUP_NAMES
+        }
+        Object::Inode { ino, generation } => {
+            push_inode_prefix(&mut line, mount, path, ino, generation);
+            xfs_events::INODE_NAMES
+        }
     };
     let name = names
-        .get(index)
+        .get(bit.trailing_zeros() as usize)
         .filter(|_| bit.is_power_of_two())
         .copied()
         .unwrap_or("unknown flag");
-    format!("{prefix} {name}: {text}")
+    let _ = write!(line, " {name}: {text}");
+    line
 }
 
 #[cfg(test)]
