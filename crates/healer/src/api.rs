@@ -116,7 +116,7 @@ pub struct Api {
 
 /// About what an event takes, queued and encoded.
 fn event_bytes(event: &xfs_varlink::Event) -> usize {
-    let field = |f: &Option<String>| f.as_ref().map_or(0, String::len);
+    let field = |f: Option<&str>| f.map_or(0, str::len);
     let structures = event
         .structures
         .as_ref()
@@ -128,9 +128,9 @@ fn event_bytes(event: &xfs_varlink::Event) -> usize {
         + event.kind.len()
         + event.class.len()
         + event.message.len()
-        + field(&event.object)
-        + field(&event.path)
-        + field(&event.outcome)
+        + field(event.object.as_deref())
+        + field(event.path.as_deref())
+        + field(event.outcome.as_deref())
         + structures
 }
 

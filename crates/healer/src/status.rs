@@ -2,6 +2,7 @@
 //! the status API: objects sick now, the latest events, counters. Pure
 //! bookkeeping fed by the event loop; bounded in every dimension.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use xfs_events::{Event, HealthObject, Verdict};
 use xfs_policy::{FullScanReason, Object, Outcome};
@@ -80,13 +81,12 @@ pub fn health_object(object: HealthObject) -> (Object, u32) {
 }
 
 /// The names of the bits of `mask`.
-pub fn structure_names(mask: u32, names: &[&str]) -> Vec<String> {
+pub fn structure_names(mask: u32, names: &[&'static str]) -> Vec<Cow<'static, str>> {
     (0..32)
         .filter(|bit| mask & (1 << bit) != 0)
-        .map(|bit| {
-            names
-                .get(bit)
-                .map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_string())
+        .map(|bit| match names.get(bit) {
+            Some(name) => Cow::Borrowed(*name),
+            None => Cow::Owned(format!("{:#x}", 1u32 << bit)),
         })
         .collect()
 }
@@ -179,8 +179,11 @@ impl StatusBook {
         }
         let mut kept = report.clone();
         let mut cut = shorten(&mut kept.message);
-        for field in [&mut kept.path, &mut kept.outcome].into_iter().flatten() {
-            cut |= shorten(field);
+        if let Some(path) = &mut kept.path {
+            cut |= shorten(path);
+        }
+        if let Some(outcome) = kept.outcome.as_mut().filter(|o| o.len() > KEPT_FIELD) {
+            cut |= shorten(outcome.to_mut());
         }
         self.last_shortened += usize::from(cut);
         self.last.push_back(kept);
@@ -212,9 +215,9 @@ const SHORTENED: &str = "\u{2026}";
 
 fn shortened(report: &Report) -> bool {
     [
-        Some(&report.message),
-        report.path.as_ref(),
-        report.outcome.as_ref(),
+        Some(report.message.as_str()),
+        report.path.as_deref(),
+        report.outcome.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -688,7 +691,7 @@ mod tests {
                 generation: u32::MAX,
             });
             report.path = text();
-            report.outcome = text();
+            report.outcome = text().map(Cow::Owned);
             book.record(&report);
         }
         let fs = Identity::default();

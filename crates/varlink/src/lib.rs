@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The interface description, as served.
 pub const IDL: &str = include_str!("../io.xfs.Healer.varlink");
@@ -241,25 +243,27 @@ pub struct Event {
     pub seq: u64,
     pub time_usec: u64,
     /// The filesystem: its mount point (escaped), UUID and data device.
-    pub mountpoint: String,
-    pub uuid: String,
-    pub device: String,
-    pub kind: String,
+    /// Shared: a healer's every event names the same filesystem.
+    pub mountpoint: Arc<str>,
+    pub uuid: Arc<str>,
+    pub device: Arc<str>,
+    /// One of a fixed set of names (a healer's are static).
+    pub kind: Cow<'static, str>,
     /// The hook class (the kind, with a repair's split into `repaired`
     /// and `repair_failed`).
-    pub class: String,
+    pub class: Cow<'static, str>,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub structures: Option<Vec<String>>,
+    pub structures: Option<Vec<Cow<'static, str>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Cow<'static, str>>,
     /// For full scans: why one was started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'static, str>>,
     /// A test event (`TestEvent`): nothing happened. Sent only when true,
     /// so real events read as before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -270,14 +274,18 @@ impl Event {
     /// An event of `kind` (its class too) with only its line: `seq` 0,
     /// the filesystem's fields empty, no object, structures, path,
     /// outcome or reason, not a test.
-    pub fn new(time_usec: u64, kind: impl Into<String>, message: impl Into<String>) -> Event {
+    pub fn new(
+        time_usec: u64,
+        kind: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Event {
         let kind = kind.into();
         Event {
             seq: 0,
             time_usec,
-            mountpoint: String::new(),
-            uuid: String::new(),
-            device: String::new(),
+            mountpoint: Arc::from(""),
+            uuid: Arc::from(""),
+            device: Arc::from(""),
             class: kind.clone(),
             kind,
             message: message.into(),
@@ -295,7 +303,7 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SickObject {
     pub object: String,
-    pub structures: Vec<String>,
+    pub structures: Vec<Cow<'static, str>>,
     pub since_usec: u64,
 }
 

@@ -110,7 +110,7 @@ fn serve(mut stream: UnixStream, status: &Status) {
         "sick",
         format!("{}/a directory: sick", status.mountpoint),
     );
-    (event.seq, event.mountpoint) = (1, status.mountpoint.clone());
+    (event.seq, event.mountpoint) = (1, status.mountpoint.as_str().into());
     let event = json!({ "event": event });
     while reply(event.clone(), true).is_ok() {
         std::thread::sleep(std::time::Duration::from_millis(10));

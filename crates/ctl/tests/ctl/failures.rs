@@ -301,7 +301,7 @@ fn events_have_timestamps_and_json_events_the_mount_point() {
         "sick",
         "/mnt/fake/victim directory: sick",
     );
-    event.mountpoint = status.mountpoint.clone();
+    event.mountpoint = status.mountpoint.as_str().into();
     event.structures = Some(vec!["directory".into()]);
     status.last_events = vec![event];
     let dir = fake_healers("events", vec![status]);

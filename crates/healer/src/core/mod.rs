@@ -16,10 +16,11 @@ mod report;
 mod tests;
 
 pub use answers::{MAX_LINKS, NoPath, Owners, RepairText};
-pub use report::{Identity, JSON_SCHEMA, Report, json_line, variables};
+pub use report::{Identity, JSON_SCHEMA, Report, Structures, json_line, variables};
 
 use crate::kinds::{HookClass, Kind};
 use crate::status::{self, Gauges, LostEvents, RepairTally, StatusBook};
+use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use xfs_abi::Errno;
 use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, Verdict};
@@ -242,7 +243,7 @@ enum Slot {
     Repair {
         token: u64,
         target: Target,
-        text: String,
+        text: Cow<'static, str>,
         succeeded: bool,
         time_usec: u64,
     },
@@ -341,9 +342,9 @@ impl Core {
         let mnt = xfs_report::escape_name(&setup.mount_arg).into_owned();
         Core {
             fs: Identity {
-                mountpoint: mnt.clone(),
-                uuid: setup.uuid.clone(),
-                device: setup.device.clone(),
+                mountpoint: mnt.as_str().into(),
+                uuid: setup.uuid.as_str().into(),
+                device: setup.device.as_str().into(),
             },
             seq: 0,
             mnt,
@@ -715,7 +716,7 @@ impl Core {
                 let names = object.names();
                 let (object, mask) = status::health_object(object);
                 report.object = Some(object);
-                report.structures = Some(status::structure_names(mask, names));
+                report.structures = Some(Structures { mask, names });
             }
             Event::FileIo {
                 ino, generation, ..
@@ -993,14 +994,14 @@ impl Core {
                 self.queue_report(report, true);
             }
             RepairText::Reference(words) => {
-                self.queue_repair(now, target, words.message().to_string(), succeeded)
+                self.queue_repair(now, target, words.message().into(), succeeded)
             }
-            RepairText::Other(text) => self.queue_repair(now, target, text, succeeded),
+            RepairText::Other(text) => self.queue_repair(now, target, text.into(), succeeded),
         }
         self.engine_input(now, xfs_policy::Input::RepairDone { target, outcome });
     }
 
-    fn queue_repair(&mut self, now: Now, target: Target, text: String, succeeded: bool) {
+    fn queue_repair(&mut self, now: Now, target: Target, text: Cow<'static, str>, succeeded: bool) {
         match target.object {
             Object::Inode { ino, generation } if self.setup.paths && self.lookups < MAX_LOOKUPS => {
                 let token = self.token();
@@ -1026,7 +1027,7 @@ impl Core {
     fn finish_repair(
         &mut self,
         target: Target,
-        text: String,
+        text: Cow<'static, str>,
         succeeded: bool,
         time_usec: u64,
         path: Option<Vec<u8>>,
@@ -1047,7 +1048,10 @@ impl Core {
         let mut report = Report::new(time_usec, Kind::Repair, line);
         report.object = Some(target.object);
         report.scrub_type = Some(target.scrub.0);
-        report.structures = Some(status::structure_names(target.bit, names));
+        report.structures = Some(Structures {
+            mask: target.bit,
+            names,
+        });
         report.path = path.map(|p| xfs_report::escape_name(&p).into_owned());
         report.outcome = Some(text);
         report.succeeded = Some(succeeded);
@@ -1100,7 +1104,7 @@ impl Core {
             let line = format!("{}: {text}", self.mnt);
             let mut report = Report::new(now.usec, Kind::FullScan, line.clone());
             report.reason = self.scan_reason;
-            report.outcome = Some(text);
+            report.outcome = Some(text.into());
             report.succeeded = Some(succeeded);
             // Failures are error lines, as before; every other sink
             // gets the report.

@@ -4,16 +4,33 @@
 
 use crate::kinds::{HookClass, Kind};
 use crate::status::object_text;
+use std::borrow::Cow;
+use std::sync::Arc;
 use xfs_policy::{FullScanReason, Object};
 
 /// The filesystem every report is about, as each sink names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     /// The mount point as given, escaped for display.
-    pub mountpoint: String,
-    pub uuid: String,
+    pub mountpoint: Arc<str>,
+    pub uuid: Arc<str>,
     /// The data device as /dev names it, or `major:minor`.
-    pub device: String,
+    pub device: Arc<str>,
+}
+
+/// The structures a report is about: the bits of a health mask, named
+/// (as the wire form lists them) only when a sink asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Structures {
+    pub mask: u32,
+    /// The names of the mask's bits in the object's domain.
+    pub names: &'static [&'static str],
+}
+
+impl Structures {
+    pub fn names(self) -> Vec<Cow<'static, str>> {
+        crate::status::structure_names(self.mask, self.names)
+    }
 }
 
 /// An event as the healer tells it.
@@ -27,12 +44,12 @@ pub struct Report {
     /// The reference's line (text output, journal `MESSAGE=`).
     pub message: String,
     pub object: Option<Object>,
-    /// The names of the structures it is about.
-    pub structures: Option<Vec<String>>,
+    /// The structures it is about.
+    pub structures: Option<Structures>,
     /// The object's path, escaped for display.
     pub path: Option<String>,
-    /// A repair's outcome sentence.
-    pub outcome: Option<String>,
+    /// A repair's outcome sentence (most are the reference's, static).
+    pub outcome: Option<Cow<'static, str>>,
     /// How an outcome went: `Some(true)` done, `Some(false)` not; None
     /// for reports that are not outcomes.
     pub succeeded: Option<bool>,
@@ -115,7 +132,7 @@ impl Report {
             class: self.hook_class().name().into(),
             message: self.message.clone(),
             object: self.object.map(object_text),
-            structures: self.structures.clone(),
+            structures: self.structures.map(Structures::names),
             path: self.path.clone(),
             outcome: self.outcome.clone(),
             reason: self.reason.map(|r| r.name().into()),
@@ -184,19 +201,19 @@ pub fn variables(event: &xfs_varlink::Event) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("XFS_SEQ", seq.to_string()),
         ("XFS_TIME_USEC", time_usec.to_string()),
-        ("XFS_MOUNTPOINT", mountpoint.clone()),
-        ("XFS_UUID", uuid.clone()),
-        ("XFS_DEVICE", device.clone()),
-        ("XFS_KIND", kind.clone()),
-        ("XFS_CLASS", class.clone()),
-        ("XFS_EVENT", class.clone()),
+        ("XFS_MOUNTPOINT", mountpoint.to_string()),
+        ("XFS_UUID", uuid.to_string()),
+        ("XFS_DEVICE", device.to_string()),
+        ("XFS_KIND", kind.to_string()),
+        ("XFS_CLASS", class.to_string()),
+        ("XFS_EVENT", class.to_string()),
         ("XFS_MESSAGE", message.clone()),
     ];
     vars.extend(object.iter().map(|o| ("XFS_OBJECT", o.clone())));
     vars.extend(structures.iter().map(|s| ("XFS_STRUCTURES", s.join(","))));
     vars.extend(path.iter().map(|p| ("XFS_PATH", p.clone())));
-    vars.extend(outcome.iter().map(|o| ("XFS_OUTCOME", o.clone())));
-    vars.extend(reason.iter().map(|r| ("XFS_REASON", r.clone())));
+    vars.extend(outcome.iter().map(|o| ("XFS_OUTCOME", o.to_string())));
+    vars.extend(reason.iter().map(|r| ("XFS_REASON", r.to_string())));
     if *test {
         vars.push(("XFS_TEST", "1".into()));
     }
@@ -264,11 +281,8 @@ mod tests {
             device: "/dev/vdb".into(),
         };
         let wire = r.to_wire(&fs);
-        assert_eq!(
-            (wire.seq, wire.mountpoint.as_str(), wire.uuid.as_str()),
-            (9, "/mnt", "u")
-        );
-        assert_eq!(wire.device, "/dev/vdb");
+        assert_eq!((wire.seq, &*wire.mountpoint, &*wire.uuid), (9, "/mnt", "u"));
+        assert_eq!(&*wire.device, "/dev/vdb");
         assert_eq!(wire.kind, "full_scan");
         assert_eq!(wire.class, "full_scan");
         assert_eq!(wire.object.as_deref(), Some("agno 0x3"));
@@ -288,7 +302,10 @@ mod tests {
             ino: 131,
             generation: 7,
         });
-        r.structures = Some(vec!["directory".into(), "parent".into()]);
+        r.structures = Some(Structures {
+            mask: 0x30,
+            names: xfs_events::INODE_NAMES,
+        });
         r.path = Some("/mnt/d".into());
         r.outcome = Some("Repairs successful.".into());
         r.succeeded = Some(true);
@@ -365,7 +382,10 @@ mod tests {
             .collect();
         let mut full = Report::new(1, Kind::Repair, "m".into());
         full.object = Some(Object::Fs);
-        full.structures = Some(vec![]);
+        full.structures = Some(Structures {
+            mask: 0,
+            names: &[],
+        });
         full.path = Some("p".into());
         full.outcome = Some("o".into());
         full.reason = Some(FullScanReason::Storm);
@@ -412,7 +432,7 @@ mod tests {
         let failed = Report::test(1, HookClass::RepairFailed, "t".into());
         assert_eq!(
             (
-                failed.to_wire(&Identity::default()).kind.as_str(),
+                failed.to_wire(&Identity::default()).kind.as_ref(),
                 failed.priority()
             ),
             ("repair", 3)

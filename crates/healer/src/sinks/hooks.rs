@@ -340,7 +340,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    fn event(kind: &str, outcome: Option<&str>) -> Event {
+    fn event(kind: &'static str, outcome: Option<&str>) -> Event {
         let mut event = Event::new(5, kind, "/mnt/a directory: sick");
         event.seq = 2;
         event.mountpoint = "/mnt".into();
@@ -349,7 +349,7 @@ mod tests {
         event.object = Some("ino 131 gen 0x5".into());
         event.structures = Some(vec!["directory".into()]);
         event.path = Some("/mnt/a".into());
-        event.outcome = outcome.map(String::from);
+        event.outcome = outcome.map(|o| o.to_string().into());
         event
     }
 

@@ -26,7 +26,7 @@ impl Sinks {
     /// Starts the hooks runner and the status API as configured; what
     /// cannot start is said, and the healer goes on without it.
     pub fn start(settings: &Settings, fs: &Identity, key: &str, wake: &Arc<UnixStream>) -> Sinks {
-        let mnt = fs.mountpoint.as_str();
+        let mnt: &str = &fs.mountpoint;
         let hooks = Hooks::start(&settings.hooks, mnt);
         let mut api = None;
         if settings.api.enabled {
