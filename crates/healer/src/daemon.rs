@@ -150,6 +150,7 @@ fn serve(
         settings: settings.clone(),
         mnt,
     };
+    xfs_abi::process::release_free_memory();
     let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, signals, interrupted);
     // Threads still busy (a repair ioctl past the stop's wait, a slow
     // lookup) are left to the process's exit.
