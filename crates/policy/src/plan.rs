@@ -16,6 +16,14 @@ pub enum Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScrubType(pub u32);
 
+impl ScrubType {
+    /// PARENT and DIRTREE: their repair may link the inode elsewhere (the
+    /// orphanage), so a path known from before it may be stale.
+    pub fn may_relink(self) -> bool {
+        matches!(self.0, 18 | 28)
+    }
+}
+
 /// One unit of repair work: a scrub type on an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {

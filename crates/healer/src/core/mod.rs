@@ -11,6 +11,7 @@
 //! first slot still waiting. Repairs never wait for lines.
 
 mod answers;
+mod recent_paths;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ pub use report::{Identity, JSON_SCHEMA, Report, Structures, json_line, variables
 
 use crate::kinds::{HookClass, Kind};
 use crate::status::{self, Gauges, LostEvents, RepairTally, StatusBook};
+use recent_paths::RecentPaths;
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use xfs_abi::Errno;
@@ -319,6 +321,9 @@ pub struct Core {
     hook_limiter: LineLimiter<(HookClass, Option<Object>)>,
     unknown_seen: HashSet<(u32, u32)>,
     said_no_path: Vec<NoPath>,
+    /// What the latest inode reports were printed with, for their repairs'
+    /// outcome lines.
+    recent_paths: RecentPaths,
     queue: VecDeque<Slot>,
     next_token: u64,
     /// Lookups handed out and not answered.
@@ -358,6 +363,7 @@ impl Core {
             hook_limiter: LineLimiter::new(setup.hook_interval_ms, HOOK_KEYS),
             unknown_seen: HashSet::new(),
             said_no_path: Vec::new(),
+            recent_paths: RecentPaths::default(),
             queue: VecDeque::new(),
             next_token: 0,
             lookups: 0,
@@ -713,6 +719,10 @@ impl Core {
         report.path = first.map(|p| xfs_report::escape_name(p).into_owned());
         match *event {
             Event::Health { object, .. } => {
+                if let (Some(path), Some(inode), true) = (first, inode_of(event), self.setup.repair)
+                {
+                    self.recent_paths.remember(inode, self.now_ms, path);
+                }
                 let names = object.names();
                 let (object, mask) = status::health_object(object);
                 report.object = Some(object);
@@ -1002,26 +1012,33 @@ impl Core {
     }
 
     fn queue_repair(&mut self, now: Now, target: Target, text: Cow<'static, str>, succeeded: bool) {
-        match target.object {
-            Object::Inode { ino, generation } if self.setup.paths && self.lookups < MAX_LOOKUPS => {
-                let token = self.token();
-                self.effects.push(Effect::LookupPaths {
-                    token,
-                    ino,
-                    generation,
-                    max_links: 1,
-                });
-                self.queue.push_back(Slot::Repair {
-                    token,
-                    target,
-                    text,
-                    succeeded,
-                    time_usec: now.usec,
-                });
-                self.bound_queue();
-            }
-            _ => self.finish_repair(target, text, succeeded, now.usec, None),
+        let Object::Inode { ino, generation } = target.object else {
+            return self.finish_repair(target, text, succeeded, now.usec, None);
+        };
+        // The path its report was printed with, unless the repair may
+        // have moved the inode.
+        let known = (!target.scrub.may_relink())
+            .then(|| self.recent_paths.get((ino, generation), now.ms))
+            .flatten()
+            .map(<[u8]>::to_vec);
+        if known.is_some() || !self.setup.paths || self.lookups >= MAX_LOOKUPS {
+            return self.finish_repair(target, text, succeeded, now.usec, known);
         }
+        let token = self.token();
+        self.effects.push(Effect::LookupPaths {
+            token,
+            ino,
+            generation,
+            max_links: 1,
+        });
+        self.queue.push_back(Slot::Repair {
+            token,
+            target,
+            text,
+            succeeded,
+            time_usec: now.usec,
+        });
+        self.bound_queue();
     }
 
     fn finish_repair(

@@ -155,6 +155,54 @@ fn an_inodes_repair_waits_briefly_for_its_path_and_the_lines_stay_in_order() {
     assert!(matches!(handed[0].object, Object::Inode { ino: 131, .. }));
 }
 
+/// One inode report, its path answered; returns the repair handed out.
+fn sick_inode_with_path(core: &mut Core, mask: u32, path: &[u8]) -> Target {
+    let effects = batch(core, at(10), vec![sick_inode(131, mask)]);
+    let token = path_tokens(&effects)[0];
+    let effects = core.step(
+        at(20),
+        Input::Paths {
+            token,
+            paths: Ok(vec![path.to_vec()]),
+        },
+    );
+    repairs(&effects)[0]
+}
+
+#[test]
+fn a_repairs_outcome_line_has_its_reports_path_without_a_second_walk() {
+    let mut core = Core::new(setup());
+    let target = sick_inode_with_path(&mut core, DATAFORK, b"/mnt/a");
+    let effects = core.step(at(30), done(target, Outcome::Repaired));
+    assert!(path_tokens(&effects).is_empty(), "{effects:?}");
+    let out = emitted(&effects);
+    assert_eq!(out.len(), 1, "{effects:?}");
+    assert_eq!(out[0].0.message, "/mnt/a datafork: Repairs successful.");
+    assert_eq!(out[0].0.path.as_deref(), Some("/mnt/a"));
+}
+
+#[test]
+fn a_repair_that_may_move_the_inode_looks_its_path_up_again() {
+    const PARENT: u32 = 1 << 7;
+    let mut core = Core::new(setup());
+    let target = sick_inode_with_path(&mut core, PARENT, b"/mnt/a");
+    let effects = core.step(at(30), done(target, Outcome::Repaired));
+    let tokens = path_tokens(&effects);
+    assert_eq!(tokens.len(), 1, "{effects:?}");
+    assert!(emitted(&effects).is_empty());
+    let effects = core.step(
+        at(40),
+        Input::Paths {
+            token: tokens[0],
+            paths: Ok(vec![b"/mnt/lost+found/131".to_vec()]),
+        },
+    );
+    assert_eq!(
+        emitted(&effects)[0].0.path.as_deref(),
+        Some("/mnt/lost+found/131")
+    );
+}
+
 #[test]
 fn a_slow_path_lookup_holds_the_repair_back_only_briefly() {
     let mut core = Core::new(setup());
