@@ -13,10 +13,10 @@
 //! (`JOURNAL_STREAM`, as under the systemd unit) and `text` otherwise.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
-use std::sync::mpsc::{self, SendError, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use xfs_healer::config::OutputFormat;
 use xfs_healer::core::{JSON_SCHEMA, Report};
 use xfs_healer::kinds::Kind;
@@ -146,23 +146,92 @@ impl Written {
 }
 
 /// Lines waiting for the writer thread (beyond this, whoever prints
-/// waits: nothing is dropped). The channel allocates and touches all its
-/// slots at once: 4096 of them cost the healer its place under the
-/// memory-limit scenario's 1536 KiB.
+/// waits: nothing is dropped).
 const WRITER_QUEUE: usize = 256;
+/// What the queue keeps allocated once it has drained.
+const WRITER_KEEP: usize = 16;
 
-/// The writer thread's queue, while it runs.
-static WRITER: Mutex<Option<SyncSender<Written>>> = Mutex::new(None);
+/// The writer thread's queue. Not a `sync_channel`: that allocates and
+/// touches all its slots at once (16 KiB for 256 lines, a third of an
+/// idle healer's heap), this grows with what waits.
+struct Queue<T> {
+    state: Mutex<QueueState<T>>,
+    /// An item queued or taken, or the queue opened or closed.
+    changed: Condvar,
+}
+
+struct QueueState<T> {
+    items: VecDeque<T>,
+    /// A taker runs.
+    open: bool,
+}
+
+static WRITER: Queue<Written> = Queue::new();
+
+impl<T> Queue<T> {
+    const fn new() -> Queue<T> {
+        Queue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                open: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, QueueState<T>>) -> MutexGuard<'a, QueueState<T>> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_open(&self, open: bool) {
+        self.lock().open = open;
+        self.changed.notify_all();
+    }
+
+    /// Queues `item`, waiting while the queue is full; gives it back if
+    /// no taker runs (once what it still has is taken, so that the
+    /// caller's own write keeps the order).
+    fn push(&self, item: T) -> Result<(), T> {
+        let mut state = self.lock();
+        while (state.open && state.items.len() >= WRITER_QUEUE)
+            || (!state.open && !state.items.is_empty())
+        {
+            state = self.wait(state);
+        }
+        if !state.open {
+            return Err(item);
+        }
+        state.items.push_back(item);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// The next item; None once the queue is closed and empty.
+    fn take(&self) -> Option<T> {
+        let mut state = self.lock();
+        loop {
+            if let Some(item) = state.items.pop_front() {
+                if state.items.is_empty() {
+                    state.items.shrink_to(WRITER_KEEP);
+                }
+                self.changed.notify_all();
+                return Some(item);
+            }
+            if !state.open {
+                return None;
+            }
+            state = self.wait(state);
+        }
+    }
+}
 
 fn put(written: Written) {
-    let writer = WRITER.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    match writer {
-        Some(queue) => {
-            if let Err(SendError(unsent)) = queue.send(written) {
-                unsent.write();
-            }
-        }
-        None => written.write(),
+    if let Err(written) = WRITER.push(written) {
+        written.write();
     }
 }
 
@@ -170,18 +239,22 @@ fn put(written: Written) {
 /// slow journal or a stopped terminal never holds up the event loop; the
 /// handle ends it, after writing everything queued ([`Writer::finish`]).
 pub fn start_writer() -> Option<Writer> {
-    let (queue, lines) = mpsc::sync_channel::<Written>(WRITER_QUEUE);
-    let thread = std::thread::Builder::new()
+    WRITER.set_open(true);
+    let spawned = std::thread::Builder::new()
         .name("output".into())
         .stack_size(64 * 1024)
-        .spawn(move || {
-            for written in lines {
+        .spawn(|| {
+            while let Some(written) = WRITER.take() {
                 written.write();
             }
-        })
-        .ok()?;
-    *WRITER.lock().unwrap_or_else(|e| e.into_inner()) = Some(queue);
-    Some(Writer { thread })
+        });
+    match spawned {
+        Ok(thread) => Some(Writer { thread }),
+        Err(_) => {
+            WRITER.set_open(false);
+            None
+        }
+    }
 }
 
 /// The running writer thread.
@@ -193,7 +266,7 @@ impl Writer {
     /// Writes what is queued and ends the thread; later lines are
     /// written directly.
     pub fn finish(self) {
-        WRITER.lock().unwrap_or_else(|e| e.into_inner()).take();
+        WRITER.set_open(false);
         let _ = self.thread.join();
     }
 }
@@ -350,6 +423,42 @@ fn journal(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_queue_keeps_order_holds_its_bound_and_drains_before_it_closes() {
+        static QUEUE: Queue<usize> = Queue::new();
+        assert_eq!(QUEUE.push(0), Err(0), "closed: the item comes back");
+        QUEUE.set_open(true);
+        let producer = std::thread::spawn(|| {
+            let mut longest = 0;
+            for i in 0..10 * WRITER_QUEUE {
+                assert!(QUEUE.push(i).is_ok());
+                longest = longest.max(QUEUE.lock().items.len());
+            }
+            longest
+        });
+        let mut taken = Vec::new();
+        while taken.len() < 10 * WRITER_QUEUE {
+            taken.extend(QUEUE.take());
+        }
+        let longest = producer.join().unwrap();
+        assert!(longest <= WRITER_QUEUE, "{longest} queued");
+        assert_eq!(taken, (0..10 * WRITER_QUEUE).collect::<Vec<_>>());
+        assert!(
+            QUEUE.lock().items.capacity() <= WRITER_KEEP,
+            "drained: shrunk"
+        );
+        // Closed with items left: they are taken first, then None; a push
+        // meanwhile waits for them, then comes back to be written by
+        // its caller, after them.
+        assert!(QUEUE.push(1).is_ok() && QUEUE.push(2).is_ok());
+        QUEUE.set_open(false);
+        let late = std::thread::spawn(|| QUEUE.push(3));
+        assert_eq!(QUEUE.take(), Some(1));
+        assert_eq!(QUEUE.take(), Some(2));
+        assert_eq!(QUEUE.take(), None);
+        assert_eq!(late.join().unwrap(), Err(3));
+    }
 
     #[test]
     fn unit_names_come_from_the_cgroup() {
