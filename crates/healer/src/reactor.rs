@@ -22,9 +22,11 @@ use xfs_abi::signals::StopSignals;
 use xfs_events::{RECORD_LEN, RecordAssembler};
 use xfs_healer::core::{Core, Effect, FullScanStarted, Input, Now, Stopped, TestEventSent};
 
-/// Bytes per read: whole records only, enough for the kernel's whole
-/// queue (585 records) in one or two calls.
-const READ_BUF: usize = 1024 * RECORD_LEN;
+/// Bytes per read: whole records only, two pages as the reference's stdio
+/// buffer. The loop reads until the kernel has no more, so this sets the
+/// number of calls (five for the kernel's whole queue of 585 records),
+/// not the batch; a larger buffer is resident memory once a storm fills it.
+const READ_BUF: usize = 128 * RECORD_LEN;
 /// Most latency samples kept for `--debug` (then the first ones stand).
 const LATENCY_SAMPLES: usize = 65_536;
 
