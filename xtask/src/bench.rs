@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::time::Instant;
 use xfs_events::{RECORD_LEN, RecordAssembler, decode};
-use xfs_healer::core::{Core, Effect, Input as CoreInput, Now, RepairText, Setup};
+use xfs_healer::core::{Core, Effect, Input as CoreInput, Now, READ_BUF, RepairText, Setup};
 use xfs_healer::kinds::HookClass;
 use xfs_policy::{Config, Outcome as RepairOutcome};
 
@@ -520,14 +520,14 @@ fn decode_rates() -> DecodeRates {
     let in_memory = N as f64 / t0.elapsed().as_secs_f64();
     std::hint::black_box(sink);
 
-    // Through a pipe, in the healer's read size (128 records per read()).
+    // Through a pipe, in the healer's read size.
     let (mut reader, mut writer) = std::io::pipe().expect("pipe");
     let producer = std::thread::spawn(move || {
         let _ = writer.write_all(&stream);
     });
     let mut bench = CoreBench::new();
     let mut assembler = RecordAssembler::default();
-    let mut buf = vec![0u8; 128 * RECORD_LEN];
+    let mut buf = vec![0u8; READ_BUF];
     let mut count = 0usize;
     let t0 = Instant::now();
     while let Ok(n) = reader.read(&mut buf) {

@@ -19,14 +19,11 @@ use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
 use xfs_abi::signals::StopSignals;
-use xfs_events::{RECORD_LEN, RecordAssembler};
-use xfs_healer::core::{Core, Effect, FullScanStarted, Input, Now, Stopped, TestEventSent};
+use xfs_events::RecordAssembler;
+use xfs_healer::core::{
+    Core, Effect, FullScanStarted, Input, Now, READ_BUF, Stopped, TestEventSent,
+};
 
-/// Bytes per read: whole records only, two pages as the reference's stdio
-/// buffer. The loop reads until the kernel has no more, so this sets the
-/// number of calls (five for the kernel's whole queue of 585 records),
-/// not the batch; a larger buffer is resident memory once a storm fills it.
-const READ_BUF: usize = 128 * RECORD_LEN;
 /// Most latency samples kept for `--debug` (then the first ones stand).
 const LATENCY_SAMPLES: usize = 65_536;
 

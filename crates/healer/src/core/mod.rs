@@ -29,6 +29,13 @@ use xfs_events::{Device, Event, HealthObject, RECORD_LEN, Record, Verdict};
 use xfs_policy::media::MediaRepair;
 use xfs_policy::{Action, Admit, Engine, FullScanReason, LineLimiter, Object, Outcome, Target};
 
+/// Bytes per read of the monitor: whole records only, two pages as the
+/// reference's stdio buffer. The loop reads until the kernel has no more,
+/// so this sets the number of calls (five for the kernel's whole queue of
+/// 585 records), not the batch; a larger buffer is resident memory once a
+/// storm fills it.
+pub const READ_BUF: usize = 128 * RECORD_LEN;
+
 /// Identical event lines within this many ms are counted, not printed.
 const REPEAT_INTERVAL_MS: u64 = 10_000;
 /// Distinct event lines remembered for that.
@@ -719,7 +726,8 @@ impl Core {
         report.path = first.map(|p| xfs_report::escape_name(p).into_owned());
         match *event {
             Event::Health { object, .. } => {
-                if let (Some(path), Some(inode), true) = (first, inode_of(event), self.setup.repair)
+                if self.setup.repair
+                    && let (Some(path), Some(inode)) = (first, inode_of(event))
                 {
                     self.recent_paths.remember(inode, self.now_ms, path);
                 }
@@ -1017,9 +1025,10 @@ impl Core {
         };
         // The path its report was printed with, unless the repair may
         // have moved the inode.
-        let known = (!target.scrub.may_relink())
-            .then(|| self.recent_paths.get((ino, generation), now.ms))
-            .flatten()
+        let known = self
+            .recent_paths
+            .get((ino, generation), now.ms)
+            .filter(|_| !target.scrub.may_relink())
             .map(<[u8]>::to_vec);
         if known.is_some() || !self.setup.paths || self.lookups >= MAX_LOOKUPS {
             return self.finish_repair(target, text, succeeded, now.usec, known);
