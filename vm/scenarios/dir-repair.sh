@@ -1,10 +1,11 @@
-# summary: autofsck=repair (mkfs default): a damaged directory is repaired once and the fs is clean afterwards; ours starts its repair and lookup threads only at their first job
+# summary: autofsck=repair (mkfs default): a damaged directory is repaired once and the fs is clean afterwards; ours starts its repair and lookup threads only at their first job, and its --debug times the repair from the read that brought the event, through the path walk the repair waits for
 # healers: reference ours
 # timeout: 120
 mkfs_scratch
 mount_scratch
 damaged_directory victim
-start_healer
+# The reference's --debug changes what it prints; ours only adds a summary at exit.
+if [ "$HEALER_KIND" = ours ]; then start_healer --debug; else start_healer; fi
 expect_line "$MNT: Automatically repairing per autofsck directive."
 threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
 if [ "$HEALER_KIND" = ours ]; then
@@ -32,4 +33,9 @@ record repairs "$repairs"
 [ "$HEALER_KIND" = ours ] && [ "$repairs" != 1 ] && fail "$repairs repairs of one directory"
 umount "$MNT"
 wait_exit "$HEALER_PID" 20 || fail "healer did not exit after unmount"
+if [ "$HEALER_KIND" = ours ]; then
+	grep -qF "$MNT: debug: 1 repairs timed from event read to repair ioctl" "$HEALER_OUT" \
+		|| fail "the directory's repair was not timed from its event read"
+	record_repair_latency
+fi
 xfs_repair -n "$DEV" > /results/repair.out 2>&1 || fail "xfs_repair -n finds problems after the repair"

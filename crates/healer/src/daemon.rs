@@ -146,6 +146,7 @@ fn serve(
         full_scan_reply: None,
         test_replies: Default::default(),
         read_at: None,
+        walk_reads: std::collections::VecDeque::new(),
         latencies: debug.then(Vec::new),
         settings: settings.clone(),
         mnt,

@@ -21,7 +21,7 @@ use xfs_abi::Errno;
 use xfs_abi::signals::StopSignals;
 use xfs_events::RecordAssembler;
 use xfs_healer::core::{
-    Core, Effect, FullScanStarted, Input, Now, READ_BUF, Stopped, TestEventSent,
+    Core, Effect, FullScanStarted, Input, MAX_LOOKUPS, Now, READ_BUF, Stopped, TestEventSent,
 };
 
 /// Most latency samples kept for `--debug` (then the first ones stand).
@@ -46,8 +46,13 @@ pub struct Reactor {
     /// Test-event calls passed to the core, oldest first: it answers
     /// each, in order, right after emitting its event.
     pub test_replies: std::collections::VecDeque<api::Reply<TestEventSent>>,
-    /// When this wake-up's read returned events (`--debug` timing).
+    /// When this wake-up's first read returned events, or when the read
+    /// that asked for the path walk now answered did (`--debug` timing).
     pub read_at: Option<Instant>,
+    /// The read each path walk in flight was asked for by, oldest first
+    /// (`--debug` timing): an inode's repair waits for its walk, and is
+    /// timed from that read when the walk's answer releases it.
+    pub walk_reads: std::collections::VecDeque<(u64, Instant)>,
     pub latencies: Option<Vec<u32>>,
     /// The settings in force (replaced by a reload).
     pub settings: xfs_healer::config::Settings,
@@ -169,16 +174,21 @@ impl Reactor {
             inputs.extend(done_rx.try_iter().map(|done| self.answered(done)));
             inputs.extend(self.api_calls());
             for input in inputs {
+                self.read_at = self.walk_read(&input);
                 if let Some(stopped) = self.feed(input) {
                     return Ok(stopped);
                 }
             }
+            self.read_at = None;
             // Then everything the kernel has for us.
             let mut read_any = false;
             while !eof {
                 match rustix::io::read(monitor, &mut buf) {
                     Ok(0) => eof = true,
                     Ok(n) => {
+                        if !read_any && self.latencies.is_some() {
+                            self.read_at = Some(Instant::now());
+                        }
                         read_any = true;
                         let mut records = Vec::new();
                         assembler.feed(&buf[..n], |r| records.push(r));
@@ -193,7 +203,6 @@ impl Reactor {
                 }
             }
             let input = if read_any {
-                self.read_at = Some(Instant::now());
                 let fdinfo =
                     xfs_abi::healthmon::read_monitor_fdinfo(std::os::fd::AsFd::as_fd(monitor));
                 Input::BatchEnd {
@@ -282,7 +291,9 @@ impl Reactor {
         for effect in self.core.step(now, input) {
             match effect {
                 Effect::Repair(target) => {
-                    // Only a dispatch right after a read is timed.
+                    // Only the first dispatch after a read (or after the
+                    // walk it waited for) is timed: later ones wait
+                    // behind it by design.
                     if let Err(((target, _), e)) = self.repairs.send((target, self.read_at.take()))
                     {
                         self.answer.send(workers::Done::Repair(
@@ -297,12 +308,20 @@ impl Reactor {
                     ino,
                     generation,
                     max_links,
-                } => self.lookup(lookup::Job::Paths {
-                    token,
-                    ino,
-                    generation,
-                    max_links,
-                }),
+                } => {
+                    if let Some(read) = self.read_at {
+                        if self.walk_reads.len() >= MAX_LOOKUPS {
+                            self.walk_reads.pop_front();
+                        }
+                        self.walk_reads.push_back((token, read));
+                    }
+                    self.lookup(lookup::Job::Paths {
+                        token,
+                        ino,
+                        generation,
+                        max_links,
+                    })
+                }
                 Effect::LookupOwners { token, range } => {
                     self.lookup(lookup::Job::Owners { token, range })
                 }
@@ -337,6 +356,15 @@ impl Reactor {
             }
         }
         stopped
+    }
+
+    /// The read a path walk's answer was asked for by, forgotten now.
+    fn walk_read(&mut self, input: &Input) -> Option<Instant> {
+        let Input::Paths { token, .. } = input else {
+            return None;
+        };
+        let at = self.walk_reads.iter().position(|(t, _)| t == token)?;
+        self.walk_reads.remove(at).map(|(_, read)| read)
     }
 
     fn lookup(&mut self, job: lookup::Job) {
