@@ -303,6 +303,11 @@ impl Reactor {
                         ));
                     }
                 }
+                // Its spawn, under emulation milliseconds, overlaps the
+                // walk; a failure is answered at the repair's own send.
+                Effect::RepairAhead => {
+                    let _ = self.repairs.start();
+                }
                 Effect::LookupPaths {
                     token,
                     ino,

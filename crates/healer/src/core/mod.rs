@@ -130,6 +130,9 @@ pub enum ScanEnd {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect {
     Repair(Target),
+    /// A repair waits for its inode's path walk: the worker that will
+    /// run it can get ready meanwhile (said once per held repair).
+    RepairAhead,
     LookupPaths {
         token: u64,
         ino: u64,
@@ -337,6 +340,8 @@ pub struct Core {
     lookups: usize,
     /// Engine actions of the batch being read, run once it is read.
     held_actions: Vec<Action>,
+    /// [`Effect::RepairAhead`] was given for the repair held back now.
+    repair_ahead_said: bool,
     scan_reason: Option<FullScanReason>,
     /// After a signal or the end of the stream: how it ends, and by when.
     ending: Option<(Stopped, u64)>,
@@ -375,6 +380,7 @@ impl Core {
             next_token: 0,
             lookups: 0,
             held_actions: Vec::new(),
+            repair_ahead_said: false,
             scan_reason: None,
             ending: None,
             exited: false,
@@ -992,9 +998,14 @@ impl Core {
                 .filter_map(Slot::repair_wait)
                 .any(|(inode, until)| inode == (ino, generation) && until > now.ms)
         {
+            if !self.repair_ahead_said {
+                self.repair_ahead_said = true;
+                self.effects.push(Effect::RepairAhead);
+            }
             return;
         }
         if let Some(target) = self.engine.next_repair(now.ms) {
+            self.repair_ahead_said = false;
             self.effects.push(Effect::Repair(target));
         }
     }

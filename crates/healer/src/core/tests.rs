@@ -155,6 +155,45 @@ fn an_inodes_repair_waits_briefly_for_its_path_and_the_lines_stay_in_order() {
     assert!(matches!(handed[0].object, Object::Inode { ino: 131, .. }));
 }
 
+fn repairs_ahead(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| **e == Effect::RepairAhead)
+        .count()
+}
+
+#[test]
+fn a_repair_held_for_its_walk_is_announced_once_so_its_worker_gets_ready() {
+    let mut core = Core::new(setup());
+    let effects = batch(&mut core, at(10), vec![sick_inode(131, DATAFORK)]);
+    assert!(repairs(&effects).is_empty());
+    assert_eq!(repairs_ahead(&effects), 1, "{effects:?}");
+    let token = path_tokens(&effects)[0];
+    let effects = core.step(at(11), Input::Tick);
+    assert_eq!(repairs_ahead(&effects), 0, "said once: {effects:?}");
+    let effects = core.step(
+        at(20),
+        Input::Paths {
+            token,
+            paths: Ok(vec![b"/mnt/a".to_vec()]),
+        },
+    );
+    let target = repairs(&effects)[0];
+    assert_eq!(repairs_ahead(&effects), 0);
+    core.step(at(30), done(target, Outcome::Repaired));
+    // The next held repair is announced again.
+    let effects = batch(&mut core, at(20_000), vec![sick_inode(132, DATAFORK)]);
+    assert_eq!(repairs_ahead(&effects), 1, "{effects:?}");
+    // A healer that only reports has no repair to announce.
+    let mut logging = Core::new(Setup {
+        repair: false,
+        ..setup()
+    });
+    let effects = batch(&mut logging, at(10), vec![sick_inode(131, DATAFORK)]);
+    assert_eq!(path_tokens(&effects).len(), 1);
+    assert_eq!(repairs_ahead(&effects), 0, "{effects:?}");
+}
+
 /// One inode report, its path answered; returns the repair handed out.
 fn sick_inode_with_path(core: &mut Core, mask: u32, path: &[u8]) -> Target {
     let effects = batch(core, at(10), vec![sick_inode(131, mask)]);

@@ -73,17 +73,33 @@ impl<J: Send + 'static> OnDemand<J> {
         }
     }
 
+    /// Starts the thread if it is not running, so that a job known to
+    /// come does not wait for it.
+    pub fn start(&mut self) -> std::io::Result<()> {
+        self.jobs().map(|_| ())
+    }
+
     /// Queues `job`, starting the thread if it is not running. If it
     /// cannot start (the unit's task limit, memory), the job comes back
     /// with the error for the caller to answer; the next job tries again.
     pub fn send(&mut self, job: J) -> Result<(), (J, std::io::Error)> {
-        let (jobs, _) = match self.running.take() {
-            Some(running) => self.running.insert(running),
+        match self.jobs() {
+            Ok(jobs) => jobs.send(job).map_err(|mpsc::SendError(job)| {
+                (job, std::io::Error::other("the worker has ended"))
+            }),
+            Err(e) => Err((job, e)),
+        }
+    }
+
+    /// The running thread's queue, starting the thread first if need be.
+    fn jobs(&mut self) -> std::io::Result<&mpsc::Sender<J>> {
+        let running = match self.running.take() {
+            Some(running) => running,
             None => {
                 let (jobs, queue) = mpsc::channel::<J>();
                 let serve = Arc::clone(&self.serve);
                 let answer = self.answer.clone();
-                let spawned = std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name(self.name.into())
                     .stack_size(256 * 1024)
                     .spawn(move || {
@@ -92,15 +108,11 @@ impl<J: Send + 'static> OnDemand<J> {
                                 break;
                             }
                         }
-                    });
-                match spawned {
-                    Ok(thread) => self.running.insert((jobs, thread)),
-                    Err(e) => return Err((job, e)),
-                }
+                    })?;
+                (jobs, thread)
             }
         };
-        jobs.send(job)
-            .map_err(|mpsc::SendError(job)| (job, std::io::Error::other("the worker has ended")))
+        Ok(&self.running.insert(running).0)
     }
 
     /// Ends the queue; the thread, if one ran, ends after its job.
@@ -141,5 +153,37 @@ mod tests {
         let mut bytes = [0u8; 8];
         assert_eq!(std::io::Read::read(&mut &woken, &mut bytes).unwrap(), 3);
         assert!(worker.close().is_none(), "closed once");
+    }
+
+    #[test]
+    fn a_worker_started_ahead_serves_the_jobs_that_follow() {
+        let (done, answers) = mpsc::channel();
+        let (wake, _woken) = UnixStream::pair().unwrap();
+        let answer = Answer {
+            done,
+            wake: Arc::new(wake),
+        };
+        let mut worker = OnDemand::new("test", answer, |_: u64| {
+            let ran_on = format!("{:?}", std::thread::current().id());
+            Done::Lookup(Input::MetricsWritten(Err(ran_on)))
+        });
+        worker.start().unwrap();
+        let started = worker.running.as_ref().map(|(_, t)| t.thread().id());
+        assert!(started.is_some(), "start runs the thread");
+        worker.start().unwrap();
+        assert!(worker.send(1).is_ok() && worker.send(2).is_ok());
+        let thread = worker.close().expect("it ran");
+        assert_eq!(Some(thread.thread().id()), started, "one thread throughout");
+        thread.join().unwrap();
+        let ran_on: Vec<_> = answers
+            .try_iter()
+            .map(|d| match d {
+                Done::Lookup(Input::MetricsWritten(Err(t))) => t,
+                _ => panic!("not our answer"),
+            })
+            .collect();
+        assert_eq!(ran_on.len(), 2);
+        assert_eq!(ran_on[0], format!("{:?}", started.unwrap()));
+        assert_eq!(ran_on[0], ran_on[1]);
     }
 }
