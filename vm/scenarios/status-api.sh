@@ -1,4 +1,4 @@
-# summary: JSON lines output, textfile metrics, and the io.xfs.Healer varlink API: varlinkctl introspects it; GetStatus shows a damaged directory sick (log-only), then repaired; xfs_healerctl events --follow --json streams the sequence live; RequestFullScan starts a scan; the socket is root-only and goes away at exit
+# summary: JSON lines output, textfile metrics, and the io.xfs.Healer varlink API: its thread starts at the first client; varlinkctl introspects it; GetStatus shows a damaged directory sick (log-only), then repaired; xfs_healerctl events --follow --json streams the sequence live; RequestFullScan starts a scan; the socket is root-only and goes away at exit
 # healers: ours
 # timeout: 300
 CTL=/payload/xfs_healerctl
@@ -12,7 +12,14 @@ XFS_HEALER_CONFIG=/tmp/json.toml start_healer --no-autofsck
 sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 [ -S "$sock" ] || fail "no varlink socket in /run/xfs_healer"
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), expected 600"
+threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
+before=$(threads)
+note "threads before the first client: $before"
+case " $before" in *" varlink "*) fail "the API thread runs before any client came: $before" ;; esac
 varlinkctl introspect "$sock" io.xfs.Healer > /results/introspect.out 2>&1 || fail "varlinkctl introspect: $(tail -3 /results/introspect.out)"
+after=$(threads)
+note "threads after it: $after"
+case " $after" in *" varlink "*) ;; *) fail "no API thread after a client was served: $after" ;; esac
 grep -q "^interface io.xfs.Healer" /results/introspect.out || fail "introspection lacks the interface: $(head -3 /results/introspect.out)"
 grep -q "method GetStatus" /results/introspect.out || fail "introspection lacks GetStatus"
 ls "$MNT/victim" > /dev/null 2>&1

@@ -1,6 +1,10 @@
 //! The varlink status API (`io.xfs.Healer`, see `crates/varlink`): one
 //! thread serving `/run/xfs_healer/<uuid>-<major>-<minor>.varlink`, so no client can slow
-//! the event loop, and no client can silence another:
+//! the event loop, and no client can silence another. The thread starts
+//! when the first client connects (the event loop polls the socket until
+//! then, [`Api::listener_until_served`]): a healer nobody asks runs
+//! without it, and the events it would have held wait, bounded alike, in
+//! [`Api`] itself.
 //! - status, full-scan and test-event calls (a test event's class checked
 //!   here first) are passed to the loop and answered when
 //!   it gets to them, while the thread goes on serving everyone else; a
@@ -101,7 +105,6 @@ struct EventQueue {
 }
 
 /// The event loop's end.
-#[derive(Debug)]
 pub struct Api {
     pub calls: Receiver<LoopCall>,
     events: Sender<(xfs_varlink::Event, usize)>,
@@ -109,9 +112,23 @@ pub struct Api {
     wake: Arc<UnixStream>,
     /// Set, with a wake-up, to end the thread.
     stopping: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    serving: Serving,
     dir: StateDir,
     name: String,
+}
+
+/// Whether the thread runs yet.
+enum Serving {
+    /// No client came yet: the server, and the latest events for its
+    /// history (bounded as it bounds that), with their sizes.
+    NotYet {
+        server: Box<Server>,
+        held: VecDeque<(xfs_varlink::Event, usize)>,
+        held_bytes: usize,
+    },
+    Running(std::thread::JoinHandle<()>),
+    /// It could not start, or has been joined.
+    Ended,
 }
 
 /// About what an event takes, queued and encoded.
@@ -138,8 +155,24 @@ impl Api {
     /// Hands an event to the history and the streaming clients; never
     /// blocks. An event that does not fit is counted, and the clients
     /// are told.
-    pub fn publish(&self, event: xfs_varlink::Event) {
+    pub fn publish(&mut self, event: xfs_varlink::Event) {
         let (size, seq) = (event_bytes(&event), event.seq);
+        if let Serving::NotYet {
+            held, held_bytes, ..
+        } = &mut self.serving
+        {
+            *held_bytes += size;
+            held.push_back((event, size));
+            // The history's bounds, by the estimate (it counts encoded
+            // bytes): what falls out is a gap a later `since` is told of.
+            while held.len() > HISTORY_EVENTS || *held_bytes > HISTORY_BYTES {
+                let Some((_, old)) = held.pop_front() else {
+                    break;
+                };
+                *held_bytes -= old;
+            }
+            return;
+        }
         if self.queue.bytes.fetch_add(size, Ordering::Relaxed) + size > EVENT_QUEUE_BYTES {
             self.queue.bytes.fetch_sub(size, Ordering::Relaxed);
             self.queue.dropped_through.fetch_max(seq, Ordering::Relaxed);
@@ -147,6 +180,42 @@ impl Api {
             return; // the thread has gone
         }
         let _ = (&*self.wake).write(&[1]);
+    }
+
+    /// The socket, for the event loop to poll while no client has come.
+    pub fn listener_until_served(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match &self.serving {
+            Serving::NotYet { server, .. } => Some(std::os::fd::AsFd::as_fd(&server.listener)),
+            _ => None,
+        }
+    }
+
+    /// A client is at the socket: starts the thread, which gets the held
+    /// events first. If it cannot start (the unit's task limit, memory),
+    /// that is said and the API ends: the socket is removed, so clients
+    /// are refused rather than left waiting.
+    pub fn serve(&mut self, mnt: &str) {
+        let Serving::NotYet { server, held, .. } =
+            std::mem::replace(&mut self.serving, Serving::Ended)
+        else {
+            return;
+        };
+        for (event, size) in held {
+            self.queue.bytes.fetch_add(size, Ordering::Relaxed);
+            let _ = self.events.send((event, size));
+        }
+        let _ = (&*self.wake).write(&[1]);
+        let spawned = std::thread::Builder::new()
+            .name("varlink".into())
+            .stack_size(256 * 1024)
+            .spawn(move || server.run());
+        match spawned {
+            Ok(thread) => self.serving = Serving::Running(thread),
+            Err(e) => {
+                let _ = self.dir.remove(&self.name);
+                start_failed(mnt, &self.dir.path().join(&self.name), &e);
+            }
+        }
     }
 }
 
@@ -156,7 +225,7 @@ impl Drop for Api {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::Relaxed);
         let _ = (&*self.wake).write(&[1]);
-        if let Some(thread) = self.thread.take() {
+        if let Serving::Running(thread) = std::mem::replace(&mut self.serving, Serving::Ended) {
             let _ = thread.join();
         }
         let _ = self.dir.remove(&self.name);
@@ -169,8 +238,9 @@ pub fn socket_name(key: &str) -> String {
     format!("{key}.varlink")
 }
 
-/// Binds the socket in `dir` (root only, or group `gid` too) and starts
-/// the thread. `loop_wake` wakes the event loop when a call is waiting.
+/// Binds the socket in `dir` (root only, or group `gid` too); the thread
+/// starts at the first client ([`Api::serve`]). `loop_wake` wakes the
+/// event loop when a call is waiting.
 pub fn start(
     dir: &Path,
     key: &str,
@@ -237,24 +307,17 @@ pub fn start(
         last_seq: 0,
         next_call: 0,
     };
-    let spawned = std::thread::Builder::new()
-        .name("varlink".into())
-        .stack_size(256 * 1024)
-        .spawn(move || server.run());
-    let thread = match spawned {
-        Ok(thread) => thread,
-        Err(e) => {
-            let _ = dir.remove(&name);
-            return Err(e);
-        }
-    };
     Ok(Api {
         calls,
         events,
         queue,
         wake,
         stopping,
-        thread: Some(thread),
+        serving: Serving::NotYet {
+            server: Box::new(server),
+            held: VecDeque::new(),
+            held_bytes: 0,
+        },
         dir,
         name,
     })
@@ -795,7 +858,14 @@ mod tests {
         serde_json::from_slice(&reply).unwrap()
     }
 
+    /// Bound, and served at once (as the loop does at the first client).
     fn started(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Api) {
+        let (dir, path, mut api) = bound(tag);
+        api.serve("/mnt");
+        (dir, path, api)
+    }
+
+    fn bound(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Api) {
         let dir = scratch(tag);
         let (loop_wake, loop_wake_rx) = UnixStream::pair().unwrap();
         std::mem::forget(loop_wake_rx);
@@ -827,11 +897,65 @@ mod tests {
         event
     }
 
+    /// Until a client comes there is no thread: the socket is the loop's
+    /// to poll, and the events wait, bounded as the history is; the
+    /// first client starts the thread and can ask for them.
+    #[test]
+    fn the_thread_starts_at_the_first_client_with_the_events_before_it() {
+        let (dir, path, mut api) = bound("lazy");
+        assert!(matches!(api.serving, Serving::NotYet { .. }));
+        let extra = 10;
+        let total = HISTORY_EVENTS as u64 + extra;
+        for seq in 1..=total {
+            api.publish(event(seq, format!("e{seq}")));
+        }
+        let Serving::NotYet { held, .. } = &api.serving else {
+            panic!("started without a client")
+        };
+        assert_eq!(held.len(), HISTORY_EVENTS, "held like the history");
+        assert_eq!(held.front().map(|(e, _)| e.seq), Some(extra + 1));
+        let mut client = UnixStream::connect(&path).unwrap();
+        let socket = api.listener_until_served().expect("polled until served");
+        let mut fds = [PollFd::new(&socket, PollFlags::IN)];
+        poll(&mut fds, None).unwrap();
+        assert!(
+            fds[0].revents().contains(PollFlags::IN),
+            "the loop sees the client"
+        );
+        api.serve("/mnt");
+        assert!(api.listener_until_served().is_none());
+        assert!(matches!(api.serving, Serving::Running(_)), "started now");
+        send(
+            &mut client,
+            r#"{"method":"io.xfs.Healer.Events","more":true,"parameters":{"since":0}}"#,
+        );
+        let first = receive(&mut client);
+        assert_eq!(first["parameters"]["event"]["kind"], "lost", "{first}");
+        let told = first["parameters"]["event"]["message"].as_str().unwrap();
+        assert!(told.starts_with(&format!("{extra} events")), "{told}");
+        let seqs: Vec<u64> = (0..HISTORY_EVENTS)
+            .map(|_| {
+                receive(&mut client)["parameters"]["event"]["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(seqs, ((extra + 1)..=total).collect::<Vec<_>>());
+        api.publish(event(total + 1, "after".into()));
+        assert_eq!(
+            receive(&mut client)["parameters"]["event"]["seq"].as_u64(),
+            Some(total + 1)
+        );
+        drop(api);
+        assert!(!path.exists(), "the socket outlived the healer");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A real socket: introspection, a status call answered by a stand-in
     /// loop, and an event stream.
     #[test]
     fn serves_calls_and_streams_events() {
-        let (dir, path, api) = started("serve");
+        let (dir, path, mut api) = started("serve");
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
@@ -992,7 +1116,7 @@ mod tests {
     /// event, including the ones lost last.
     #[test]
     fn lost_events_are_always_told() {
-        let (dir, path, api) = started("lost");
+        let (dir, path, mut api) = started("lost");
         let mut follower = UnixStream::connect(&path).unwrap();
         stream_events(&mut follower);
         // ~40 KB each, as with long escaped paths: far beyond the bounds.
@@ -1025,7 +1149,7 @@ mod tests {
     /// before its call or not; one from too far back is told the gap.
     #[test]
     fn a_follower_resumes_after_since() {
-        let (dir, path, api) = started("since");
+        let (dir, path, mut api) = started("since");
         for seq in 1..=5 {
             api.publish(event(seq, format!("e{seq}")));
         }

@@ -154,12 +154,28 @@ impl Reactor {
             if !eof {
                 fds.push(PollFd::new(monitor, PollFlags::IN));
             }
+            let api_socket = self
+                .sinks
+                .api
+                .as_ref()
+                .and_then(api::Api::listener_until_served);
+            if let Some(socket) = &api_socket {
+                fds.push(PollFd::new(socket, PollFlags::IN));
+            }
             match poll(&mut fds, timeout.as_ref()) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
                     read_error(e);
                     return Err(());
                 }
+            }
+            let client_came = api_socket.is_some()
+                && fds
+                    .last()
+                    .is_some_and(|f| f.revents().contains(PollFlags::IN));
+            drop(fds);
+            if client_came && let Some(api) = self.sinks.api.as_mut() {
+                api.serve(&self.mnt);
             }
             let mut inputs = Vec::new();
             match signals.take() {

@@ -63,7 +63,7 @@ impl Sinks {
         if let (Some(hooks), Some(suppressed)) = (self.hooks.as_mut(), hook) {
             hooks.run(event.clone(), suppressed);
         }
-        if let Some(api) = self.api.as_ref() {
+        if let Some(api) = self.api.as_mut() {
             api.publish(event);
         }
     }
