@@ -125,31 +125,42 @@ impl<J: Send + 'static> OnDemand<J> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_worker_starts_at_its_first_job_and_answers_in_order() {
+    /// A worker whose answer is `say(job)`, the answers it sent and the
+    /// reactor's end of its wake-up socket.
+    fn worker(say: fn(u64) -> String) -> (OnDemand<u64>, mpsc::Receiver<Done>, UnixStream) {
         let (done, answers) = mpsc::channel();
         let (wake, woken) = UnixStream::pair().unwrap();
         let answer = Answer {
             done,
             wake: Arc::new(wake),
         };
-        let mut worker = OnDemand::new("test", answer, |token: u64| {
-            Done::Lookup(Input::MetricsWritten(Err(token.to_string())))
+        let worker = OnDemand::new("test", answer, move |job: u64| {
+            Done::Lookup(Input::MetricsWritten(Err(say(job))))
         });
+        (worker, answers, woken)
+    }
+
+    /// The answers' texts, in the order they came.
+    fn told(answers: &mpsc::Receiver<Done>) -> Vec<String> {
+        answers
+            .try_iter()
+            .map(|d| match d {
+                Done::Lookup(Input::MetricsWritten(Err(t))) => t,
+                _ => panic!("not our answer"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_worker_starts_at_its_first_job_and_answers_in_order() {
+        let (mut worker, answers, woken) = worker(|job| job.to_string());
         assert!(worker.running.is_none(), "no thread before a job");
         for token in 1..=3 {
             assert!(worker.send(token).is_ok());
         }
         let thread = worker.close().expect("it ran");
         thread.join().unwrap();
-        let told: Vec<_> = answers
-            .try_iter()
-            .map(|d| match d {
-                Done::Lookup(Input::MetricsWritten(Err(t))) => t,
-                _ => panic!("not our answer"),
-            })
-            .collect();
-        assert_eq!(told, ["1", "2", "3"]);
+        assert_eq!(told(&answers), ["1", "2", "3"]);
         let mut bytes = [0u8; 8];
         assert_eq!(std::io::Read::read(&mut &woken, &mut bytes).unwrap(), 3);
         assert!(worker.close().is_none(), "closed once");
@@ -157,16 +168,8 @@ mod tests {
 
     #[test]
     fn a_worker_started_ahead_serves_the_jobs_that_follow() {
-        let (done, answers) = mpsc::channel();
-        let (wake, _woken) = UnixStream::pair().unwrap();
-        let answer = Answer {
-            done,
-            wake: Arc::new(wake),
-        };
-        let mut worker = OnDemand::new("test", answer, |_: u64| {
-            let ran_on = format!("{:?}", std::thread::current().id());
-            Done::Lookup(Input::MetricsWritten(Err(ran_on)))
-        });
+        let (mut worker, answers, _woken) =
+            worker(|_| format!("{:?}", std::thread::current().id()));
         worker.start().unwrap();
         let started = worker.running.as_ref().map(|(_, t)| t.thread().id());
         assert!(started.is_some(), "start runs the thread");
@@ -175,13 +178,7 @@ mod tests {
         let thread = worker.close().expect("it ran");
         assert_eq!(Some(thread.thread().id()), started, "one thread throughout");
         thread.join().unwrap();
-        let ran_on: Vec<_> = answers
-            .try_iter()
-            .map(|d| match d {
-                Done::Lookup(Input::MetricsWritten(Err(t))) => t,
-                _ => panic!("not our answer"),
-            })
-            .collect();
+        let ran_on = told(&answers);
         assert_eq!(ran_on.len(), 2);
         assert_eq!(ran_on[0], format!("{:?}", started.unwrap()));
         assert_eq!(ran_on[0], ran_on[1]);
