@@ -161,16 +161,11 @@ impl Api {
             held, held_bytes, ..
         } = &mut self.serving
         {
-            *held_bytes += size;
-            held.push_back((event, size));
             // The history's bounds, by the estimate (it counts encoded
             // bytes): what falls out is a gap a later `since` is told of.
-            while held.len() > HISTORY_EVENTS || *held_bytes > HISTORY_BYTES {
-                let Some((_, old)) = held.pop_front() else {
-                    break;
-                };
-                *held_bytes -= old;
-            }
+            *held_bytes += size;
+            held.push_back((event, size));
+            keep_latest(held, held_bytes, |(_, size)| *size);
             return;
         }
         if self.queue.bytes.fetch_add(size, Ordering::Relaxed) + size > EVENT_QUEUE_BYTES {
@@ -639,12 +634,9 @@ impl Server {
             self.last_seq = self.last_seq.max(event.seq);
             self.history_bytes += bytes.len();
             self.history.push_back((event.seq, event.time_usec, bytes));
-            while self.history.len() > HISTORY_EVENTS || self.history_bytes > HISTORY_BYTES {
-                let Some((.., old)) = self.history.pop_front() else {
-                    break;
-                };
-                self.history_bytes -= old.len();
-            }
+            keep_latest(&mut self.history, &mut self.history_bytes, |(.., b)| {
+                b.len()
+            });
         }
         // Refused after the last one passed on: lost to everyone streaming.
         self.last_seq = self.last_seq.max(dropped_through);
@@ -788,6 +780,17 @@ impl Server {
             let _ = (&*self.loop_wake).write(&[1]);
         }
         self.clients[i].waiting = Some((self.next_call, oneway, until));
+    }
+}
+
+/// Drops the oldest of `held` (`bytes` in all, `size` each) until the
+/// history's bounds hold.
+fn keep_latest<T>(held: &mut VecDeque<T>, bytes: &mut usize, size: impl Fn(&T) -> usize) {
+    while held.len() > HISTORY_EVENTS || *bytes > HISTORY_BYTES {
+        let Some(old) = held.pop_front() else {
+            break;
+        };
+        *bytes -= size(&old);
     }
 }
 
