@@ -134,6 +134,9 @@ expect_status() {
 	[ "$2" = "$1" ] || fail "$3: exit status $2, expected $1"
 }
 
+# healer_threads: the running healer's thread names, sorted, on one line.
+healer_threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
+
 count_lines() {
 	grep -cF -- "$1" "$HEALER_OUT"
 }

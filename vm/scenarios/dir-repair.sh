@@ -7,9 +7,8 @@ damaged_directory victim
 # The reference's --debug changes what it prints; ours only adds a summary at exit.
 if [ "$HEALER_KIND" = ours ]; then start_healer --debug; else start_healer; fi
 expect_line "$MNT: Automatically repairing per autofsck directive."
-threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
 if [ "$HEALER_KIND" = ours ]; then
-	idle=$(threads)
+	idle=$(healer_threads)
 	note "threads before any damage is read: $idle"
 	case " $idle" in *" repair "* | *" lookup "*) fail "an idle healer runs workers: $idle" ;; esac
 fi
@@ -18,7 +17,7 @@ ls "$MNT/victim" > /dev/null 2>&1
 wait_for_output "$MNT/victim directory: Repairs successful." 20 || fail "directory not repaired"
 record repair_ms $(( $(now_ms) - t0 ))
 if [ "$HEALER_KIND" = ours ]; then
-	busy=$(threads)
+	busy=$(healer_threads)
 	note "threads after the repair: $busy"
 	case " $busy" in *" repair "*) ;; *) fail "no repair thread after a repair: $busy" ;; esac
 fi

@@ -12,12 +12,11 @@ XFS_HEALER_CONFIG=/tmp/json.toml start_healer --no-autofsck
 sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 [ -S "$sock" ] || fail "no varlink socket in /run/xfs_healer"
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), expected 600"
-threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
-before=$(threads)
+before=$(healer_threads)
 note "threads before the first client: $before"
 case " $before" in *" varlink "*) fail "the API thread runs before any client came: $before" ;; esac
 varlinkctl introspect "$sock" io.xfs.Healer > /results/introspect.out 2>&1 || fail "varlinkctl introspect: $(tail -3 /results/introspect.out)"
-after=$(threads)
+after=$(healer_threads)
 note "threads after it: $after"
 case " $after" in *" varlink "*) ;; *) fail "no API thread after a client was served: $after" ;; esac
 grep -q "^interface io.xfs.Healer" /results/introspect.out || fail "introspection lacks the interface: $(head -3 /results/introspect.out)"
