@@ -136,6 +136,10 @@ expect_status() {
 
 # healer_threads: the running healer's thread names, sorted, on one line.
 healer_threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
+# healer_files: what the healer's fds are open on, counted ("2 socket ...").
+healer_files() {
+	for fd in /proc/"$HEALER_PID"/fd/*; do readlink "$fd"; done | sed 's/:\[[0-9]*\]$//' | sort | uniq -c | tr -s ' \n' ' '
+}
 
 count_lines() {
 	grep -cF -- "$1" "$HEALER_OUT"

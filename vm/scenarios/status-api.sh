@@ -1,4 +1,4 @@
-# summary: JSON lines output, textfile metrics, and the io.xfs.Healer varlink API: its thread starts at the first client; varlinkctl introspects it; GetStatus shows a damaged directory sick (log-only), then repaired; xfs_healerctl events --follow --json streams the sequence live; RequestFullScan starts a scan; the socket is root-only and goes away at exit
+# summary: JSON lines output, textfile metrics, and the io.xfs.Healer varlink API: its thread starts at the first client, and before it the healer holds one monitor fd and no socket but the API's; varlinkctl introspects it; GetStatus shows a damaged directory sick (log-only), then repaired; xfs_healerctl events --follow --json streams the sequence live; RequestFullScan starts a scan; the socket is root-only and goes away at exit
 # healers: ours
 # timeout: 300
 CTL=/payload/xfs_healerctl
@@ -15,6 +15,12 @@ sock=$(ls /run/xfs_healer/*.varlink 2>/dev/null)
 before=$(healer_threads)
 note "threads before the first client: $before"
 case " $before" in *" varlink "*) fail "the API thread runs before any client came: $before" ;; esac
+# One fd for each thing: the monitor is not duplicated for the workers,
+# and the wake-ups are eventfds, so the API's socket is the only one.
+files=$(healer_files)
+note "open files before the first client: $files"
+case "$files" in *" 1 anon_inode:xfs_healthmon "*) ;; *) fail "not one health monitor fd: $files" ;; esac
+case "$files" in *" 1 socket "*) ;; *) fail "sockets besides the API's: $files" ;; esac
 varlinkctl introspect "$sock" io.xfs.Healer > /results/introspect.out 2>&1 || fail "varlinkctl introspect: $(tail -3 /results/introspect.out)"
 after=$(healer_threads)
 note "threads after it: $after"

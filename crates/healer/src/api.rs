@@ -22,6 +22,7 @@
 use crate::output::err;
 use crate::pending::RUN_DIR_MODE;
 use crate::statedir::StateDir;
+use crate::wake::Wake;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fs::{AtFlags, Mode, chmodat, mkdirat, renameat, unlinkat};
 use std::collections::VecDeque;
@@ -72,14 +73,14 @@ enum Answer {
 pub struct Reply<T> {
     call: u64,
     answers: Sender<(u64, Answer)>,
-    wake: Arc<UnixStream>,
+    wake: Arc<Wake>,
     wrap: fn(T) -> Answer,
 }
 
 impl<T> Reply<T> {
     pub fn send(self, value: T) {
         if self.answers.send((self.call, (self.wrap)(value))).is_ok() {
-            let _ = (&*self.wake).write(&[1]);
+            self.wake.wake();
         }
     }
 }
@@ -109,7 +110,7 @@ pub struct Api {
     pub calls: Receiver<LoopCall>,
     events: Sender<(xfs_varlink::Event, usize)>,
     queue: Arc<EventQueue>,
-    wake: Arc<UnixStream>,
+    wake: Arc<Wake>,
     /// Set, with a wake-up, to end the thread.
     stopping: Arc<AtomicBool>,
     serving: Serving,
@@ -174,7 +175,7 @@ impl Api {
         } else if self.events.send((event, size)).is_err() {
             return; // the thread has gone
         }
-        let _ = (&*self.wake).write(&[1]);
+        self.wake.wake();
     }
 
     /// The socket, for the event loop to poll while no client has come.
@@ -199,7 +200,7 @@ impl Api {
             self.queue.bytes.fetch_add(size, Ordering::Relaxed);
             let _ = self.events.send((event, size));
         }
-        let _ = (&*self.wake).write(&[1]);
+        self.wake.wake();
         let spawned = std::thread::Builder::new()
             .name("varlink".into())
             .stack_size(256 * 1024)
@@ -219,7 +220,7 @@ impl Drop for Api {
     /// removes the socket.
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::Relaxed);
-        let _ = (&*self.wake).write(&[1]);
+        self.wake.wake();
         if let Serving::Running(thread) = std::mem::replace(&mut self.serving, Serving::Ended) {
             let _ = thread.join();
         }
@@ -241,7 +242,7 @@ pub fn start(
     key: &str,
     gid: Option<u32>,
     fs: &Identity,
-    loop_wake: Arc<UnixStream>,
+    loop_wake: Arc<Wake>,
 ) -> std::io::Result<Api> {
     let dir = StateDir::open(dir, Some(RUN_DIR_MODE)).map_err(std::io::Error::other)?;
     let name = socket_name(key);
@@ -272,10 +273,7 @@ pub fn start(
         bound => bound?,
     };
     listener.set_nonblocking(true)?;
-    let (wake, wake_rx) = UnixStream::pair()?;
-    wake.set_nonblocking(true)?;
-    wake_rx.set_nonblocking(true)?;
-    let wake = Arc::new(wake);
+    let wake = Arc::new(Wake::new()?);
     let (calls_tx, calls) = mpsc::channel();
     let (answers_tx, answers) = mpsc::channel();
     let (events, events_rx) = mpsc::channel();
@@ -287,7 +285,6 @@ pub fn start(
     let server = Server {
         stopping: Arc::clone(&stopping),
         listener,
-        wake_rx,
         wake: Arc::clone(&wake),
         events: events_rx,
         queue: Arc::clone(&queue),
@@ -418,15 +415,14 @@ impl Client {
 struct Server {
     stopping: Arc<AtomicBool>,
     listener: UnixListener,
-    wake_rx: UnixStream,
-    /// Our own wake-up, for the loop's answers.
-    wake: Arc<UnixStream>,
+    /// Our own wake-up: the loop's answers and events, and the stop.
+    wake: Arc<Wake>,
     events: Receiver<(xfs_varlink::Event, usize)>,
     queue: Arc<EventQueue>,
     calls: Sender<LoopCall>,
     answers: Receiver<(u64, Answer)>,
     answers_tx: Sender<(u64, Answer)>,
-    loop_wake: Arc<UnixStream>,
+    loop_wake: Arc<Wake>,
     fs: Identity,
     clients: Vec<Client>,
     /// The latest events: (seq, time, encoded reply), oldest first.
@@ -450,7 +446,7 @@ impl Server {
             let (ready_listener, ready_wake, ready): (bool, bool, Vec<(bool, bool)>) = {
                 let mut fds = vec![
                     PollFd::new(&self.listener, PollFlags::IN),
-                    PollFd::new(&self.wake_rx, PollFlags::IN),
+                    PollFd::new(&*self.wake, PollFlags::IN),
                 ];
                 for c in &self.clients {
                     let mut flags = PollFlags::empty();
@@ -478,8 +474,7 @@ impl Server {
                 (r(&fds[0], PollFlags::IN), r(&fds[1], PollFlags::IN), ready)
             };
             if ready_wake {
-                let mut drain = [0u8; 256];
-                while matches!((&self.wake_rx).read(&mut drain), Ok(n) if n > 0) {}
+                self.wake.clear();
                 if self.stopping.load(Ordering::Relaxed) {
                     return;
                 }
@@ -777,7 +772,7 @@ impl Server {
         let until = now + LOOP_TIMEOUT;
         // A loop that has gone answers nothing: the wait runs out (Busy).
         if self.calls.send(call).is_ok() {
-            let _ = (&*self.loop_wake).write(&[1]);
+            self.loop_wake.wake();
         }
         self.clients[i].waiting = Some((self.next_call, oneway, until));
     }
@@ -870,8 +865,7 @@ mod tests {
 
     fn bound(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Api) {
         let dir = scratch(tag);
-        let (loop_wake, loop_wake_rx) = UnixStream::pair().unwrap();
-        std::mem::forget(loop_wake_rx);
+        let loop_wake = Wake::new().unwrap();
         let api = start(
             &dir,
             "fs-7-0",
@@ -1230,7 +1224,7 @@ mod tests {
             })
         };
         for _ in 0..200 {
-            let (loop_wake, _rx) = UnixStream::pair().unwrap();
+            let loop_wake = Wake::new().unwrap();
             drop(
                 start(
                     &dir,
@@ -1255,7 +1249,7 @@ mod tests {
     #[test]
     fn a_socket_that_answers_is_not_replaced() {
         let (dir, _path, api) = started("live");
-        let (loop_wake, _rx) = UnixStream::pair().unwrap();
+        let loop_wake = Wake::new().unwrap();
         let second = start(
             &dir,
             "fs-7-0",

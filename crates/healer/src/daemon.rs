@@ -11,9 +11,9 @@ use crate::reactor::Reactor;
 use crate::sinks::Sinks;
 use crate::startup::Healer;
 use crate::statedir::StateDir;
+use crate::wake::Wake;
 use crate::workers::{self, Answer, Done, lookup};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -42,19 +42,13 @@ fn serve(
     signals: &StopSignals,
 ) -> Result<Stopped, ()> {
     let mnt = display(healer.mount_arg.as_bytes()).into_owned();
-    let monitor = Arc::new(
-        healer
-            .monitor
-            .try_clone()
-            .map_err(|e| err(&format!("{mnt}: monitor fd: {e}")))?,
-    );
+    let monitor = Arc::clone(&healer.monitor);
     let setup_failed = |e: std::io::Error| err(&format!("{mnt}: worker threadpool setup: {e}"));
-    let (wake_rx, wake) = UnixStream::pair().map_err(setup_failed)?;
-    wake_rx.set_nonblocking(true).map_err(setup_failed)?;
+    let wake = Arc::new(Wake::new().map_err(setup_failed)?);
     let (done, done_rx) = mpsc::channel::<Done>();
     let answer = Answer {
         done,
-        wake: Arc::new(wake),
+        wake: Arc::clone(&wake),
     };
     let key = healer.id.file_key();
     // Held for the whole run: a healer started twice at once is turned away.
@@ -73,7 +67,8 @@ fn serve(
         }
         Err(_) => None, // said with the pending marker's directory below
     };
-    let (pending, interrupted, refused) = PendingMarker::open(Path::new(pending::RUN_DIR), &key);
+    // The marker keeps the directory's fd: one for the lock and it.
+    let (pending, interrupted, refused) = PendingMarker::open(run_dir, &key);
     if let Some(e) = refused {
         err(&format!("{mnt}: pending-work marker: {e}"));
     }
@@ -152,7 +147,7 @@ fn serve(
         mnt,
     };
     xfs_abi::process::release_free_memory();
-    let result = reactor.event_loop(&monitor, &wake_rx, &done_rx, signals, interrupted);
+    let result = reactor.event_loop(&monitor, &wake, &done_rx, signals, interrupted);
     // Threads still busy (a repair ioctl past the stop's wait, a slow
     // lookup) are left to the process's exit.
     let repair_thread = reactor.repairs.close();

@@ -24,6 +24,7 @@ mod repair;
 mod sinks;
 mod startup;
 mod statedir;
+mod wake;
 mod workers;
 
 use cli::Command;

@@ -9,7 +9,6 @@
 //! repairs) leaves none, so routine restarts cost nothing.
 
 use crate::statedir::{StateDir, StateDirError};
-use std::path::Path;
 
 pub const RUN_DIR: &str = "/run/xfs_healer";
 /// `/run/xfs_healer` itself: searchable by all, so an API group can reach
@@ -28,9 +27,12 @@ impl PendingMarker {
     /// ([`crate::statedir::FsId::file_key`]), under `dir`; also says
     /// whether a previous healer left it behind. A directory that cannot
     /// be used (said by the caller) costs only the crash detection.
-    pub fn open(dir: &Path, key: &str) -> (PendingMarker, bool, Option<StateDirError>) {
+    pub fn open(
+        dir: Result<StateDir, StateDirError>,
+        key: &str,
+    ) -> (PendingMarker, bool, Option<StateDirError>) {
         let name = format!("{key}.pending");
-        let (dir, refused) = match StateDir::open(dir, Some(RUN_DIR_MODE)) {
+        let (dir, refused) = match dir {
             Ok(dir) => (Some(dir), None),
             Err(e) => (None, Some(e)),
         };
@@ -68,23 +70,28 @@ impl PendingMarker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn open(dir: &Path, key: &str) -> (PendingMarker, bool, Option<StateDirError>) {
+        PendingMarker::open(StateDir::open(dir, Some(RUN_DIR_MODE)), key)
+    }
 
     #[test]
     fn present_only_while_busy_and_seen_by_the_next_run() {
         let dir = std::env::temp_dir().join(format!("xfs-healer-pending-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let (mut marker, left, refused) = PendingMarker::open(&dir, "fs-8-0");
+        let (mut marker, left, refused) = open(&dir, "fs-8-0");
         assert!(!left && refused.is_none(), "{refused:?}");
         marker.set(true);
         assert!(dir.join("fs-8-0.pending").exists());
         // A clone of the filesystem (same UUID, another device) has its own.
-        let (_, clone_left, _) = PendingMarker::open(&dir, "fs-8-16");
+        let (_, clone_left, _) = open(&dir, "fs-8-16");
         assert!(!clone_left, "a clone took the marker as its own");
         // Killed here: the next healer finds the marker.
-        let (mut next, left, _) = PendingMarker::open(&dir, "fs-8-0");
+        let (mut next, left, _) = open(&dir, "fs-8-0");
         assert!(left);
         next.set(false);
-        let (_, left, _) = PendingMarker::open(&dir, "fs-8-0");
+        let (_, left, _) = open(&dir, "fs-8-0");
         assert!(!left, "an idle healer leaves no marker");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -98,7 +105,7 @@ mod tests {
         let victim = dir.join("victim");
         std::fs::write(&victim, "keep\n").unwrap();
         std::os::unix::fs::symlink(&victim, dir.join("fs-8-0.pending")).unwrap();
-        let (mut marker, left, _) = PendingMarker::open(&dir, "fs-8-0");
+        let (mut marker, left, _) = open(&dir, "fs-8-0");
         assert!(left);
         marker.set(false);
         marker.set(true);

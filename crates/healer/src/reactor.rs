@@ -1,5 +1,5 @@
 //! The thin shell around the [`core`](xfs_healer::core): one thread that polls
-//! the monitor fd, the workers' wake-up socket and the stop signals with
+//! the monitor fd, the workers' wake-up (an eventfd) and the stop signals with
 //! the core's next deadline as timeout, feeds what came to the core, and
 //! carries out the effects it returns on the workers and sinks. The kernel
 //! queue holds only ~585 events: nothing here waits for more than a read.
@@ -9,12 +9,11 @@ use crate::daemon;
 use crate::output::{err, out};
 use crate::pending::PendingMarker;
 use crate::sinks::Sinks;
+use crate::wake::Wake;
 use crate::workers::{self, Answer, Done, lookup};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
-use std::io::Read;
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::Instant;
 use xfs_abi::Errno;
@@ -118,7 +117,7 @@ impl Reactor {
     pub fn event_loop(
         &mut self,
         monitor: &OwnedFd,
-        wake_rx: &UnixStream,
+        wake: &Wake,
         done_rx: &mpsc::Receiver<Done>,
         signals: &StopSignals,
         interrupted: bool,
@@ -148,7 +147,7 @@ impl Reactor {
                 }
             });
             let mut fds = vec![
-                PollFd::new(wake_rx, PollFlags::IN),
+                PollFd::new(wake, PollFlags::IN),
                 PollFd::new(signals, PollFlags::IN),
             ];
             if !eof {
@@ -186,7 +185,7 @@ impl Reactor {
                 None => {}
             }
             // Results first: they may change what new events mean.
-            while matches!((&*wake_rx).read(&mut [0u8; 64]), Ok(n) if n > 0) {}
+            wake.clear();
             inputs.extend(done_rx.try_iter().map(|done| self.answered(done)));
             inputs.extend(self.api_calls());
             for input in inputs {

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 use xfs_abi::geometry::{self, FsGeometry};
 use xfs_abi::{Errno, handle::XfsHandle, healthmon, scrub, strerror};
 
@@ -33,7 +34,8 @@ pub struct Healer {
     pub has_parent_pointers: bool,
     /// The root directory's handle, the template for inode handles.
     pub root_handle: Option<XfsHandle>,
-    pub monitor: OwnedFd,
+    /// Shared with the workers and the patrol (one fd, not a copy each).
+    pub monitor: Arc<OwnedFd>,
     /// The filesystem's UUID and device (name its files).
     pub id: crate::statedir::FsId,
     /// The data device as every event names it ([`device_name`]).
@@ -209,7 +211,7 @@ pub fn start(options: &Options) -> Result<Healer, Failure> {
         quiet: options.quiet,
         has_parent_pointers: has_parent,
         root_handle,
-        monitor,
+        monitor: Arc::new(monitor),
         id: crate::statedir::FsId {
             uuid: geo.uuid,
             device,

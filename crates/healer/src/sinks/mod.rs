@@ -8,8 +8,8 @@ pub mod hooks;
 
 use crate::api;
 use crate::output::{self, err};
+use crate::wake::Wake;
 use hooks::Hooks;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use xfs_healer::config::Settings;
 use xfs_healer::core::{Identity, Report};
@@ -25,7 +25,7 @@ pub struct Sinks {
 impl Sinks {
     /// Starts the hooks runner and the status API as configured; what
     /// cannot start is said, and the healer goes on without it.
-    pub fn start(settings: &Settings, fs: &Identity, key: &str, wake: &Arc<UnixStream>) -> Sinks {
+    pub fn start(settings: &Settings, fs: &Identity, key: &str, wake: &Arc<Wake>) -> Sinks {
         let mnt: &str = &fs.mountpoint;
         let hooks = Hooks::start(&settings.hooks, mnt);
         let mut api = None;

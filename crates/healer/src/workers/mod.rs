@@ -1,7 +1,7 @@
 //! The threads that make the calls that take time (a repair ioctl, parent
 //! pointer walks, GETFSMAP paging, a full scan, the metrics file), so that
 //! the reactor only reads, decides and hands out work. Each answers with a
-//! [`Done`] on one channel and a byte on the reactor's wake-up socket.
+//! [`Done`] on one channel and a wake of the reactor's [`Wake`].
 //! The repair and lookup workers start at their first job
 //! ([`OnDemand`]): a healer that has nothing to repair or look up runs
 //! neither thread.
@@ -11,9 +11,8 @@ pub mod lookup;
 pub mod repair;
 
 use crate::repair::Attempt;
-use std::io::Write;
+use crate::wake::Wake;
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -39,14 +38,14 @@ pub enum Done {
 #[derive(Clone)]
 pub struct Answer {
     pub done: mpsc::Sender<Done>,
-    pub wake: Arc<UnixStream>,
+    pub wake: Arc<Wake>,
 }
 
 impl Answer {
     /// False once the reactor is gone.
     pub fn send(&self, done: Done) -> bool {
         let sent = self.done.send(done).is_ok();
-        let _ = (&*self.wake).write_all(&[1]);
+        self.wake.wake();
         sent
     }
 }
@@ -126,13 +125,13 @@ mod tests {
     use super::*;
 
     /// A worker whose answer is `say(job)`, the answers it sent and the
-    /// reactor's end of its wake-up socket.
-    fn worker(say: fn(u64) -> String) -> (OnDemand<u64>, mpsc::Receiver<Done>, UnixStream) {
+    /// reactor's wake-up.
+    fn worker(say: fn(u64) -> String) -> (OnDemand<u64>, mpsc::Receiver<Done>, Arc<Wake>) {
         let (done, answers) = mpsc::channel();
-        let (wake, woken) = UnixStream::pair().unwrap();
+        let woken = Arc::new(Wake::new().unwrap());
         let answer = Answer {
             done,
-            wake: Arc::new(wake),
+            wake: Arc::clone(&woken),
         };
         let worker = OnDemand::new("test", answer, move |job: u64| {
             Done::Lookup(Input::MetricsWritten(Err(say(job))))
@@ -161,8 +160,7 @@ mod tests {
         let thread = worker.close().expect("it ran");
         thread.join().unwrap();
         assert_eq!(told(&answers), ["1", "2", "3"]);
-        let mut bytes = [0u8; 8];
-        assert_eq!(std::io::Read::read(&mut &woken, &mut bytes).unwrap(), 3);
+        assert_eq!(woken.clear(), 3, "a wake-up for each answer");
         assert!(worker.close().is_none(), "closed once");
     }
 
