@@ -51,19 +51,7 @@ rollup() {
 first=${pids# }
 first=${first%% *}
 record healer_rss_kb "$(rollup Rss "$first")"
-# One healer's resident KB by mapping: its program, the C library and
-# loader, other shared libraries, and anonymous memory (heap, stacks).
-awk -v prog="$(readlink "/proc/$first/exe")" '
-	/^[0-9a-f]+-[0-9a-f]+ / { name = $6; next }
-	$1 == "Rss:" {
-		if (name == prog) k = "program"
-		else if (name ~ /\/(libc\.so|ld-linux)/) k = "libc_ld"
-		else if (name ~ /\.so/) k = "other_libs"
-		else k = "anon"
-		kb[k] += $2
-	}
-	END { for (k in kb) print "rss_" k "_kb=" kb[k] }
-' "/proc/$first/smaps" >> /results/facts
+record_rss_by_mapping "$first"
 i=0
 while [ $i -lt $N ]; do
 	umount "/mnt/fleet$i" || fail "umount of fleet$i"

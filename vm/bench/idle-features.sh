@@ -1,4 +1,4 @@
-# summary: a healer on a quiet filesystem for 30 s with every optional feature on (ours: the status API with a client served, textfile metrics every 5 s, a hook directory for every class, the media patrol at 1 MiB/s, JSON lines; the reference has none and runs as in idle): resident memory, threads, open files
+# summary: a healer on a quiet filesystem for 30 s with every optional feature on (ours: the status API with a client served, textfile metrics every 5 s, a hook directory for every class, the media patrol at 1 MiB/s, JSON lines; the reference has none and runs as in idle): resident memory (by mapping), threads, open files
 # healers: reference ours
 # timeout: 180
 mkfs_scratch
@@ -35,6 +35,7 @@ sleep 30
 record idle_rss_kb "$(awk '/^VmRSS:/ { print $2 }' /proc/$HEALER_PID/status)"
 record threads "$(ls /proc/$HEALER_PID/task | wc -l)"
 record open_fds "$(ls /proc/$HEALER_PID/fd | wc -l)"
+record_rss_by_mapping "$HEALER_PID"
 note "threads: $(healer_threads)"
 note "open files: $(healer_files)"
 umount "$MNT"

@@ -136,6 +136,24 @@ expect_status() {
 
 # healer_threads: the running healer's thread names, sorted, on one line.
 healer_threads() { cat /proc/"$HEALER_PID"/task/*/comm | sort | tr '\n' ' '; }
+# record_rss_by_mapping PID: its resident KB by mapping (smaps), as facts
+# rss_program_kb, rss_libc_ld_kb (the C library and loader),
+# rss_other_libs_kb, rss_heap_kb (malloc's main arena) and rss_anon_kb
+# (other anonymous memory: thread stacks, the main stack, TLS).
+record_rss_by_mapping() {
+	awk -v prog="$(readlink "/proc/$1/exe")" '
+		/^[0-9a-f]+-[0-9a-f]+ / { name = $6; next }
+		$1 == "Rss:" {
+			if (name == prog) k = "program"
+			else if (name == "[heap]") k = "heap"
+			else if (name ~ /\/(libc\.so|ld-linux)/) k = "libc_ld"
+			else if (name ~ /\.so/) k = "other_libs"
+			else k = "anon"
+			kb[k] += $2
+		}
+		END { for (k in kb) print "rss_" k "_kb=" kb[k] }
+	' "/proc/$1/smaps" >> /results/facts
+}
 # healer_files: what the healer's fds are open on, counted ("2 socket ...").
 healer_files() {
 	for fd in /proc/"$HEALER_PID"/fd/*; do readlink "$fd"; done | sed 's/:\[[0-9]*\]$//' | sort | uniq -c | tr -s ' \n' ' '
