@@ -24,7 +24,8 @@ pub struct PendingMarker {
 
 impl PendingMarker {
     /// The marker for the filesystem with this file key
-    /// ([`crate::statedir::FsId::file_key`]), under `dir`; also says
+    /// ([`crate::statedir::FsId::file_key`]), in `dir` (the run directory
+    /// as the lock's caller opened it, or why it could not); also says
     /// whether a previous healer left it behind. A directory that cannot
     /// be used (said by the caller) costs only the crash detection.
     pub fn open(
